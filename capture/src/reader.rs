@@ -1,0 +1,678 @@
+//! Reading captures.
+//!
+//! [`Capture::open`] maps a file and validates before trusting: the header's
+//! checksum and versions, then the trailer and the index frame (its hash must
+//! equal the trailer's chain head). When the trailer is missing or damaged
+//! (a killed recorder, a cut file) the reader walks the frames from the start
+//! instead, keeps every frame whose header checks out, and records why it had
+//! to in [`Capture::problems`]. Opening fails only when the file header itself
+//! is unusable.
+//!
+//! Chunks are loaded one at a time with [`Capture::load_chunk`], which checks
+//! the frame's hash, decompresses into an aligned buffer of exactly the
+//! announced size, validates the rkyv archive and the column lengths. Chunks are
+//! independent: callers load them in parallel (`Capture` is `Sync`).
+
+use std::path::Path;
+
+use rkyv::util::AlignedVec;
+
+use crate::args::{ArgIter, ArgValue};
+use crate::error::{Error, Fault, FrameFault, Result};
+use crate::format::{
+    FileHeader, FrameHeader, FrameKind, Trailer, FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_MAGIC,
+    TRAILER_LEN,
+};
+use crate::kind::{kind_info, KindInfo, KindSet};
+use crate::schema::{
+    ArchivedCaptureIndex, ArchivedChunk, CaptureMeta, ChunkEntry, Snapshot, TS_ESCAPE,
+};
+
+/// The bytes of a capture: a read-only memory map or an owned buffer.
+pub enum Bytes {
+    /// A mapped file.
+    Mapped(memmap2::Mmap),
+    /// Bytes in memory.
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// How the chunk list was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexSource {
+    /// From the trailing index of a finished capture.
+    Trailer,
+    /// By walking the frames (the capture was not finished, or its index is
+    /// damaged).
+    Scan,
+}
+
+/// An open capture.
+pub struct Capture {
+    name: String,
+    data: Bytes,
+    header: FileHeader,
+    meta: Option<CaptureMeta>,
+    snapshot_offset: Option<u64>,
+    chunks: Vec<ChunkEntry>,
+    source: IndexSource,
+    end_unix_ns: Option<u64>,
+    lost_events: Option<u64>,
+    chain_head: Option<[u8; 32]>,
+    problems: Vec<Error>,
+}
+
+/// One step of a walk over the frames of a file.
+#[derive(Clone, Debug)]
+pub enum WalkItem {
+    /// A frame whose header checks out and whose payload lies in the file.
+    Frame {
+        /// Offset of the frame header.
+        offset: u64,
+        /// The decoded header.
+        header: FrameHeader,
+    },
+    /// Bytes that are not a frame; the walk resumes at `resume` (or ends).
+    Damage {
+        /// Where the damage starts.
+        offset: u64,
+        /// What was found there.
+        fault: FrameFault,
+        /// Offset of the next valid frame header, if any.
+        resume: Option<u64>,
+    },
+    /// A valid trailer ending the file.
+    Trailer {
+        /// Offset of the trailer.
+        offset: u64,
+        /// The decoded trailer.
+        trailer: Trailer,
+    },
+}
+
+/// Walks the frames of `data` from just after the file header. A frame whose
+/// header is valid but whose payload runs past the end is reported as damage
+/// (a cut file). After damage, the walk resumes at the next offset holding a
+/// valid frame header.
+pub fn walk_frames(data: &[u8]) -> Vec<WalkItem> {
+    let mut out = Vec::new();
+    let len = data.len() as u64;
+    let mut at = FILE_HEADER_LEN as u64;
+    while at < len {
+        let rest = &data[at as usize..];
+        if rest.len() == TRAILER_LEN {
+            if let Ok(trailer) = Trailer::decode(rest) {
+                out.push(WalkItem::Trailer {
+                    offset: at,
+                    trailer,
+                });
+                break;
+            }
+        }
+        match frame_at(data, at) {
+            Ok(header) => {
+                out.push(WalkItem::Frame { offset: at, header });
+                at += header.frame_len();
+            }
+            Err(fault) => {
+                let resume = resync(data, at + 1);
+                out.push(WalkItem::Damage {
+                    offset: at,
+                    fault,
+                    resume,
+                });
+                match resume {
+                    Some(r) => at = r,
+                    None => break,
+                }
+            }
+        }
+    }
+    out
+}
+
+fn frame_at(data: &[u8], at: u64) -> Result<FrameHeader, FrameFault> {
+    let rest = data.get(at as usize..).ok_or(FrameFault::Truncated)?;
+    let header = FrameHeader::decode(rest)?;
+    if header.frame_len() > rest.len() as u64 {
+        return Err(FrameFault::Truncated);
+    }
+    Ok(header)
+}
+
+fn resync(data: &[u8], from: u64) -> Option<u64> {
+    let mut i = from as usize;
+    while i + FRAME_HEADER_LEN <= data.len() {
+        if data[i..i + 4] == FRAME_MAGIC && frame_at(data, i as u64).is_ok() {
+            return Some(i as u64);
+        }
+        i += 1;
+    }
+    None
+}
+
+impl Capture {
+    /// Maps and opens a capture file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Capture> {
+        let name = path.as_ref().display().to_string();
+        let file = std::fs::File::open(path.as_ref())
+            .map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
+        // SAFETY: the map is read-only and private to this process. Ferret
+        // never writes to a file it reads; a capture truncated by another
+        // process while mapped would fault, which is the documented limit of
+        // reading over mmap (copy the file first when it is still being written).
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
+        Capture::from_bytes(Bytes::Mapped(map), &name)
+    }
+
+    /// Opens a capture held in memory; `name` is used in messages.
+    pub fn from_bytes(data: Bytes, name: &str) -> Result<Capture> {
+        let header = FileHeader::decode(&data).map_err(|e| Error::new(name, Fault::Header(e)))?;
+        let mut cap = Capture {
+            name: name.to_string(),
+            data,
+            header,
+            meta: None,
+            snapshot_offset: None,
+            chunks: Vec::new(),
+            source: IndexSource::Trailer,
+            end_unix_ns: None,
+            lost_events: None,
+            chain_head: None,
+            problems: Vec::new(),
+        };
+        match cap.read_index() {
+            Ok(()) => {}
+            Err(e) => {
+                cap.problems.push(e);
+                cap.source = IndexSource::Scan;
+                cap.scan();
+            }
+        }
+        cap.read_meta();
+        Ok(cap)
+    }
+
+    fn read_index(&mut self) -> Result<()> {
+        let len = self.data.len();
+        if len < FILE_HEADER_LEN + TRAILER_LEN {
+            return Err(Error::new(
+                &self.name,
+                Fault::Header("no trailer (the capture was not finished)".into()),
+            ));
+        }
+        let toff = (len - TRAILER_LEN) as u64;
+        let trailer = Trailer::decode(&self.data[len - TRAILER_LEN..]).map_err(|e| Error {
+            offset: Some(toff),
+            ..Error::new(&self.name, Fault::Header(e))
+        })?;
+        let at = trailer.index_offset;
+        let frame_err = |f| Error::at(&self.name, None, at, f);
+        if at < FILE_HEADER_LEN as u64 || at >= toff {
+            return Err(frame_err(FrameFault::IndexMismatch(
+                "index offset out of range".into(),
+            )));
+        }
+        let header = frame_at(&self.data[..toff as usize], at).map_err(frame_err)?;
+        if header.kind != FrameKind::Index {
+            return Err(frame_err(FrameFault::WrongKind {
+                expected: "index",
+                found: header.kind.name(),
+            }));
+        }
+        if header.hash != trailer.chain_head {
+            return Err(frame_err(FrameFault::ChainBreak));
+        }
+        let raw = self.decode_payload(at, &header).map_err(frame_err)?;
+        let idx = rkyv::access::<ArchivedCaptureIndex, rkyv::rancor::Error>(&raw)
+            .map_err(|e| frame_err(FrameFault::Archive(e.to_string())))?;
+        let mut chunks = Vec::with_capacity(idx.chunks.len());
+        for (i, e) in idx.chunks.iter().enumerate() {
+            let entry = ChunkEntry {
+                offset: e.offset.to_native(),
+                frame_len: e.frame_len.to_native(),
+                raw_len: e.raw_len.to_native(),
+                event_count: e.event_count.to_native(),
+                first_seq: e.first_seq.to_native(),
+                ts_min: e.ts_min.to_native(),
+                ts_max: e.ts_max.to_native(),
+                kinds: [
+                    e.kinds[0].to_native(),
+                    e.kinds[1].to_native(),
+                    e.kinds[2].to_native(),
+                    e.kinds[3].to_native(),
+                ],
+            };
+            if entry.offset + u64::from(entry.frame_len) > at {
+                return Err(frame_err(FrameFault::IndexMismatch(format!(
+                    "entry {i} points past the index"
+                ))));
+            }
+            chunks.push(entry);
+        }
+        self.chunks = chunks;
+        self.end_unix_ns = Some(idx.end_unix_ns.to_native());
+        self.lost_events = Some(idx.lost_events.to_native());
+        self.chain_head = Some(trailer.chain_head);
+        Ok(())
+    }
+
+    fn scan(&mut self) {
+        let mut chunk_no = 0usize;
+        for item in walk_frames(&self.data) {
+            match item {
+                WalkItem::Frame { offset, header } => match header.kind {
+                    FrameKind::Chunk => {
+                        self.chunks.push(ChunkEntry {
+                            offset,
+                            frame_len: header.frame_len() as u32,
+                            raw_len: header.raw_len,
+                            event_count: header.event_count,
+                            first_seq: header.first_seq,
+                            ts_min: header.ts_min,
+                            ts_max: header.ts_max,
+                            kinds: header.kinds,
+                        });
+                        chunk_no += 1;
+                    }
+                    FrameKind::Snapshot if self.snapshot_offset.is_none() => {
+                        self.snapshot_offset = Some(offset)
+                    }
+                    _ => {}
+                },
+                WalkItem::Damage { offset, fault, .. } => {
+                    self.problems
+                        .push(Error::at(&self.name, Some(chunk_no), offset, fault));
+                }
+                WalkItem::Trailer { .. } => {}
+            }
+        }
+    }
+
+    fn read_meta(&mut self) {
+        let at = FILE_HEADER_LEN as u64;
+        let r = frame_at(&self.data, at).and_then(|h| {
+            if h.kind != FrameKind::Meta {
+                return Err(FrameFault::WrongKind {
+                    expected: "meta",
+                    found: h.kind.name(),
+                });
+            }
+            let raw = self.decode_payload(at, &h)?;
+            let m = rkyv::from_bytes::<CaptureMeta, rkyv::rancor::Error>(&raw)
+                .map_err(|e| FrameFault::Archive(e.to_string()))?;
+            Ok((m, h))
+        });
+        match r {
+            Ok((m, h)) => {
+                self.meta = Some(m);
+                if self.snapshot_offset.is_none() {
+                    let next = at + h.frame_len();
+                    if let Ok(s) = frame_at(&self.data, next) {
+                        if s.kind == FrameKind::Snapshot {
+                            self.snapshot_offset = Some(next);
+                        }
+                    }
+                }
+            }
+            Err(f) => self.problems.push(Error::at(&self.name, None, at, f)),
+        }
+    }
+
+    /// Checks a frame's hash and returns its decompressed payload in an aligned
+    /// buffer of exactly `raw_len` bytes.
+    fn decode_payload(&self, at: u64, h: &FrameHeader) -> Result<AlignedVec, FrameFault> {
+        let start = at as usize;
+        let hb = &self.data[start..start + FRAME_HEADER_LEN];
+        let payload = &self.data[start + FRAME_HEADER_LEN..start + h.frame_len() as usize];
+        h.check_payload(hb, payload)?;
+        let mut buf = AlignedVec::<16>::with_capacity(h.raw_len as usize);
+        buf.resize(h.raw_len as usize, 0);
+        match h.codec {
+            crate::format::Codec::None => buf.copy_from_slice(payload),
+            crate::format::Codec::Zstd => {
+                let n = zstd::zstd_safe::decompress(&mut buf[..], payload).map_err(|c| {
+                    FrameFault::Decompress(zstd::zstd_safe::get_error_name(c).to_string())
+                })?;
+                if n != h.raw_len as usize {
+                    return Err(FrameFault::LengthMismatch {
+                        expected: h.raw_len,
+                        found: n as u32,
+                    });
+                }
+            }
+        }
+        Ok(buf)
+    }
+
+    /// The file's name as given to `open`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The raw bytes of the file.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The decoded file header.
+    pub fn header(&self) -> &FileHeader {
+        &self.header
+    }
+
+    /// The capture's metadata, `None` when its frame is damaged.
+    pub fn meta(&self) -> Option<&CaptureMeta> {
+        self.meta.as_ref()
+    }
+
+    /// Every chunk, in file order.
+    pub fn chunks(&self) -> &[ChunkEntry] {
+        &self.chunks
+    }
+
+    /// Where the chunk list came from.
+    pub fn index_source(&self) -> IndexSource {
+        self.source
+    }
+
+    /// Problems met while opening: a missing trailer, damaged frames that were
+    /// skipped. Empty for an intact, finished capture.
+    pub fn problems(&self) -> &[Error] {
+        &self.problems
+    }
+
+    /// Wall-clock end from the index (finished captures only).
+    pub fn end_unix_ns(&self) -> Option<u64> {
+        self.end_unix_ns
+    }
+
+    /// The chain head from the trailer (finished captures only).
+    pub fn chain_head(&self) -> Option<[u8; 32]> {
+        self.chain_head
+    }
+
+    /// Number of events the chunk list accounts for.
+    pub fn event_count(&self) -> u64 {
+        self.chunks.iter().map(|c| u64::from(c.event_count)).sum()
+    }
+
+    /// Smallest and largest event timestamp, from the chunk list.
+    pub fn time_range(&self) -> Option<(u64, u64)> {
+        let min = self.chunks.iter().map(|c| c.ts_min).min()?;
+        let max = self.chunks.iter().map(|c| c.ts_max).max()?;
+        Some((min, max))
+    }
+
+    /// Reads the start-of-capture state snapshot, if the capture has one.
+    pub fn snapshot(&self) -> Result<Option<Snapshot>> {
+        let Some(at) = self.snapshot_offset else {
+            return Ok(None);
+        };
+        let err = |f| Error::at(&self.name, None, at, f);
+        let h = frame_at(&self.data, at).map_err(err)?;
+        let raw = self.decode_payload(at, &h).map_err(err)?;
+        rkyv::from_bytes::<Snapshot, rkyv::rancor::Error>(&raw)
+            .map(Some)
+            .map_err(|e| err(FrameFault::Archive(e.to_string())))
+    }
+
+    /// Indices of the chunks that may hold events of a kind in `kinds` and a
+    /// timestamp in `from..=to`, decided from the index alone.
+    pub fn select_chunks(&self, kinds: &KindSet, from: u64, to: u64) -> Vec<usize> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                KindSet(c.kinds).intersects(kinds) && c.ts_max >= from && c.ts_min <= to
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The first chunk that may hold an event at or after `ts`.
+    pub fn seek_time(&self, ts: u64) -> Option<usize> {
+        self.chunks.iter().position(|c| c.ts_max >= ts)
+    }
+
+    /// Loads chunk `i`: checks its frame and hash, decompresses and validates it.
+    pub fn load_chunk(&self, i: usize) -> Result<LoadedChunk> {
+        let entry = *self.chunks.get(i).ok_or_else(|| {
+            Error::new(
+                &self.name,
+                Fault::Header(format!("chunk {i} does not exist")),
+            )
+        })?;
+        let at = entry.offset;
+        let err = |f| Error::at(&self.name, Some(i), at, f);
+        let h = frame_at(&self.data, at).map_err(err)?;
+        if h.kind != FrameKind::Chunk {
+            return Err(err(FrameFault::WrongKind {
+                expected: "chunk",
+                found: h.kind.name(),
+            }));
+        }
+        if h.event_count != entry.event_count
+            || h.first_seq != entry.first_seq
+            || h.frame_len() != u64::from(entry.frame_len)
+        {
+            return Err(err(FrameFault::IndexMismatch(
+                "count, sequence or length differ".into(),
+            )));
+        }
+        let buf = self.decode_payload(at, &h).map_err(err)?;
+        LoadedChunk::validate(buf, i, &h).map_err(err)
+    }
+
+    /// Calls `f` on every event in file order, loading chunks one at a time.
+    /// Chunks that fail to load are skipped and their errors returned, so a
+    /// damaged capture still yields all of its intact events.
+    pub fn for_each_event(&self, mut f: impl FnMut(&EventRef<'_>)) -> Vec<Error> {
+        let mut errors = Vec::new();
+        for i in 0..self.chunks.len() {
+            match self.load_chunk(i) {
+                Ok(c) => c.events().for_each(|e| f(&e)),
+                Err(e) => errors.push(e),
+            }
+        }
+        errors
+    }
+}
+
+/// A decompressed, validated chunk.
+pub struct LoadedChunk {
+    index: usize,
+    buf: AlignedVec,
+    ts: Vec<u64>,
+    arg_off: Vec<u32>,
+}
+
+impl LoadedChunk {
+    fn validate(buf: AlignedVec, index: usize, h: &FrameHeader) -> Result<LoadedChunk, FrameFault> {
+        let c = rkyv::access::<ArchivedChunk, rkyv::rancor::Error>(&buf)
+            .map_err(|e| FrameFault::Archive(e.to_string()))?;
+        let n = c.kind.len();
+        if n != h.event_count as usize {
+            return Err(FrameFault::Columns(format!(
+                "{n} events, header says {}",
+                h.event_count
+            )));
+        }
+        if c.first_seq.to_native() != h.first_seq {
+            return Err(FrameFault::Columns(
+                "first sequence number differs from header".into(),
+            ));
+        }
+        for (name, l) in [
+            ("ts_delta", c.ts_delta.len()),
+            ("cpu", c.cpu.len()),
+            ("pid", c.pid.len()),
+            ("tid", c.tid.len()),
+            ("ret", c.ret.len()),
+            ("arg_len", c.arg_len.len()),
+        ] {
+            if l != n {
+                return Err(FrameFault::Columns(format!(
+                    "column {name} has {l} rows, expected {n}"
+                )));
+            }
+        }
+        let mut arg_off = Vec::with_capacity(n + 1);
+        let mut off: u64 = 0;
+        arg_off.push(0u32);
+        for l in c.arg_len.iter() {
+            off += u64::from(l.to_native());
+            if off > c.args.len() as u64 {
+                return Err(FrameFault::Columns(
+                    "argument lengths exceed the argument column".into(),
+                ));
+            }
+            arg_off.push(off as u32);
+        }
+        if off != c.args.len() as u64 {
+            return Err(FrameFault::Columns(
+                "argument column has trailing bytes".into(),
+            ));
+        }
+        let mut ts = Vec::with_capacity(n);
+        let mut far = c.ts_far.iter();
+        let mut cur = c.ts_base.to_native();
+        for d in c.ts_delta.iter() {
+            let d = d.to_native();
+            cur = if d == TS_ESCAPE {
+                far.next()
+                    .ok_or_else(|| FrameFault::Columns("missing escaped timestamp".into()))?
+                    .to_native()
+            } else {
+                cur.wrapping_add_signed(i64::from(d))
+            };
+            ts.push(cur);
+        }
+        if far.next().is_some() {
+            return Err(FrameFault::Columns("unused escaped timestamps".into()));
+        }
+        Ok(LoadedChunk {
+            index,
+            buf,
+            ts,
+            arg_off,
+        })
+    }
+
+    fn archived(&self) -> &ArchivedChunk {
+        // SAFETY: `buf` was validated by `rkyv::access` in `validate`, and it is
+        // never mutated afterwards (no method hands out `&mut`).
+        unsafe { rkyv::access_unchecked::<ArchivedChunk>(&self.buf) }
+    }
+
+    /// The chunk's position in the capture.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Whether the chunk holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// Sequence number of the first event.
+    pub fn first_seq(&self) -> u64 {
+        self.archived().first_seq.to_native()
+    }
+
+    /// The kind column, for quick counting without building events.
+    pub fn kinds(&self) -> impl Iterator<Item = u16> + '_ {
+        self.archived().kind.iter().map(|k| k.to_native())
+    }
+
+    /// Event `i` of the chunk.
+    pub fn event(&self, i: usize) -> Option<EventRef<'_>> {
+        (i < self.len()).then(|| self.event_at(self.archived(), i))
+    }
+
+    fn event_at<'a>(&'a self, c: &'a ArchivedChunk, i: usize) -> EventRef<'a> {
+        EventRef {
+            seq: c.first_seq.to_native() + i as u64,
+            ts: self.ts[i],
+            cpu: c.cpu[i].to_native(),
+            pid: c.pid[i].to_native(),
+            tid: c.tid[i].to_native(),
+            kind: c.kind[i].to_native(),
+            ret: c.ret[i].to_native(),
+            args: &c.args[self.arg_off[i] as usize..self.arg_off[i + 1] as usize],
+        }
+    }
+
+    /// Iterates the events in stored order.
+    pub fn events(&self) -> impl Iterator<Item = EventRef<'_>> + '_ {
+        let c = self.archived();
+        (0..self.len()).map(move |i| self.event_at(c, i))
+    }
+
+    /// Index of the first event at or after `ts` (events are in arrival order,
+    /// which is time order up to small cross-CPU skew).
+    pub fn seek_time(&self, ts: u64) -> usize {
+        self.ts.iter().position(|&t| t >= ts).unwrap_or(self.len())
+    }
+}
+
+/// One event, borrowed from a loaded chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// Sequence number in the capture (0-based, like sysdig's evt.num - 1).
+    pub seq: u64,
+    /// Timestamp, event clock ns.
+    pub ts: u64,
+    /// CPU.
+    pub cpu: u16,
+    /// Thread group id.
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Kind id.
+    pub kind: u16,
+    /// Return value.
+    pub ret: i64,
+    /// The encoded arguments.
+    pub args: &'a [u8],
+}
+
+impl<'a> EventRef<'a> {
+    /// The kind's table entry, `None` for a kind unknown to this build.
+    pub fn info(&self) -> Option<&'static KindInfo> {
+        kind_info(self.kind)
+    }
+
+    /// The kind's name, or `kind<N>` for unknown ids.
+    pub fn kind_name(&self) -> std::borrow::Cow<'static, str> {
+        match self.info() {
+            Some(k) => k.name.into(),
+            None => format!("kind{}", self.kind).into(),
+        }
+    }
+
+    /// Decodes the arguments in order.
+    pub fn args(&self) -> ArgIter<'a> {
+        ArgIter::new(self.args)
+    }
+
+    /// The argument named `name` in the kind's table, if present and intact.
+    pub fn arg(&self, name: &str) -> Option<ArgValue<'a>> {
+        let pos = self.info()?.args.iter().position(|(n, _)| *n == name)?;
+        self.args().nth(pos)?.ok()
+    }
+}

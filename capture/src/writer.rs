@@ -1,0 +1,485 @@
+//! Writing captures.
+//!
+//! A [`CaptureWriter`] buffers events column-wise for one chunk, bounded by
+//! [`CaptureWriterBuilder::chunk_bytes`] and `chunk_events`, and seals the
+//! chunk into a zstd frame when a bound or the chunk's time span is reached.
+//! Each sealed frame is written and flushed at once, so a writer killed at any
+//! point leaves every sealed chunk readable (see [`crate::reader`]'s recovery
+//! scan). [`CaptureWriter::finish`] seals the last chunk and writes the index
+//! and trailer.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::args::{ArgIter, ArgValue, ArgWriter};
+use crate::error::{Error, Fault, Result};
+use crate::format::{
+    Codec, FileHeader, FrameHeader, FrameKind, Trailer, FILE_HEADER_LEN, FORMAT_VERSION,
+    MAX_CHUNK_EVENTS, MAX_PAYLOAD, SCHEMA_VERSION,
+};
+use crate::kind::{self, KindSet};
+use crate::schema::{CaptureIndex, CaptureMeta, Chunk, ChunkEntry, Snapshot, TS_ESCAPE};
+
+/// Where a writer's bytes go: a file (which can be synced) or memory.
+pub trait Sink: Write {
+    /// Makes written bytes durable (fsync for files; nothing for memory).
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+impl Sink for File {
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+impl Sink for Vec<u8> {
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The fixed fields of one event; its arguments are passed beside it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EventHeader {
+    /// Timestamp, ns in the event clock (see [`CaptureMeta::boot_time_unix_ns`]).
+    pub ts: u64,
+    /// CPU it was recorded on.
+    pub cpu: u16,
+    /// Thread group id.
+    pub pid: u32,
+    /// Thread id.
+    pub tid: u32,
+    /// Kind id ([`crate::kind::id`]).
+    pub kind: u16,
+    /// Return value (syscalls) or 0.
+    pub ret: i64,
+}
+
+/// Configures and creates a [`CaptureWriter`].
+#[derive(Clone, Debug)]
+pub struct CaptureWriterBuilder {
+    chunk_events: u32,
+    chunk_bytes: usize,
+    chunk_span_ns: u64,
+    zstd_level: i32,
+    sync_on_seal: bool,
+}
+
+impl Default for CaptureWriterBuilder {
+    fn default() -> Self {
+        CaptureWriterBuilder {
+            chunk_events: 65_536,
+            chunk_bytes: 4 << 20,
+            chunk_span_ns: 1_000_000_000,
+            zstd_level: 3,
+            sync_on_seal: false,
+        }
+    }
+}
+
+impl CaptureWriterBuilder {
+    /// A builder with the defaults: 65,536 events or 4 MiB of raw columns per
+    /// chunk, at most 1 s of event time per chunk, zstd level 3, no fsync.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Seals a chunk once it holds this many events (1 ..= 16,777,216).
+    pub fn chunk_events(mut self, n: u32) -> Self {
+        self.chunk_events = n.clamp(1, MAX_CHUNK_EVENTS);
+        self
+    }
+
+    /// Seals a chunk once its raw columns reach this many bytes. This bounds
+    /// the writer's memory: about twice this value plus one event.
+    pub fn chunk_bytes(mut self, n: usize) -> Self {
+        self.chunk_bytes = n.clamp(4096, (MAX_PAYLOAD / 2) as usize);
+        self
+    }
+
+    /// Seals a chunk before it would span more than this much event time, and
+    /// lets [`CaptureWriter::seal_if_older`] seal idle chunks.
+    pub fn chunk_span_ns(mut self, ns: u64) -> Self {
+        self.chunk_span_ns = ns.max(1);
+        self
+    }
+
+    /// zstd compression level (1 fastest ..= 19).
+    pub fn zstd_level(mut self, level: i32) -> Self {
+        self.zstd_level = level.clamp(1, 19);
+        self
+    }
+
+    /// Whether to fsync after every sealed chunk (durable against power loss,
+    /// slower). A killed process loses nothing sealed either way.
+    pub fn sync_on_seal(mut self, yes: bool) -> Self {
+        self.sync_on_seal = yes;
+        self
+    }
+
+    /// Creates (truncating) a capture file and writes its header, metadata and
+    /// snapshot.
+    pub fn create(
+        self,
+        path: impl AsRef<Path>,
+        meta: &CaptureMeta,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<CaptureWriter<File>> {
+        let name = path.as_ref().display().to_string();
+        let file =
+            File::create(path.as_ref()).map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
+        self.build(file, &name, meta, snapshot)
+    }
+
+    /// Starts a capture on any sink; `name` is used in error messages.
+    pub fn build<W: Sink>(
+        self,
+        mut out: W,
+        name: &str,
+        meta: &CaptureMeta,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<CaptureWriter<W>> {
+        let created = meta.start_unix_ns;
+        let mut id_src = blake3::Hasher::new();
+        id_src.update(&created.to_le_bytes());
+        id_src.update(&std::process::id().to_le_bytes());
+        id_src.update(meta.hostname.as_bytes());
+        id_src.update(&now_unix_ns().to_le_bytes());
+        let mut file_id = [0u8; 16];
+        file_id.copy_from_slice(&id_src.finalize().as_bytes()[..16]);
+        let header = FileHeader {
+            format_version: FORMAT_VERSION,
+            schema_version: SCHEMA_VERSION,
+            created_unix_ns: created,
+            file_id,
+        }
+        .encode();
+        out.write_all(&header)
+            .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
+        let compressor = zstd::bulk::Compressor::new(self.zstd_level)
+            .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
+        let mut w = CaptureWriter {
+            out,
+            name: name.to_string(),
+            opts: self,
+            chunk: Chunk::default(),
+            last_ts: 0,
+            ts_min: u64::MAX,
+            ts_max: 0,
+            kinds: KindSet::EMPTY,
+            offset: FILE_HEADER_LEN as u64,
+            frame_no: 0,
+            prev_hash: FileHeader::genesis_hash(&header),
+            entries: Vec::new(),
+            next_seq: 0,
+            compressor,
+            zbuf: Vec::new(),
+            stats: WriterStats::default(),
+        };
+        let meta_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(meta)
+            .map_err(|e| Error::new(name, Fault::Write(e.to_string())))?;
+        w.write_frame(FrameKind::Meta, &meta_bytes, FrameStats::default())?;
+        if let Some(s) = snapshot {
+            let snap_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(s)
+                .map_err(|e| Error::new(name, Fault::Write(e.to_string())))?;
+            w.write_frame(FrameKind::Snapshot, &snap_bytes, FrameStats::default())?;
+        }
+        Ok(w)
+    }
+}
+
+/// Counters a writer keeps, for progress lines and summaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Events pushed.
+    pub events: u64,
+    /// Chunks sealed.
+    pub chunks: u64,
+    /// Bytes of rkyv payload before compression, all frames.
+    pub raw_bytes: u64,
+    /// Bytes written to the file so far.
+    pub file_bytes: u64,
+    /// Events reported lost by loss records.
+    pub lost: u64,
+}
+
+/// What [`CaptureWriter::finish`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinishSummary {
+    /// Final counters.
+    pub stats: WriterStats,
+    /// The hash of the last frame: write it down to prove later that the file
+    /// was not changed.
+    pub chain_head: [u8; 32],
+}
+
+#[derive(Default)]
+struct FrameStats {
+    event_count: u32,
+    first_seq: u64,
+    ts_min: u64,
+    ts_max: u64,
+    kinds: KindSet,
+}
+
+/// Writes one capture. Create it with [`CaptureWriterBuilder`].
+pub struct CaptureWriter<W: Sink> {
+    out: W,
+    name: String,
+    opts: CaptureWriterBuilder,
+    chunk: Chunk,
+    last_ts: u64,
+    ts_min: u64,
+    ts_max: u64,
+    kinds: KindSet,
+    offset: u64,
+    frame_no: u32,
+    prev_hash: [u8; 32],
+    entries: Vec<ChunkEntry>,
+    next_seq: u64,
+    compressor: zstd::bulk::Compressor<'static>,
+    zbuf: Vec<u8>,
+    stats: WriterStats,
+}
+
+/// Bytes of fixed columns per event, for the chunk size bound.
+const FIXED_BYTES_PER_EVENT: usize = 4 + 2 + 4 + 4 + 2 + 8 + 4;
+
+impl<W: Sink> CaptureWriter<W> {
+    /// Appends an event whose arguments `args` writes, and returns its
+    /// sequence number. Arguments must follow the kind's table entry.
+    pub fn push(&mut self, h: &EventHeader, args: impl FnOnce(&mut ArgWriter<'_>)) -> Result<u64> {
+        self.before_push(h.ts)?;
+        let start = self.chunk.args.len();
+        args(&mut ArgWriter::new(&mut self.chunk.args));
+        self.after_push(h, start)
+    }
+
+    /// Appends an event with an already-encoded argument stream (copied from
+    /// another capture).
+    pub fn push_encoded(&mut self, h: &EventHeader, args: &[u8]) -> Result<u64> {
+        self.before_push(h.ts)?;
+        let start = self.chunk.args.len();
+        self.chunk.args.extend_from_slice(args);
+        self.after_push(h, start)
+    }
+
+    /// Records that `count` events were lost on `cpu` between `first_ts` and
+    /// `last_ts` (a loss record is an event like any other).
+    pub fn push_loss(
+        &mut self,
+        ts: u64,
+        cpu: u16,
+        count: u64,
+        first_ts: u64,
+        last_ts: u64,
+    ) -> Result<u64> {
+        let h = EventHeader {
+            ts,
+            cpu,
+            pid: 0,
+            tid: 0,
+            kind: kind::id::LOSS,
+            ret: 0,
+        };
+        self.push(&h, |a| {
+            a.uint(count).uint(first_ts).uint(last_ts);
+        })
+    }
+
+    fn before_push(&mut self, ts: u64) -> Result<()> {
+        if !self.chunk.is_empty() && ts.saturating_sub(self.ts_min) > self.opts.chunk_span_ns {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    fn after_push(&mut self, h: &EventHeader, args_start: usize) -> Result<u64> {
+        let arg_len = self.chunk.args.len() - args_start;
+        if arg_len > (MAX_PAYLOAD / 4) as usize {
+            self.chunk.args.truncate(args_start);
+            return Err(Error::new(
+                &self.name,
+                Fault::Write(format!(
+                    "event arguments of {arg_len} bytes exceed the 64 MiB limit"
+                )),
+            ));
+        }
+        let c = &mut self.chunk;
+        if c.kind.is_empty() {
+            c.first_seq = self.next_seq;
+            c.ts_base = h.ts;
+            self.last_ts = h.ts;
+        }
+        let delta = i128::from(h.ts) - i128::from(self.last_ts);
+        match i32::try_from(delta) {
+            Ok(d) if d != TS_ESCAPE => c.ts_delta.push(d),
+            _ => {
+                c.ts_delta.push(TS_ESCAPE);
+                c.ts_far.push(h.ts);
+            }
+        }
+        self.last_ts = h.ts;
+        c.cpu.push(h.cpu);
+        c.pid.push(h.pid);
+        c.tid.push(h.tid);
+        c.kind.push(h.kind);
+        c.ret.push(h.ret);
+        c.arg_len.push(arg_len as u32);
+        self.ts_min = self.ts_min.min(h.ts);
+        self.ts_max = self.ts_max.max(h.ts);
+        self.kinds.insert(h.kind);
+        if h.kind == kind::id::LOSS {
+            if let Some(Ok(ArgValue::Uint(n))) = ArgIter::new(&c.args[args_start..]).next() {
+                self.stats.lost += n;
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.stats.events += 1;
+        if c.len() >= self.opts.chunk_events as usize
+            || c.len() * FIXED_BYTES_PER_EVENT + c.args.len() >= self.opts.chunk_bytes
+        {
+            self.seal()?;
+        }
+        Ok(seq)
+    }
+
+    /// Seals the open chunk if its first event is older than the chunk span
+    /// at event-clock time `now`. Call it periodically on a quiet stream so
+    /// that events reach the file within about one span.
+    pub fn seal_if_older(&mut self, now: u64) -> Result<()> {
+        if !self.chunk.is_empty() && now.saturating_sub(self.ts_min) >= self.opts.chunk_span_ns {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    /// Seals the open chunk (if it holds events) into a frame and writes it.
+    pub fn seal(&mut self) -> Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&self.chunk)
+            .map_err(|e| Error::new(&self.name, Fault::Write(e.to_string())))?;
+        let fs = FrameStats {
+            event_count: self.chunk.len() as u32,
+            first_seq: self.chunk.first_seq,
+            ts_min: self.ts_min,
+            ts_max: self.ts_max,
+            kinds: self.kinds,
+        };
+        let offset = self.offset;
+        let (frame_len, raw_len) = self.write_frame(FrameKind::Chunk, &bytes, fs)?;
+        self.entries.push(ChunkEntry {
+            offset,
+            frame_len,
+            raw_len,
+            event_count: self.chunk.len() as u32,
+            first_seq: self.chunk.first_seq,
+            ts_min: self.ts_min,
+            ts_max: self.ts_max,
+            kinds: self.kinds.0,
+        });
+        self.stats.chunks += 1;
+        self.chunk.clear();
+        self.ts_min = u64::MAX;
+        self.ts_max = 0;
+        self.kinds = KindSet::EMPTY;
+        if self.opts.sync_on_seal {
+            self.out
+                .sync()
+                .map_err(|e| Error::new(&self.name, Fault::Io(e.to_string())))?;
+        }
+        Ok(())
+    }
+
+    fn write_frame(&mut self, kind: FrameKind, raw: &[u8], fs: FrameStats) -> Result<(u32, u32)> {
+        if raw.len() > MAX_PAYLOAD as usize {
+            return Err(Error::new(
+                &self.name,
+                Fault::Write(format!("frame of {} bytes exceeds the limit", raw.len())),
+            ));
+        }
+        self.zbuf.clear();
+        self.zbuf
+            .reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        self.compressor
+            .compress_to_buffer(raw, &mut self.zbuf)
+            .map_err(|e| Error::new(&self.name, Fault::Write(format!("zstd: {e}"))))?;
+        let header = FrameHeader {
+            kind,
+            codec: Codec::Zstd,
+            frame_no: self.frame_no,
+            stored_len: self.zbuf.len() as u32,
+            raw_len: raw.len() as u32,
+            event_count: fs.event_count,
+            first_seq: fs.first_seq,
+            ts_min: fs.ts_min,
+            ts_max: fs.ts_max,
+            kinds: fs.kinds.0,
+            prev_hash: self.prev_hash,
+            hash: [0; 32],
+        };
+        let (hb, hash) = header.seal(&self.zbuf);
+        let io = |e: io::Error| Error::new(&self.name, Fault::Io(e.to_string()));
+        self.out.write_all(&hb).map_err(io)?;
+        self.out.write_all(&self.zbuf).map_err(io)?;
+        self.out.flush().map_err(io)?;
+        let frame_len = (hb.len() + self.zbuf.len()) as u32;
+        self.offset += u64::from(frame_len);
+        self.stats.file_bytes = self.offset;
+        self.stats.raw_bytes += raw.len() as u64;
+        self.frame_no += 1;
+        self.prev_hash = hash;
+        Ok((frame_len, raw.len() as u32))
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> WriterStats {
+        self.stats
+    }
+
+    /// Seals the last chunk, writes the index and trailer, syncs, and returns
+    /// the sink with a summary.
+    pub fn finish(mut self, end_unix_ns: u64) -> Result<(W, FinishSummary)> {
+        self.seal()?;
+        let index = CaptureIndex {
+            end_unix_ns,
+            chunks: std::mem::take(&mut self.entries),
+            event_count: self.stats.events,
+            lost_events: self.stats.lost,
+        };
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&index)
+            .map_err(|e| Error::new(&self.name, Fault::Write(e.to_string())))?;
+        let index_offset = self.offset;
+        self.write_frame(FrameKind::Index, &bytes, FrameStats::default())?;
+        let trailer = Trailer {
+            index_offset,
+            frame_count: self.frame_no,
+            chain_head: self.prev_hash,
+        }
+        .encode();
+        let io = |e: io::Error| Error::new(&self.name, Fault::Io(e.to_string()));
+        self.out.write_all(&trailer).map_err(io)?;
+        self.out.flush().map_err(io)?;
+        self.out.sync().map_err(io)?;
+        self.stats.file_bytes = self.offset + trailer.len() as u64;
+        Ok((
+            self.out,
+            FinishSummary {
+                stats: self.stats,
+                chain_head: self.prev_hash,
+            },
+        ))
+    }
+}
+
+/// The current wall-clock time in Unix ns.
+pub fn now_unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
