@@ -138,7 +138,25 @@ const READ_FILES: &[&str] = &[
 
 /// Streams a synthetic capture's events into `w`. Returns the number written.
 pub fn generate<W: Sink>(cfg: &SynthConfig, w: &mut CaptureWriter<W>) -> Result<u64> {
-    Gen::new(cfg).run(w)
+    Synth::new(cfg).fill(w, cfg.events)
+}
+
+/// A generator that can be driven in steps (to report progress between them);
+/// the events are the same as one [`generate`] call's.
+pub struct Synth(Gen);
+
+impl Synth {
+    /// A generator for `cfg` (its `events` is ignored; see [`Synth::fill`]).
+    pub fn new(cfg: &SynthConfig) -> Synth {
+        Synth(Gen::new(cfg))
+    }
+
+    /// Generates until `total` events have been written since creation;
+    /// returns the total so far.
+    pub fn fill<W: Sink>(&mut self, w: &mut CaptureWriter<W>, total: u64) -> Result<u64> {
+        self.0.target = total;
+        self.0.run(w)
+    }
 }
 
 /// The snapshot matching [`generate`]'s starting processes.
@@ -386,7 +404,7 @@ impl Gen {
         Ok(())
     }
 
-    fn run<W: Sink>(mut self, w: &mut CaptureWriter<W>) -> Result<u64> {
+    fn run<W: Sink>(&mut self, w: &mut CaptureWriter<W>) -> Result<u64> {
         while !self.done() {
             let roll = self.rng.below(1000);
             if roll < 470 {
@@ -571,7 +589,14 @@ impl Gen {
             a.str(exe)
                 .str_list(argv.iter())
                 .str(comm)
-                .str("/home/alice");
+                .str("/home/alice")
+                .uint(1000)
+                .uint(1000)
+                .uint(1000)
+                .uint(1000)
+                .uint(34816)
+                .str("/user.slice/user-1000.slice/session-3.scope")
+                .str_list(["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/home/alice"]);
         })?;
         child.comm = comm;
         child.exe = exe;

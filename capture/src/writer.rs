@@ -202,6 +202,8 @@ pub struct WriterStats {
     pub file_bytes: u64,
     /// Events reported lost by loss records.
     pub lost: u64,
+    /// Largest event timestamp pushed (event clock).
+    pub max_ts: u64,
 }
 
 /// What [`CaptureWriter::finish`] returns.
@@ -329,6 +331,7 @@ impl<W: Sink> CaptureWriter<W> {
         c.arg_len.push(arg_len as u32);
         self.ts_min = self.ts_min.min(h.ts);
         self.ts_max = self.ts_max.max(h.ts);
+        self.stats.max_ts = self.stats.max_ts.max(h.ts);
         self.kinds.insert(h.kind);
         if h.kind == kind::id::LOSS {
             if let Some(Ok(ArgValue::Uint(n))) = ArgIter::new(&c.args[args_start..]).next() {

@@ -1,0 +1,213 @@
+//! The `analyzer` binary: thin argument handling over the analyzer library.
+//!
+//! Exit codes: 0 success (an intact capture for `verify`), 1 the capture is
+//! damaged or unfinished (info and verify still report everything intact),
+//! 2 usage errors and unreadable files.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use analyzer::progress::Progress;
+use analyzer::summary::summarize;
+use anyhow::{Context, Result};
+use capture::synth::{self, SynthConfig};
+use capture::{Capture, CaptureWriterBuilder};
+use clap::{Parser, Subcommand};
+
+/// Ferret's offline analyzer for syscall captures.
+#[derive(Parser)]
+#[command(name = "analyzer", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a capture's metadata, event counts by kind, time range, drops and
+    /// compression ratio. Damaged chunks are skipped and listed; everything
+    /// intact is still counted. Exits 1 when the capture is damaged or
+    /// unfinished.
+    Info {
+        /// The capture file.
+        capture: PathBuf,
+        /// Print JSON (a stable, documented object; see README) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a capture's integrity: every frame's BLAKE3 hash, the hash chain
+    /// from the file header to the trailer, every chunk's archive and columns,
+    /// and the index. Prints "intact" with the chain head, or names the first
+    /// bad chunk, its offset and why. Exits 0 when intact, 1 otherwise.
+    Verify {
+        /// The capture file.
+        capture: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a synthetic capture with a realistic event mix (web server,
+    /// database, shells running tools, outbound connections, file churn,
+    /// occasional drops), for tests and benchmarks. Deterministic per seed.
+    Synth {
+        /// Output file.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Number of events.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Events per chunk.
+        #[arg(long, default_value_t = 65_536)]
+        chunk_events: u32,
+        /// zstd level (1..=19).
+        #[arg(long, default_value_t = 3)]
+        zstd_level: i32,
+        /// No progress on stderr.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("analyzer: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Info { capture, json } => {
+            let cap = Capture::open(&capture)?;
+            let s = summarize(&cap);
+            if json {
+                out(&format!("{}\n", serde_json::to_string_pretty(&s)?));
+            } else {
+                out(&s.to_string());
+            }
+            Ok(if s.finished && s.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Verify { capture, json } => {
+            let cap = Capture::open(&capture)?;
+            let rep = capture::verify(&cap);
+            if json {
+                let v = serde_json::json!({
+                    "file": cap.name(),
+                    "intact": rep.intact(),
+                    "finished": rep.finished,
+                    "chain_head": rep.chain_head_hex(),
+                    "good_frames": rep.good_frames,
+                    "good_chunks": rep.good_chunks,
+                    "good_events": rep.good_events,
+                    "first_problem": rep.problems.first().map(problem_json),
+                    "problems": rep.problems.iter().map(problem_json).collect::<Vec<_>>(),
+                });
+                out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+            } else if rep.intact() {
+                out(&format!(
+                    "{}: intact: {} chunks, {} events, chain head {}\n",
+                    cap.name(),
+                    rep.good_chunks,
+                    rep.good_events,
+                    rep.chain_head_hex().unwrap_or_default()
+                ));
+            } else {
+                let mut text = format!(
+                    "{}: DAMAGED: first bad place: {}\n",
+                    cap.name(),
+                    rep.problems[0]
+                );
+                for p in &rep.problems[1..] {
+                    text += &format!("  also: {p}\n");
+                }
+                text += &format!(
+                    "intact: {} chunks, {} events{}\n",
+                    rep.good_chunks,
+                    rep.good_events,
+                    rep.chain_head_hex()
+                        .map(|h| format!("; chain intact up to {h}"))
+                        .unwrap_or_default()
+                );
+                out(&text);
+            }
+            Ok(if rep.intact() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Synth {
+            out,
+            events,
+            seed,
+            chunk_events,
+            zstd_level,
+            quiet,
+        } => {
+            let cfg = SynthConfig {
+                events,
+                seed,
+                ..SynthConfig::default()
+            };
+            let meta = synth::synth_meta(&cfg);
+            let mut w = CaptureWriterBuilder::new()
+                .chunk_events(chunk_events)
+                .zstd_level(zstd_level)
+                .create(&out, &meta, Some(&synth::synth_snapshot(&cfg)))?;
+            let mut progress = Progress::new("events", Some(events), !quiet);
+            // Generate in slices so that progress can be shown.
+            let mut gen = synth::Synth::new(&cfg);
+            let mut done = 0;
+            while done < events {
+                done = gen.fill(&mut w, (done + 250_000).min(events))?;
+                progress.tick(done, &format!("{} bytes written", w.stats().file_bytes));
+            }
+            progress.finish();
+            let end = meta.boot_time_unix_ns + w.stats().max_ts;
+            let (_, sum) = w.finish(end).context("finishing capture")?;
+            if !quiet {
+                eprintln!(
+                    "wrote {} events in {} chunks, {} bytes ({:.2} bytes/event), chain head {}",
+                    sum.stats.events,
+                    sum.stats.chunks,
+                    sum.stats.file_bytes,
+                    sum.stats.file_bytes as f64 / sum.stats.events.max(1) as f64,
+                    capture::format::hex(&sum.chain_head)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the program quietly.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("analyzer: writing output: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn problem_json(e: &capture::Error) -> serde_json::Value {
+    serde_json::json!({
+        "chunk": e.chunk,
+        "offset": e.offset,
+        "message": e.to_string(),
+        "reason": e.fault.to_string(),
+    })
+}

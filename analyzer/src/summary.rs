@@ -1,0 +1,377 @@
+//! What `analyzer info` reports: metadata, counts by kind, time range, drops,
+//! compression; computed over every chunk in parallel, skipping damaged ones.
+
+use capture::kind::{id, kind_info};
+use capture::{ArgValue, Capture};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::timefmt::utc;
+
+/// Events of one kind.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct KindCount {
+    /// Kind name (`openat`, `procexec`, ...; `kind<N>` for unknown ids).
+    pub kind: String,
+    /// Category (`file`, `net`, ...).
+    pub category: String,
+    /// Number of events.
+    pub count: u64,
+}
+
+/// Drops recorded on one CPU.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CpuDrops {
+    /// The CPU.
+    pub cpu: u16,
+    /// Events lost.
+    pub lost: u64,
+    /// Loss records.
+    pub records: u64,
+}
+
+/// The summary of a capture. Its JSON form (`analyzer info --json`) is a
+/// stable interface: fields are only ever added.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureSummary {
+    /// The file.
+    pub file: String,
+    /// File size in bytes.
+    pub file_bytes: u64,
+    /// Container format version.
+    pub format_version: u16,
+    /// Schema version.
+    pub schema_version: u16,
+    /// Whether the capture has a valid trailer and index.
+    pub finished: bool,
+    /// The trailer's chain head (hex), finished captures only.
+    pub chain_head: Option<String>,
+    /// Host name.
+    pub hostname: Option<String>,
+    /// Kernel release.
+    pub kernel_release: Option<String>,
+    /// Architecture.
+    pub arch: Option<String>,
+    /// CPUs of the recorded host.
+    pub num_cpus: Option<u32>,
+    /// Recorder name and version.
+    pub recorder: Option<String>,
+    /// Recorder command line.
+    pub command_line: Vec<String>,
+    /// Capture filters.
+    pub filters: Vec<String>,
+    /// Snap length.
+    pub snaplen: Option<u32>,
+    /// Where the events came from.
+    pub source: Option<String>,
+    /// Capture start (RFC 3339, UTC).
+    pub start: Option<String>,
+    /// Capture end (finished captures).
+    pub end: Option<String>,
+    /// First event time (RFC 3339, UTC).
+    pub first_event: Option<String>,
+    /// Last event time.
+    pub last_event: Option<String>,
+    /// Seconds between first and last event.
+    pub duration_s: f64,
+    /// Events in intact chunks.
+    pub events: u64,
+    /// Chunks in the file.
+    pub chunks: usize,
+    /// Chunks that could not be read.
+    pub damaged_chunks: usize,
+    /// Events lost, by the loss records.
+    pub lost_events: u64,
+    /// Loss records.
+    pub loss_records: u64,
+    /// Drops per CPU.
+    pub drops_by_cpu: Vec<CpuDrops>,
+    /// Decompressed payload bytes of the event chunks.
+    pub raw_bytes: u64,
+    /// raw_bytes / file_bytes.
+    pub compression_ratio: f64,
+    /// file_bytes / events.
+    pub bytes_per_event: f64,
+    /// Processes in the start snapshot.
+    pub snapshot_processes: usize,
+    /// Users in the snapshot.
+    pub snapshot_users: usize,
+    /// Groups in the snapshot.
+    pub snapshot_groups: usize,
+    /// Events by kind, most frequent first.
+    pub by_kind: Vec<KindCount>,
+    /// Problems met (damaged frames, missing trailer), as messages naming
+    /// chunk and offset.
+    pub problems: Vec<String>,
+}
+
+#[derive(Default)]
+struct Tally {
+    kinds: Vec<u64>,
+    drops: std::collections::BTreeMap<u16, (u64, u64)>,
+    events: u64,
+    ts: Option<(u64, u64)>,
+}
+
+impl Tally {
+    fn merge(mut self, o: Tally) -> Tally {
+        if self.kinds.len() < o.kinds.len() {
+            self.kinds.resize(o.kinds.len(), 0);
+        }
+        for (a, b) in self.kinds.iter_mut().zip(o.kinds) {
+            *a += b;
+        }
+        for (cpu, (l, r)) in o.drops {
+            let e = self.drops.entry(cpu).or_default();
+            e.0 += l;
+            e.1 += r;
+        }
+        self.events += o.events;
+        self.ts = match (self.ts, o.ts) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
+        self
+    }
+}
+
+/// Summarises a capture, reading every chunk (in parallel).
+pub fn summarize(cap: &Capture) -> CaptureSummary {
+    let results: Vec<Result<Tally, capture::Error>> = (0..cap.chunks().len())
+        .into_par_iter()
+        .map(|i| {
+            let c = cap.load_chunk(i)?;
+            let mut t = Tally {
+                kinds: vec![0; 65536],
+                ..Tally::default()
+            };
+            for e in c.events() {
+                t.kinds[e.kind as usize] += 1;
+                if e.kind == id::LOSS {
+                    let n = match e.args().next() {
+                        Some(Ok(ArgValue::Uint(n))) => n,
+                        _ => 0,
+                    };
+                    let d = t.drops.entry(e.cpu).or_default();
+                    d.0 += n;
+                    d.1 += 1;
+                }
+                t.ts = Some(match t.ts {
+                    Some((lo, hi)) => (lo.min(e.ts), hi.max(e.ts)),
+                    None => (e.ts, e.ts),
+                });
+            }
+            t.events = c.len() as u64;
+            Ok(t)
+        })
+        .collect();
+    let mut problems: Vec<String> = cap.problems().iter().map(|e| e.to_string()).collect();
+    let mut tally = Tally::default();
+    let mut damaged = 0;
+    let mut raw_bytes = 0u64;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(t) => {
+                raw_bytes += u64::from(cap.chunks()[i].raw_len);
+                tally = tally.merge(t);
+            }
+            Err(e) => {
+                damaged += 1;
+                problems.push(e.to_string());
+            }
+        }
+    }
+    let meta = cap.meta();
+    let anchor = meta.map(|m| m.boot_time_unix_ns).unwrap_or(0);
+    let mut by_kind: Vec<KindCount> = tally
+        .kinds
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| {
+            let info = kind_info(k as u16);
+            KindCount {
+                kind: info
+                    .map(|i| i.name.to_string())
+                    .unwrap_or_else(|| format!("kind{k}")),
+                category: info
+                    .map(|i| i.category.name())
+                    .unwrap_or("unknown")
+                    .to_string(),
+                count: *n,
+            }
+        })
+        .collect();
+    by_kind.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
+    let (snap_p, snap_u, snap_g) = match cap.snapshot() {
+        Ok(Some(s)) => (s.processes.len(), s.users.len(), s.groups.len()),
+        Ok(None) => (0, 0, 0),
+        Err(e) => {
+            problems.push(e.to_string());
+            (0, 0, 0)
+        }
+    };
+    let file_bytes = cap.bytes().len() as u64;
+    let lost: u64 = tally.drops.values().map(|d| d.0).sum();
+    let records: u64 = tally.drops.values().map(|d| d.1).sum();
+    CaptureSummary {
+        file: cap.name().to_string(),
+        file_bytes,
+        format_version: cap.header().format_version,
+        schema_version: cap.header().schema_version,
+        finished: cap.chain_head().is_some(),
+        chain_head: cap.chain_head().map(|h| capture::format::hex(&h)),
+        hostname: meta.map(|m| m.hostname.clone()),
+        kernel_release: meta.map(|m| m.kernel_release.clone()),
+        arch: meta.map(|m| m.arch.clone()),
+        num_cpus: meta.map(|m| m.num_cpus),
+        recorder: meta.map(|m| m.recorder.clone()),
+        command_line: meta.map(|m| m.command_line.clone()).unwrap_or_default(),
+        filters: meta.map(|m| m.filters.clone()).unwrap_or_default(),
+        snaplen: meta.map(|m| m.snaplen),
+        source: meta.map(|m| m.source.clone()),
+        start: meta.map(|m| utc(m.start_unix_ns)),
+        end: cap.end_unix_ns().map(utc),
+        first_event: tally.ts.map(|t| utc(t.0 + anchor)),
+        last_event: tally.ts.map(|t| utc(t.1 + anchor)),
+        duration_s: tally.ts.map(|t| (t.1 - t.0) as f64 / 1e9).unwrap_or(0.0),
+        events: tally.events,
+        chunks: cap.chunks().len(),
+        damaged_chunks: damaged,
+        lost_events: lost,
+        loss_records: records,
+        drops_by_cpu: tally
+            .drops
+            .iter()
+            .map(|(cpu, (l, r))| CpuDrops {
+                cpu: *cpu,
+                lost: *l,
+                records: *r,
+            })
+            .collect(),
+        raw_bytes,
+        compression_ratio: if file_bytes > 0 {
+            raw_bytes as f64 / file_bytes as f64
+        } else {
+            0.0
+        },
+        bytes_per_event: if tally.events > 0 {
+            file_bytes as f64 / tally.events as f64
+        } else {
+            0.0
+        },
+        snapshot_processes: snap_p,
+        snapshot_users: snap_u,
+        snapshot_groups: snap_g,
+        by_kind,
+        problems,
+    }
+}
+
+impl std::fmt::Display for CaptureSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let na = |o: &Option<String>| o.clone().unwrap_or_else(|| "<unknown>".into());
+        writeln!(f, "file          {} ({} bytes)", self.file, self.file_bytes)?;
+        writeln!(
+            f,
+            "format        v{} schema {}, {}",
+            self.format_version,
+            self.schema_version,
+            if self.finished {
+                "finished"
+            } else {
+                "NOT finished (recovered by scanning)"
+            }
+        )?;
+        if let Some(h) = &self.chain_head {
+            writeln!(f, "chain head    {h}")?;
+        }
+        writeln!(
+            f,
+            "host          {}  kernel {}  arch {}  cpus {}",
+            na(&self.hostname),
+            na(&self.kernel_release),
+            na(&self.arch),
+            self.num_cpus
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "?".into())
+        )?;
+        writeln!(
+            f,
+            "recorder      {}  source {}",
+            na(&self.recorder),
+            na(&self.source)
+        )?;
+        writeln!(f, "command line  {}", self.command_line.join(" "))?;
+        writeln!(
+            f,
+            "filters       {}  snaplen {}",
+            if self.filters.is_empty() {
+                "none".to_string()
+            } else {
+                self.filters.join(", ")
+            },
+            self.snaplen
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "?".into())
+        )?;
+        writeln!(f, "capture       {} .. {}", na(&self.start), na(&self.end))?;
+        writeln!(
+            f,
+            "events        {} .. {} ({:.3} s)",
+            na(&self.first_event),
+            na(&self.last_event),
+            self.duration_s
+        )?;
+        writeln!(
+            f,
+            "count         {} events in {} chunks{}",
+            self.events,
+            self.chunks,
+            if self.damaged_chunks > 0 {
+                format!(" ({} damaged)", self.damaged_chunks)
+            } else {
+                String::new()
+            }
+        )?;
+        write!(
+            f,
+            "drops         {} events lost in {} loss records",
+            self.lost_events, self.loss_records
+        )?;
+        for d in &self.drops_by_cpu {
+            write!(f, "; cpu{} {}", d.cpu, d.lost)?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "size          {} raw bytes, ratio {:.2}, {:.2} bytes/event",
+            self.raw_bytes, self.compression_ratio, self.bytes_per_event
+        )?;
+        writeln!(
+            f,
+            "snapshot      {} processes, {} users, {} groups",
+            self.snapshot_processes, self.snapshot_users, self.snapshot_groups
+        )?;
+        writeln!(f, "by kind:")?;
+        for k in &self.by_kind {
+            let pct = if self.events > 0 {
+                k.count as f64 * 100.0 / self.events as f64
+            } else {
+                0.0
+            };
+            writeln!(
+                f,
+                "  {:<16} {:<9} {:>12} {:>6.2}%",
+                k.kind, k.category, k.count, pct
+            )?;
+        }
+        if !self.problems.is_empty() {
+            writeln!(f, "problems:")?;
+            for p in &self.problems {
+                writeln!(f, "  {p}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,74 @@
+//! Compatibility: every committed fixture of every released format version
+//! still opens, verifies and yields the facts recorded when it was made.
+
+use capture::kind::id;
+use capture::{verify, ArgValue, Capture, IndexSource};
+use ferret_tests::fixture;
+
+#[test]
+fn v1_synthetic_fixture_opens_verifies_and_holds_its_known_facts() {
+    let cap = Capture::open(fixture("v1/synthetic-20k.cap")).expect("fixture opens");
+    assert!(cap.problems().is_empty(), "{:?}", cap.problems());
+    assert_eq!(cap.index_source(), IndexSource::Trailer);
+    assert_eq!(cap.header().format_version, 1);
+    assert_eq!(cap.header().schema_version, 1);
+
+    let meta = cap.meta().expect("meta");
+    assert_eq!(meta.hostname, "synth-web-01");
+    assert_eq!(meta.kernel_release, "6.18.0-synthetic");
+    assert_eq!(meta.source, "synthetic");
+    assert_eq!(meta.boot_time_unix_ns, 1_790_000_000_000_000_000);
+
+    let rep = verify(&cap);
+    assert!(rep.intact(), "{:?}", rep.problems);
+    assert_eq!(
+        rep.chain_head_hex().as_deref(),
+        Some("272e74c6366e73a76815fd3384af07ae7cc2d4770bdcf7f974975f6de1c7b1f1")
+    );
+    assert_eq!(cap.chunks().len(), 5);
+    assert_eq!(cap.event_count(), 20_000);
+
+    let snap = cap.snapshot().expect("snapshot").expect("present");
+    assert_eq!(snap.processes.len(), 12);
+    assert!(snap
+        .users
+        .iter()
+        .any(|u| u.uid == 33 && u.name == "www-data"));
+
+    let mut counts = std::collections::HashMap::new();
+    let mut lost = 0;
+    let mut first_exec = None;
+    let errors = cap.for_each_event(|e| {
+        *counts.entry(e.kind).or_insert(0u32) += 1;
+        if e.kind == id::LOSS {
+            if let Some(ArgValue::Uint(n)) = e.arg("count") {
+                lost += n;
+            }
+        }
+        if e.kind == id::EXECVE && first_exec.is_none() {
+            let args: Vec<String> = match e.arg("args") {
+                Some(ArgValue::StrList(l)) => l
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let filename = e
+                .arg("filename")
+                .and_then(|v| v.as_bytes())
+                .map(|b| b.to_vec());
+            first_exec = Some((e.seq, e.pid, filename, args));
+        }
+    });
+    assert!(errors.is_empty());
+    assert_eq!(counts[&id::CLOSE], 3678);
+    assert_eq!(counts[&id::OPENAT], 2361);
+    assert_eq!(counts[&id::EXECVE], 180);
+    assert_eq!(counts[&id::LOSS], 3);
+    assert_eq!(lost, 1262);
+    let (seq, pid, filename, args) = first_exec.expect("an execve");
+    assert_eq!(seq, 100);
+    assert_eq!(pid, 2000);
+    assert_eq!(filename.as_deref(), Some(&b"/usr/bin/id"[..]));
+    assert_eq!(args, ["id"]);
+}
