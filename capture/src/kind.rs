@@ -165,7 +165,7 @@ kinds! {
     1 LOSS "ferret_loss" Capture false [("count", Uint), ("first_ts", Uint), ("last_ts", Uint)]
     2 PROC_FORK "procfork" Process false [("child_pid", Pid), ("child_tid", Pid), ("flags", Flags(F::Clone))]
     3 PROC_EXEC "procexec" Process false [("filename", Path), ("args", StrList), ("comm", Str), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("env", StrList)]
-    4 PROC_EXIT "procexit" Process false [("status", Int), ("sig", Signal)]
+    4 PROC_EXIT "procexit" Process false [("status", Int), ("sig", Signal), ("group_dead", Uint)]
     5 GENERIC "syscall" Other true [("nr", Uint), ("a0", Uint), ("a1", Uint), ("a2", Uint), ("a3", Uint), ("a4", Uint), ("a5", Uint)]
     // Process.
     10 EXECVE "execve" Process true [("filename", Path), ("args", StrList), ("env", StrList)]

@@ -1,0 +1,539 @@
+//! Wire records to capture events: the only code that sees both the kernel
+//! wire layout (`recorder_common`) and the capture schema (`capture`).
+//!
+//! Most records map one to one. Three need pairing, done here with small
+//! pending maps that are flushed when stale:
+//! - execve/execveat: filename, argv and envp are read at entry (they are gone
+//!   after a successful exec) and joined with the exit record's return value;
+//! - sched_process_fork: held until the parent's clone/fork returns, whose
+//!   flags tell whether the child is a thread (its tgid is then the parent's);
+//! - sched_process_exit: takes the status from the exit/exit_group call.
+
+use std::collections::HashMap;
+
+use capture::args::{ArgWriter, SockAddr};
+use capture::kind::id;
+use capture::writer::{CaptureWriter, EventHeader, Sink};
+use recorder_common::*;
+
+use crate::procfs;
+use crate::syscalls::{self, Src};
+
+/// A parsed ring-buffer record, borrowing its blobs.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// The fixed header.
+    pub h: RecHeader,
+    /// The blob bytes.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Record<'a> {
+    /// Parses a record; `None` when it is shorter than it claims.
+    pub fn parse(bytes: &'a [u8]) -> Option<Record<'a>> {
+        if bytes.len() < REC_HEADER_LEN {
+            return None;
+        }
+        // SAFETY: RecHeader is repr(C), Copy and valid for any bit pattern;
+        // the length was checked and read_unaligned has no alignment need.
+        let h: RecHeader = unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const RecHeader) };
+        let end = REC_HEADER_LEN.checked_add(h.payload_len as usize)?;
+        let payload = bytes.get(REC_HEADER_LEN..end)?;
+        Some(Record { h, payload })
+    }
+
+    /// Iterates `(slot, kind, bytes)` of the blobs.
+    pub fn blobs(&self) -> impl Iterator<Item = (u8, u8, &'a [u8])> + 'a {
+        let mut at = 0usize;
+        let p = self.payload;
+        std::iter::from_fn(move || {
+            let hdr = p.get(at..at + BLOB_HEADER_LEN)?;
+            let len = u16::from_le_bytes([hdr[2], hdr[3]]) as usize;
+            let data = p.get(at + BLOB_HEADER_LEN..at + BLOB_HEADER_LEN + len)?;
+            at += BLOB_HEADER_LEN + len;
+            Some((hdr[0], hdr[1], data))
+        })
+    }
+
+    fn blob(&self, slot: u8, kind: u8) -> Option<&'a [u8]> {
+        self.blobs()
+            .find(|(s, k, _)| *s == slot && *k == kind)
+            .map(|(_, _, d)| d)
+    }
+
+    fn tid(&self) -> u32 {
+        self.h.pid_tgid as u32
+    }
+
+    fn tgid(&self) -> u32 {
+        (self.h.pid_tgid >> 32) as u32
+    }
+}
+
+/// Decodes a kernel `struct sockaddr`.
+pub fn sockaddr(b: &[u8]) -> SockAddr<'_> {
+    if b.len() < 2 {
+        return SockAddr::None;
+    }
+    let fam = u16::from_le_bytes([b[0], b[1]]);
+    match fam {
+        2 if b.len() >= 8 => {
+            SockAddr::Inet([b[4], b[5], b[6], b[7]], u16::from_be_bytes([b[2], b[3]]))
+        }
+        10 if b.len() >= 24 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&b[8..24]);
+            SockAddr::Inet6(a, u16::from_be_bytes([b[2], b[3]]))
+        }
+        1 => {
+            let path = &b[2..];
+            let end = if path.first() == Some(&0) {
+                path.len()
+            } else {
+                path.iter().position(|&c| c == 0).unwrap_or(path.len())
+            };
+            SockAddr::Unix(&path[..end])
+        }
+        0 => SockAddr::None,
+        f => SockAddr::Other(f),
+    }
+}
+
+fn comm_str(c: &[u8; 16]) -> &[u8] {
+    let n = c.iter().position(|&b| b == 0).unwrap_or(16);
+    &c[..n]
+}
+
+struct Pending {
+    h: RecHeader,
+    payload: Vec<u8>,
+}
+
+impl Pending {
+    fn record(&self) -> Record<'_> {
+        Record {
+            h: self.h,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// Counters of the conversion.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConvStats {
+    /// Records read from the ring buffer.
+    pub records: u64,
+    /// Records too short to parse.
+    pub malformed: u64,
+    /// Records with blobs cut to fit.
+    pub truncated: u64,
+}
+
+/// Turns wire records into capture events.
+pub struct Converter {
+    pending_exec: HashMap<u32, Pending>,
+    pending_fork: HashMap<u32, RecHeader>,
+    exit_status: HashMap<u32, i64>,
+    cgroups: procfs::CgroupPaths,
+    /// Record syscalls without a table row as generic events.
+    pub generic: bool,
+    /// Counters.
+    pub stats: ConvStats,
+}
+
+type Res = capture::Result<()>;
+
+impl Converter {
+    /// A converter; `generic` records unlisted syscalls as generic events.
+    pub fn new(generic: bool) -> Converter {
+        Converter {
+            pending_exec: HashMap::new(),
+            pending_fork: HashMap::new(),
+            exit_status: HashMap::new(),
+            cgroups: procfs::CgroupPaths::default(),
+            generic,
+            stats: ConvStats::default(),
+        }
+    }
+
+    /// Converts one ring-buffer record.
+    pub fn record<W: Sink>(&mut self, bytes: &[u8], w: &mut CaptureWriter<W>) -> Res {
+        self.stats.records += 1;
+        let Some(r) = Record::parse(bytes) else {
+            self.stats.malformed += 1;
+            return Ok(());
+        };
+        if r.h.flags & FLAG_TRUNCATED != 0 {
+            self.stats.truncated += 1;
+        }
+        match r.h.rec {
+            REC_SYSCALL => self.syscall(&r, w),
+            REC_SYS_ENTER => self.enter(&r, w),
+            REC_FORK => {
+                self.pending_fork.insert(r.h.args[1] as u32, r.h);
+                Ok(())
+            }
+            REC_EXEC => self.exec(&r, w),
+            REC_EXIT => self.exit(&r, w),
+            _ => {
+                self.stats.malformed += 1;
+                Ok(())
+            }
+        }
+    }
+
+    fn header(r: &Record<'_>, kind: u16, ret: i64) -> EventHeader {
+        EventHeader {
+            ts: r.h.ts,
+            cpu: r.h.cpu,
+            pid: r.tgid(),
+            tid: r.tid(),
+            kind,
+            ret,
+        }
+    }
+
+    fn enter<W: Sink>(&mut self, r: &Record<'_>, w: &mut CaptureWriter<W>) -> Res {
+        match syscalls::by_nr(r.h.nr) {
+            Some(s) if s.enter_only => {
+                let status = r.h.args[0] as i32 as i64;
+                self.exit_status.insert(r.tid(), status);
+                if s.kind == id::EXIT_GROUP {
+                    self.exit_status.insert(r.tgid(), status);
+                }
+                w.push(&Self::header(r, s.kind, 0), |a| write_args(a, s.args, r, 0))?;
+            }
+            Some(_) => {
+                self.pending_exec.insert(
+                    r.tid(),
+                    Pending {
+                        h: r.h,
+                        payload: r.payload.to_vec(),
+                    },
+                );
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    fn syscall<W: Sink>(&mut self, r: &Record<'_>, w: &mut CaptureWriter<W>) -> Res {
+        let Some(s) = syscalls::by_nr(r.h.nr) else {
+            if self.generic {
+                let h = Self::header(r, id::GENERIC, r.h.ret);
+                w.push(&h, |a| {
+                    a.uint(u64::from(r.h.nr));
+                    for v in r.h.args {
+                        a.uint(v);
+                    }
+                })?;
+            }
+            return Ok(());
+        };
+        let h = Self::header(r, s.kind, r.h.ret);
+        if s.kind == id::EXECVE || s.kind == id::EXECVEAT {
+            let p = self.pending_exec.remove(&r.tid());
+            return match p {
+                Some(p) => w
+                    .push(&h, |a| write_args(a, s.args, &p.record(), r.h.ret))
+                    .map(drop),
+                None => w.push(&h, |a| write_args(a, s.args, r, r.h.ret)).map(drop),
+            };
+        }
+        if matches!(s.kind, id::CLONE | id::CLONE3 | id::FORK | id::VFORK) && r.h.ret > 0 {
+            let flags = match s.kind {
+                id::CLONE => r.h.args[0],
+                id::CLONE3 => r.blob(0, CAP_U64).map(le_u64).unwrap_or(0),
+                id::VFORK => 0x4100, // CLONE_VM | CLONE_VFORK
+                _ => 0,
+            };
+            if let Some(f) = self.pending_fork.remove(&(r.h.ret as u32)) {
+                let child_tid = r.h.ret as u32;
+                let child_pid = if flags & 0x10000 != 0 {
+                    r.tgid()
+                } else {
+                    child_tid
+                };
+                let fh = EventHeader {
+                    ts: f.ts,
+                    cpu: f.cpu,
+                    pid: r.tgid(),
+                    tid: r.tid(),
+                    kind: id::PROC_FORK,
+                    ret: 0,
+                };
+                w.push(&fh, |a| {
+                    a.int(i64::from(child_pid))
+                        .int(i64::from(child_tid))
+                        .uint(flags);
+                })?;
+            }
+        }
+        w.push(&h, |a| write_args(a, s.args, r, r.h.ret))?;
+        Ok(())
+    }
+
+    fn exec<W: Sink>(&mut self, r: &Record<'_>, w: &mut CaptureWriter<W>) -> Res {
+        let pid = r.h.args[0] as u32;
+        let old = r.h.args[1] as u32;
+        if old != pid {
+            if let Some(p) = self.pending_exec.remove(&old) {
+                self.pending_exec.insert(pid, p);
+            }
+        }
+        let filename = r.blob(0, CAP_STR).unwrap_or(b"");
+        let pending = self.pending_exec.get(&r.tid());
+        let argv = |slot: u8| -> Vec<Vec<u8>> {
+            pending
+                .map(|p| {
+                    p.record()
+                        .blobs()
+                        .filter(|(s, k, _)| *s == slot && *k == CAP_STR)
+                        .map(|(_, _, d)| d.to_vec())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        // execve: argv in slot 1, envp in 2; execveat: 2 and 3.
+        let (av, ev) = match pending.map(|p| p.h.nr) {
+            Some(322) => (0x82, 0x83),
+            _ => (0x81, 0x82),
+        };
+        let (args, env) = (argv(av), argv(ev));
+        let live = procfs::exec_details(r.tgid());
+        let cgroup = self
+            .cgroups
+            .path(r.h.cgroup)
+            .or_else(|| live.as_ref().map(|l| l.cgroup.clone()));
+        let h = Self::header(r, id::PROC_EXEC, 0);
+        let (uid, gid) = (r.h.uid_gid as u32, (r.h.uid_gid >> 32) as u32);
+        w.push(&h, |a| {
+            a.str(filename);
+            if pending.is_some() {
+                a.str_list(args.iter());
+            } else {
+                a.absent();
+            }
+            a.str(comm_str(&r.h.comm));
+            match &live {
+                Some(l) => a.str(&l.cwd),
+                None => a.absent(),
+            };
+            a.uint(u64::from(uid)).uint(u64::from(gid));
+            match &live {
+                Some(l) => a
+                    .uint(u64::from(l.euid))
+                    .uint(u64::from(l.loginuid))
+                    .uint(u64::from(l.tty)),
+                None => a.absent().absent().absent(),
+            };
+            match &cgroup {
+                Some(c) => a.str(c),
+                None => a.absent(),
+            };
+            if pending.is_some() {
+                a.str_list(env.iter());
+            } else {
+                a.absent();
+            }
+        })?;
+        Ok(())
+    }
+
+    fn exit<W: Sink>(&mut self, r: &Record<'_>, w: &mut CaptureWriter<W>) -> Res {
+        let tid = r.h.args[0] as u32;
+        let group_dead = r.h.args[1] != 0;
+        let status = self.exit_status.remove(&tid).or_else(|| {
+            if group_dead {
+                self.exit_status.get(&r.tgid()).copied()
+            } else {
+                None
+            }
+        });
+        if group_dead {
+            self.exit_status.remove(&r.tgid());
+        }
+        self.pending_exec.remove(&tid);
+        let h = Self::header(r, id::PROC_EXIT, 0);
+        w.push(&h, |a| {
+            match status {
+                Some(s) => a.int(s),
+                None => a.absent(),
+            };
+            a.absent().uint(u64::from(group_dead));
+        })?;
+        Ok(())
+    }
+
+    /// Emits fork records whose parent syscall never came (kernel threads,
+    /// killed parents) once older than 200 ms of event time, and forgets exec
+    /// entries older than 10 s (the exec never returned).
+    pub fn flush_stale<W: Sink>(&mut self, now_ts: u64, w: &mut CaptureWriter<W>) -> Res {
+        let old: Vec<u32> = self
+            .pending_fork
+            .iter()
+            .filter(|(_, h)| now_ts.saturating_sub(h.ts) > 200_000_000)
+            .map(|(k, _)| *k)
+            .collect();
+        for child in old {
+            if let Some(f) = self.pending_fork.remove(&child) {
+                self.push_orphan_fork(&f, w)?;
+            }
+        }
+        self.pending_exec
+            .retain(|_, p| now_ts.saturating_sub(p.h.ts) < 10_000_000_000);
+        Ok(())
+    }
+
+    fn push_orphan_fork<W: Sink>(&mut self, f: &RecHeader, w: &mut CaptureWriter<W>) -> Res {
+        let h = EventHeader {
+            ts: f.ts,
+            cpu: f.cpu,
+            pid: (f.pid_tgid >> 32) as u32,
+            tid: f.pid_tgid as u32,
+            kind: id::PROC_FORK,
+            ret: 0,
+        };
+        let child = f.args[1] as u32;
+        w.push(&h, |a| {
+            a.int(i64::from(child)).int(i64::from(child)).absent();
+        })?;
+        Ok(())
+    }
+
+    /// Flushes everything pending (at the end of a capture or segment).
+    pub fn finish<W: Sink>(&mut self, w: &mut CaptureWriter<W>) -> Res {
+        let forks: Vec<RecHeader> = self.pending_fork.drain().map(|(_, h)| h).collect();
+        for f in forks {
+            self.push_orphan_fork(&f, w)?;
+        }
+        self.pending_exec.clear();
+        Ok(())
+    }
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    let n = b.len().min(8);
+    a[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(a)
+}
+
+/// Writes a kind's arguments from their sources.
+fn write_args(a: &mut ArgWriter<'_>, srcs: &[Src], r: &Record<'_>, ret: i64) {
+    let regs = r.h.args;
+    for src in srcs {
+        match *src {
+            Src::I(i) => {
+                a.int(i64::from(regs[i] as i32));
+            }
+            Src::U(i) => {
+                a.uint(regs[i]);
+            }
+            Src::Str(i) => match r.blob(i as u8, CAP_STR) {
+                Some(s) => {
+                    a.str(s);
+                }
+                None => {
+                    a.absent();
+                }
+            },
+            Src::BufRet(i)
+            | Src::BufLen(i, _)
+            | Src::IovRet(i)
+            | Src::IovLen(i)
+            | Src::MsgData(i) => {
+                let kind = match *src {
+                    Src::BufLen(..) => CAP_BUF_LEN,
+                    _ => CAP_BUF_RET,
+                };
+                match r.blob(i as u8, kind) {
+                    Some(d) => a.bytes(d),
+                    None if ret <= 0 => a.bytes(&[]),
+                    None => a.absent(),
+                };
+            }
+            Src::Sock(i, _) | Src::SockPtrLen(i, _) | Src::MsgAddr(i) => {
+                match r.blob(i as u8, CAP_SOCKADDR) {
+                    Some(b) => {
+                        a.sockaddr(&sockaddr(b));
+                    }
+                    None => {
+                        a.sockaddr(&SockAddr::None);
+                    }
+                }
+            }
+            Src::Argv(i) => {
+                let items: Vec<&[u8]> = r
+                    .blobs()
+                    .filter(|(s, k, _)| *s == (i as u8 | 0x80) && *k == CAP_STR)
+                    .map(|(_, _, d)| d)
+                    .collect();
+                a.str_list(items);
+            }
+            Src::U64(i) => match r.blob(i as u8, CAP_U64) {
+                Some(b) => {
+                    a.uint(le_u64(b));
+                }
+                None => {
+                    a.absent();
+                }
+            },
+            Src::FdPair(i, k) => match r.blob(i as u8, CAP_FDPAIR) {
+                Some(b) if b.len() >= 8 => {
+                    let o = k * 4;
+                    a.int(i64::from(i32::from_le_bytes([
+                        b[o],
+                        b[o + 1],
+                        b[o + 2],
+                        b[o + 3],
+                    ])));
+                }
+                _ => {
+                    a.absent();
+                }
+            },
+            Src::Absent => {
+                a.absent();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockaddrs_decode() {
+        let mut v4 = vec![2, 0, 0x11, 0x5c, 127, 0, 0, 1];
+        v4.extend([0; 8]);
+        assert_eq!(sockaddr(&v4), SockAddr::Inet([127, 0, 0, 1], 4444));
+        let mut un = vec![1, 0];
+        un.extend(b"/run/x.sock\0garbage");
+        assert_eq!(sockaddr(&un), SockAddr::Unix(b"/run/x.sock"));
+        assert_eq!(sockaddr(&[1]), SockAddr::None);
+        assert_eq!(sockaddr(&[16, 0, 1, 2]), SockAddr::Other(16));
+    }
+
+    #[test]
+    fn records_shorter_than_they_claim_are_rejected() {
+        let h = RecHeader {
+            rec: REC_SYSCALL,
+            payload_len: 10,
+            ..RecHeader::default()
+        };
+        // SAFETY: RecHeader is plain old data.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(&h as *const RecHeader as *const u8, REC_HEADER_LEN)
+        };
+        assert!(Record::parse(bytes).is_none());
+        let mut ok = bytes.to_vec();
+        ok.extend([3, CAP_STR, 2, 0, b'h', b'i', 0, 0, 0, 0]);
+        let r = Record::parse(&ok).expect("parses");
+        assert_eq!(
+            r.blobs().collect::<Vec<_>>(),
+            vec![(3, CAP_STR, &b"hi"[..])]
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! The state snapshot taken from /proc at capture start (processes, threads,
+//! fds with socket tuples, users and groups), and the few /proc reads made
+//! while recording (details of a process at exec, cgroup id to path).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use capture::schema::{FdInfo, FdTarget, GroupInfo, ProcessInfo, Snapshot, UserInfo};
+
+/// Takes a snapshot of every process; `boot_ns_per_tick` converts
+/// /proc/pid/stat start times (clock ticks since boot) to ns.
+pub fn snapshot(self_pid: u32) -> Snapshot {
+    let sockets = socket_table();
+    let mut processes = Vec::new();
+    if let Ok(rd) = fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid == self_pid {
+                continue;
+            }
+            if let Some(p) = process(pid, &sockets) {
+                processes.push(p);
+            }
+        }
+    }
+    processes.sort_by_key(|p| p.pid);
+    Snapshot {
+        processes,
+        users: users(),
+        groups: groups(),
+    }
+}
+
+fn read(p: impl AsRef<Path>) -> Option<String> {
+    fs::read_to_string(p).ok()
+}
+
+fn link(p: impl AsRef<Path>) -> String {
+    fs::read_link(p)
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Fields of /proc/pid/status: (ppid, [ruid, euid], [rgid, egid], cap_eff).
+fn status(pid: u32) -> Option<(u32, [u32; 2], [u32; 2], u64)> {
+    let s = read(format!("/proc/{pid}/status"))?;
+    let mut ppid = 0;
+    let mut uid = [0; 2];
+    let mut gid = [0; 2];
+    let mut cap = 0;
+    for line in s.lines() {
+        let (k, v) = line.split_once(':')?;
+        let nums = || {
+            v.split_whitespace()
+                .filter_map(|x| x.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        };
+        match k {
+            "PPid" => ppid = v.trim().parse().unwrap_or(0),
+            "Uid" => {
+                let n = nums();
+                uid = [
+                    n.first().copied().unwrap_or(0),
+                    n.get(1).copied().unwrap_or(0),
+                ];
+            }
+            "Gid" => {
+                let n = nums();
+                gid = [
+                    n.first().copied().unwrap_or(0),
+                    n.get(1).copied().unwrap_or(0),
+                ];
+            }
+            "CapEff" => cap = u64::from_str_radix(v.trim(), 16).unwrap_or(0),
+            _ => {}
+        }
+    }
+    Some((ppid, uid, gid, cap))
+}
+
+/// tty_nr and starttime (ticks) from /proc/pid/stat.
+fn stat(pid: u32) -> (u32, u64) {
+    let Some(s) = read(format!("/proc/{pid}/stat")) else {
+        return (0, 0);
+    };
+    // The comm field may contain spaces and parentheses: split after the last ')'.
+    let rest = s.rfind(')').map(|i| &s[i + 1..]).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): tty_nr is field 7, starttime field 22.
+    let tty = f.get(4).and_then(|x| x.parse::<i64>().ok()).unwrap_or(0) as u32;
+    let start = f.get(19).and_then(|x| x.parse().ok()).unwrap_or(0);
+    (tty, start)
+}
+
+fn loginuid(pid: u32) -> u32 {
+    read(format!("/proc/{pid}/loginuid"))
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+fn cgroup(pid: u32) -> String {
+    read(format!("/proc/{pid}/cgroup"))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
+        })
+        .unwrap_or_default()
+}
+
+/// The container id in a cgroup path: a 64-hex-digit component (docker,
+/// containerd, cri-o), shortened to 12 digits as Falco does; empty on the host.
+pub fn container_id(cgroup: &str) -> String {
+    for part in cgroup.split('/').rev() {
+        let part = part.trim_end_matches(".scope");
+        let tail = part.rsplit(['-', ':']).next().unwrap_or(part);
+        if tail.len() == 64 && tail.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return tail[..12].to_string();
+        }
+    }
+    String::new()
+}
+
+fn ticks_to_ns(ticks: u64) -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    ticks.saturating_mul(1_000_000_000 / hz)
+}
+
+fn process(pid: u32, sockets: &HashMap<u64, FdTarget>) -> Option<ProcessInfo> {
+    let (ppid, uid, gid, cap) = status(pid)?;
+    let (tty, start) = stat(pid);
+    let comm = read(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string();
+    let args: Vec<String> = fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let threads = fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let cg = cgroup(pid);
+    Some(ProcessInfo {
+        pid,
+        ppid,
+        threads,
+        uid: uid[0],
+        gid: gid[0],
+        euid: uid[1],
+        egid: gid[1],
+        loginuid: loginuid(pid),
+        comm,
+        exe: link(format!("/proc/{pid}/exe")),
+        args,
+        cwd: link(format!("/proc/{pid}/cwd")),
+        tty,
+        start_ts: ticks_to_ns(start),
+        container_id: container_id(&cg),
+        cgroup: cg,
+        cap_effective: cap,
+        fds: fds(pid, sockets),
+    })
+}
+
+fn fds(pid: u32, sockets: &HashMap<u64, FdTarget>) -> Vec<FdInfo> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let Some(fd) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let l = link(e.path());
+        let target = if let Some(ino) = l.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']'))
+        {
+            ino.parse::<u64>()
+                .ok()
+                .and_then(|i| sockets.get(&i).cloned())
+                .unwrap_or(FdTarget::Other { desc: l.clone() })
+        } else if let Some(ino) = l.strip_prefix("pipe:[").and_then(|s| s.strip_suffix(']')) {
+            FdTarget::Pipe {
+                ino: ino.parse().unwrap_or(0),
+            }
+        } else if let Some(name) = l.strip_prefix("/memfd:") {
+            FdTarget::Memfd {
+                name: name.trim_end_matches(" (deleted)").to_string(),
+            }
+        } else if l.starts_with('/') {
+            FdTarget::File { path: l }
+        } else {
+            FdTarget::Other { desc: l }
+        };
+        out.push(FdInfo { fd, target });
+    }
+    out.sort_by_key(|f| f.fd);
+    out
+}
+
+/// Socket inode to tuple, from /proc/net/{tcp,tcp6,udp,udp6,unix}.
+fn socket_table() -> HashMap<u64, FdTarget> {
+    let mut m = HashMap::new();
+    for (file, proto, v6) in [
+        ("tcp", 6u8, false),
+        ("tcp6", 6, true),
+        ("udp", 17, false),
+        ("udp6", 17, true),
+    ] {
+        let Some(s) = read(format!("/proc/net/{file}")) else {
+            continue;
+        };
+        for line in s.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 {
+                continue;
+            }
+            let (Some((la, lp)), Some((ra, rp))) = (hexaddr(f[1], v6), hexaddr(f[2], v6)) else {
+                continue;
+            };
+            let Ok(ino) = f[9].parse::<u64>() else {
+                continue;
+            };
+            let listening = proto == 6 && f[3] == "0A";
+            m.insert(
+                ino,
+                FdTarget::Inet {
+                    proto,
+                    local: la,
+                    local_port: lp,
+                    remote: ra,
+                    remote_port: rp,
+                    listening,
+                },
+            );
+        }
+    }
+    if let Some(s) = read("/proc/net/unix") {
+        for line in s.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() >= 7 {
+                if let Ok(ino) = f[6].parse::<u64>() {
+                    m.insert(
+                        ino,
+                        FdTarget::Unix {
+                            path: f.get(7).unwrap_or(&"").to_string(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    m
+}
+
+/// Decodes `0100007F:1F90` (address bytes in host order per 32-bit word).
+fn hexaddr(s: &str, v6: bool) -> Option<(Vec<u8>, u16)> {
+    let (a, p) = s.split_once(':')?;
+    let port = u16::from_str_radix(p, 16).ok()?;
+    let words = if v6 { 4 } else { 1 };
+    if a.len() != words * 8 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(words * 4);
+    for w in 0..words {
+        let v = u32::from_str_radix(&a[w * 8..w * 8 + 8], 16).ok()?;
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    Some((out, port))
+}
+
+fn users() -> Vec<UserInfo> {
+    read("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some(UserInfo {
+                uid: f.get(2)?.parse().ok()?,
+                gid: f.get(3)?.parse().ok()?,
+                name: f.first()?.to_string(),
+                home: f.get(5).unwrap_or(&"").to_string(),
+                shell: f.get(6).unwrap_or(&"").to_string(),
+            })
+        })
+        .collect()
+}
+
+fn groups() -> Vec<GroupInfo> {
+    read("/etc/group")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            Some(GroupInfo {
+                gid: f.get(2)?.parse().ok()?,
+                name: f.first()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// What a process looks like right after exec, read from /proc while it may
+/// still exist; `None` when it is already gone.
+pub struct ExecDetails {
+    /// Current directory.
+    pub cwd: String,
+    /// Effective uid.
+    pub euid: u32,
+    /// Audit login uid.
+    pub loginuid: u32,
+    /// Controlling tty device.
+    pub tty: u32,
+    /// cgroup path.
+    pub cgroup: String,
+}
+
+/// Reads [`ExecDetails`] of `pid`.
+pub fn exec_details(pid: u32) -> Option<ExecDetails> {
+    let cwd = fs::read_link(format!("/proc/{pid}/cwd"))
+        .ok()?
+        .to_string_lossy()
+        .into_owned();
+    let (_, uid, _, _) = status(pid)?;
+    Some(ExecDetails {
+        cwd,
+        euid: uid[1],
+        loginuid: loginuid(pid),
+        tty: stat(pid).0,
+        cgroup: cgroup(pid),
+    })
+}
+
+/// cgroup v2 ids (directory inode numbers) to paths, rescanned on a miss at
+/// most once a second.
+#[derive(Default)]
+pub struct CgroupPaths {
+    map: HashMap<u64, String>,
+    last_scan: Option<std::time::Instant>,
+}
+
+impl CgroupPaths {
+    /// The path of cgroup `id`, relative to the cgroup root (`/system.slice/x`).
+    pub fn path(&mut self, id: u64) -> Option<String> {
+        if id == 0 {
+            return None;
+        }
+        if !self.map.contains_key(&id) && self.last_scan.is_none_or(|t| t.elapsed().as_secs() >= 1)
+        {
+            self.scan();
+        }
+        self.map.get(&id).cloned()
+    }
+
+    fn scan(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        self.last_scan = Some(std::time::Instant::now());
+        let root = Path::new("/sys/fs/cgroup");
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            if let Ok(md) = fs::metadata(&dir) {
+                let rel = dir
+                    .strip_prefix(root)
+                    .map(|p| format!("/{}", p.display()))
+                    .unwrap_or_default();
+                self.map.insert(md.ino(), rel);
+            }
+            if let Ok(rd) = fs::read_dir(&dir) {
+                for e in rd.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        stack.push(e.path());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_ids_come_from_cgroup_paths() {
+        let id = "3f1a2b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708";
+        assert_eq!(
+            container_id(&format!("/system.slice/docker-{id}.scope")),
+            "3f1a2b4c5d6e"
+        );
+        assert_eq!(
+            container_id(&format!("/kubepods/besteffort/pod1/{id}")),
+            "3f1a2b4c5d6e"
+        );
+        assert_eq!(
+            container_id("/user.slice/user-1000.slice/session-3.scope"),
+            ""
+        );
+    }
+
+    #[test]
+    fn proc_net_addresses_decode() {
+        assert_eq!(
+            hexaddr("0100007F:1F90", false),
+            Some((vec![127, 0, 0, 1], 8080))
+        );
+        assert_eq!(hexaddr("zz:1", false), None);
+    }
+
+    #[test]
+    fn snapshot_of_this_host_has_this_test_process() {
+        let s = snapshot(0);
+        let me = std::process::id();
+        let p = s
+            .processes
+            .iter()
+            .find(|p| p.pid == me)
+            .expect("own process");
+        assert!(p
+            .exe
+            .ends_with(&format!("/{}", p.exe.rsplit('/').next().unwrap_or(""))));
+        assert!(!p.cwd.is_empty());
+        assert!(p.fds.iter().any(|f| f.fd == 0));
+        assert!(s.users.iter().any(|u| u.uid == 0 && u.name == "root"));
+    }
+}
