@@ -520,7 +520,7 @@ mod tests {
     fn records_shorter_than_they_claim_are_rejected() {
         let h = RecHeader {
             rec: REC_SYSCALL,
-            payload_len: 10,
+            payload_len: 6,
             ..RecHeader::default()
         };
         // SAFETY: RecHeader is plain old data.
