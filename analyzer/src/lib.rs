@@ -2,10 +2,12 @@
 //! the same code as the `analyzer` binary.
 //!
 //! Built so far: capture summaries ([`summary`], `analyzer info`), integrity
-//! verification (`analyzer verify`, on [`capture::verify`]) and the synthetic
-//! capture generator front end (`analyzer synth`). Rule loading, state and
+//! verification (`analyzer verify`, on [`capture::verify`]), event listing
+//! ([`print`], `analyzer events`) and the synthetic capture generator front
+//! end (`analyzer synth`). Rule loading, state and
 //! evaluation come with their own issues.
 
+pub mod print;
 pub mod progress;
 pub mod summary;
 pub mod timefmt;

@@ -46,6 +46,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List events, one line each (number, time, cpu, pid/tid, type, return
+    /// value, named arguments), or as JSON lines. Damaged chunks are skipped
+    /// with a warning on stderr; every intact event is listed.
+    Events {
+        /// The capture file.
+        capture: PathBuf,
+        /// Only these event types (comma-separated names: openat,execve).
+        #[arg(long, value_delimiter = ',')]
+        kind: Vec<String>,
+        /// Only events of this process (tgid).
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Stop after this many events.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret, args).
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a synthetic capture with a realistic event mix (web server,
     /// database, shells running tools, outbound connections, file churn,
     /// occasional drops), for tests and benchmarks. Deterministic per seed.
@@ -144,6 +163,72 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
+            })
+        }
+        Command::Events {
+            capture,
+            kind,
+            pid,
+            limit,
+            json,
+        } => {
+            let cap = Capture::open(&capture)?;
+            let mut kinds = capture::KindSet::EMPTY;
+            for k in &kind {
+                match capture::kind_by_name(k) {
+                    Some(info) => kinds.insert(info.id),
+                    None => anyhow::bail!("unknown event type {k:?}"),
+                }
+            }
+            let filter_kinds = !kind.is_empty();
+            let sel = cap.select_chunks(
+                if filter_kinds {
+                    &kinds
+                } else {
+                    &capture::KindSet::ALL
+                },
+                0,
+                u64::MAX,
+            );
+            let anchor = cap.meta().map(|m| m.boot_time_unix_ns).unwrap_or(0);
+            let mut printed = 0u64;
+            let mut text = String::new();
+            let mut bad = 0;
+            'chunks: for i in sel {
+                let c = match cap.load_chunk(i) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("analyzer: skipping damaged chunk: {e}");
+                        bad += 1;
+                        continue;
+                    }
+                };
+                for e in c.events() {
+                    if (filter_kinds && !kinds.contains(e.kind)) || pid.is_some_and(|p| p != e.pid)
+                    {
+                        continue;
+                    }
+                    if limit.is_some_and(|l| printed >= l) {
+                        break 'chunks;
+                    }
+                    if json {
+                        text += &analyzer::print::json(&e, anchor).to_string();
+                    } else {
+                        text += &analyzer::print::line(&e, anchor);
+                    }
+                    text.push('\n');
+                    printed += 1;
+                    if text.len() > 1 << 16 {
+                        out(&text);
+                        text.clear();
+                    }
+                }
+            }
+            out(&text);
+            Ok(if bad > 0 || !cap.problems().is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
             })
         }
         Command::Synth {

@@ -366,7 +366,13 @@ impl CgroupPaths {
     fn scan(&mut self) {
         use std::os::unix::fs::MetadataExt;
         self.last_scan = Some(std::time::Instant::now());
-        let root = Path::new("/sys/fs/cgroup");
+        // On a hybrid (v1 + v2) host the unified hierarchy is mounted below.
+        let unified = Path::new("/sys/fs/cgroup/unified");
+        let root = if unified.join("cgroup.procs").exists() {
+            unified
+        } else {
+            Path::new("/sys/fs/cgroup")
+        };
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             if let Ok(md) = fs::metadata(&dir) {
