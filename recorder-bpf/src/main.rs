@@ -419,7 +419,14 @@ fn try_sys_enter(ctx: &RawTracePointContext) -> Option<()> {
     }
     let cfg = config()?;
     let pid_tgid = bpf_get_current_pid_tgid();
-    if !allowed(cfg, (pid_tgid >> 32) as u32) {
+    // The comm filter is not applied to exec entries: before the exec the
+    // comm is the old program's. The recorder drops entries whose exit is
+    // filtered out.
+    let mut entry_cfg = *cfg;
+    if nr == 59 || nr == 322 {
+        entry_cfg.filters &= !(FILTER_COMM_INCLUDE | FILTER_COMM_EXCLUDE);
+    }
+    if !allowed(&entry_cfg, (pid_tgid >> 32) as u32) {
         return None;
     }
     let regs: u64 = ctx.arg(0);

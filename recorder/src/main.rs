@@ -259,10 +259,14 @@ fn run(cli: Cli) -> Result<()> {
 
     loop {
         let mut n = 0;
+        let limit = cli.max_events.map(|m| m.saturating_sub(total.events));
+        if limit.is_some_and(|l| w.stats().events >= l) {
+            break;
+        }
         while let Some(item) = probes.ring.next() {
             conv.record(&item, &mut w)?;
             n += 1;
-            if n >= 65_536 {
+            if n >= 65_536 || limit.is_some_and(|l| w.stats().events >= l) {
                 break;
             }
         }
@@ -283,6 +287,7 @@ fn run(cli: Cli) -> Result<()> {
             w.seal_if_older(now)?;
             let events = total.events + w.stats().events;
             let stop = STOP.load(Ordering::SeqCst)
+                || limit.is_some_and(|l| w.stats().events >= l)
                 || cli
                     .duration
                     .is_some_and(|d| started.elapsed().as_secs_f64() >= d)
@@ -328,8 +333,12 @@ fn run(cli: Cli) -> Result<()> {
             std::thread::sleep(Duration::from_millis(2));
         }
     }
-    // Drain what the kernel already produced.
-    while let Some(item) = probes.ring.next() {
+    // Drain what the kernel already produced (up to --max-events).
+    let limit = cli.max_events.map(|m| m.saturating_sub(total.events));
+    while !limit.is_some_and(|l| w.stats().events >= l) {
+        let Some(item) = probes.ring.next() else {
+            break;
+        };
         conv.record(&item, &mut w)?;
     }
     conv.finish(&mut w)?;
@@ -341,7 +350,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "recorder: done: {} events in {:.1}s ({:.0}/s), {} lost, {} in {} file(s), {} records ({} truncated)",
+        "recorder: done: {} events in {:.1}s ({:.0}/s), {} lost, {} in {} file(s), {} kernel records ({} with data cut at the snap length or size limits)",
         total.events,
         secs,
         total.events as f64 / secs.max(1e-6),
