@@ -335,7 +335,7 @@ fn run(cli: Cli) -> Result<()> {
     }
     // Drain what the kernel already produced (up to --max-events).
     let limit = cli.max_events.map(|m| m.saturating_sub(total.events));
-    while !limit.is_some_and(|l| w.stats().events >= l) {
+    while limit.is_none_or(|l| w.stats().events < l) {
         let Some(item) = probes.ring.next() else {
             break;
         };
