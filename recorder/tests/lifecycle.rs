@@ -21,6 +21,8 @@ fn skip() -> bool {
 }
 
 /// Starts the recorder and waits until it records.
+// The child is handed to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
 fn start(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_recorder"))
         .args(args)
@@ -31,10 +33,10 @@ fn start(args: &[&str]) -> (Child, BufReader<std::process::ChildStderr>) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(
-            err.read_line(&mut line).expect("read") > 0,
-            "recorder exited early"
-        );
+        if err.read_line(&mut line).expect("read") == 0 {
+            let st = c.wait().expect("wait");
+            panic!("recorder exited before recording: {st}");
+        }
         if line.contains("recording") {
             return (c, err);
         }
