@@ -72,3 +72,48 @@ fn v1_synthetic_fixture_opens_verifies_and_holds_its_known_facts() {
     assert_eq!(filename.as_deref(), Some(&b"/usr/bin/id"[..]));
     assert_eq!(args, ["id"]);
 }
+
+#[test]
+fn v1_recorded_scenarios_fixture_holds_the_suite() {
+    let cap = Capture::open(fixture("v1/scenarios.cap")).expect("fixture opens");
+    let rep = verify(&cap);
+    assert!(rep.intact(), "{:?}", rep.problems);
+    assert_eq!(
+        rep.chain_head_hex().as_deref(),
+        Some("227a4c546676aa94498e32792b4856728f325137af99f866da403c0eaebc5a5e")
+    );
+    let meta = cap.meta().expect("meta");
+    assert_eq!(meta.source, "ferret-recorder");
+    assert_eq!(meta.snaplen, 80);
+    assert!(meta.filters[0].starts_with("pid="));
+    assert_eq!(cap.event_count(), 25_253);
+    let snap = cap.snapshot().expect("snapshot").expect("present");
+    assert!(snap.processes.iter().any(|p| p.pid == 1));
+
+    let mut shadow_cat = false;
+    let mut shadow_open = false;
+    let mut stratum = false;
+    let mut memfd = false;
+    let mut lost = 0;
+    let errors = cap.for_each_event(|e| {
+        let args = |name| match e.arg(name) {
+            Some(ArgValue::StrList(l)) => {
+                l.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect::<Vec<_>>()
+            }
+            _ => Vec::new(),
+        };
+        match e.kind {
+            id::EXECVE if args("args") == ["cat", "/etc/shadow"] => shadow_cat = e.ret == 0,
+            id::EXECVE if args("args").iter().any(|a| a.starts_with("stratum+tcp://")) => stratum = true,
+            id::OPENAT if e.arg("name") == Some(ArgValue::Str(b"/etc/shadow")) && e.ret >= 0 => {
+                shadow_open = true
+            }
+            id::MEMFD_CREATE if e.arg("name") == Some(ArgValue::Str(b"payload")) => memfd = true,
+            id::LOSS => lost += 1,
+            _ => {}
+        }
+    });
+    assert!(errors.is_empty());
+    assert!(shadow_cat && shadow_open && stratum && memfd);
+    assert_eq!(lost, 0);
+}
