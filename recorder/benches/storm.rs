@@ -28,7 +28,15 @@ fn storm(threads: usize, secs: f64, rate: Option<f64>, read_size: usize) -> (u64
             let (stop, count) = (stop.clone(), count.clone());
             std::thread::spawn(move || {
                 // SAFETY: PR_SET_NAME with a NUL-terminated name.
-                unsafe { libc::prctl(libc::PR_SET_NAME, c"ferret-storm".as_ptr() as libc::c_ulong, 0, 0, 0) };
+                unsafe {
+                    libc::prctl(
+                        libc::PR_SET_NAME,
+                        c"ferret-storm".as_ptr() as libc::c_ulong,
+                        0,
+                        0,
+                        0,
+                    )
+                };
                 let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
                 let fd = std::os::fd::AsRawFd::as_raw_fd(&zero);
                 let mut buf = vec![0u8; read_size];
@@ -68,7 +76,8 @@ fn cpu_ticks(pid: u32) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let rest = s.rfind(')').map(|i| &s[i + 1..]).unwrap_or("");
     let f: Vec<&str> = rest.split_whitespace().collect();
-    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+    f.get(11).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0)
 }
 
 struct Level {
@@ -83,8 +92,18 @@ struct Level {
 fn level(threads: usize, secs: f64, rate: Option<f64>, heavy: bool) -> Level {
     let out = std::env::temp_dir().join("ferret-storm.cap");
     let mut rec = Command::new(env!("CARGO_BIN_EXE_recorder"))
-        .args(["--out", out.to_str().expect("path"), "--comm", "ferret-storm", "--quiet"])
-        .args(if heavy { ["--snaplen", "4096", "--buffer-size", "8M"] } else { ["--snaplen", "64", "--buffer-size", "64M"] })
+        .args([
+            "--out",
+            out.to_str().expect("path"),
+            "--comm",
+            "ferret-storm",
+            "--quiet",
+        ])
+        .args(if heavy {
+            ["--snaplen", "4096", "--buffer-size", "8M"]
+        } else {
+            ["--snaplen", "64", "--buffer-size", "64M"]
+        })
         .stderr(Stdio::piped())
         .spawn()
         .expect("recorder");
@@ -133,8 +152,14 @@ fn main() {
         eprintln!("storm benchmark skipped: needs root (it loads the recorder's eBPF programs)");
         return;
     }
-    let secs: f64 = std::env::var("FERRET_STORM_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(3.0);
-    let threads: usize = std::env::var("FERRET_STORM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
+    let secs: f64 = std::env::var("FERRET_STORM_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3.0);
+    let threads: usize = std::env::var("FERRET_STORM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
     for heavy in [false, true] {
         run(threads, secs, heavy);
     }
@@ -149,8 +174,14 @@ fn run(threads: usize, secs: f64, heavy: bool) {
     } else {
         println!("light: close(-1) + read(64), snaplen 64, 64 MiB ring buffer");
     }
-    println!("storm threads {threads}, {secs} s per level, untraced {:.2} M calls/s", untraced / 1e6);
-    println!("{:>10} {:>10} {:>10} {:>10} {:>8} {:>8}", "offered/s", "recorded/s", "lost", "loss %", "rec CPU%", "B/event");
+    println!(
+        "storm threads {threads}, {secs} s per level, untraced {:.2} M calls/s",
+        untraced / 1e6
+    );
+    println!(
+        "{:>10} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "offered/s", "recorded/s", "lost", "loss %", "rec CPU%", "B/event"
+    );
     let rates: &[Option<f64>] = if heavy {
         &[Some(50e3), Some(100e3), Some(200e3), Some(400e3), None]
     } else {
@@ -164,11 +195,18 @@ fn run(threads: usize, secs: f64, heavy: bool) {
             l.offered,
             l.recorded,
             l.lost,
-            if total > 0.0 { l.lost as f64 * 100.0 / total } else { 0.0 },
+            if total > 0.0 {
+                l.lost as f64 * 100.0 / total
+            } else {
+                0.0
+            },
             l.cpu,
             l.bytes_per_event,
             if rate.is_none() {
-                format!("   (unpaced: workload at {:.1}% of untraced speed)", l.storm_rate * 100.0 / untraced)
+                format!(
+                    "   (unpaced: workload at {:.1}% of untraced speed)",
+                    l.storm_rate * 100.0 / untraced
+                )
             } else {
                 String::new()
             }

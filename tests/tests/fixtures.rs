@@ -97,14 +97,17 @@ fn v1_recorded_scenarios_fixture_holds_the_suite() {
     let mut lost = 0;
     let errors = cap.for_each_event(|e| {
         let args = |name| match e.arg(name) {
-            Some(ArgValue::StrList(l)) => {
-                l.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect::<Vec<_>>()
-            }
+            Some(ArgValue::StrList(l)) => l
+                .iter()
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect::<Vec<_>>(),
             _ => Vec::new(),
         };
         match e.kind {
             id::EXECVE if args("args") == ["cat", "/etc/shadow"] => shadow_cat = e.ret == 0,
-            id::EXECVE if args("args").iter().any(|a| a.starts_with("stratum+tcp://")) => stratum = true,
+            id::EXECVE if args("args").iter().any(|a| a.starts_with("stratum+tcp://")) => {
+                stratum = true
+            }
             id::OPENAT if e.arg("name") == Some(ArgValue::Str(b"/etc/shadow")) && e.ret >= 0 => {
                 shadow_open = true
             }
