@@ -9,5 +9,6 @@
 
 pub mod print;
 pub mod progress;
+pub mod rules;
 pub mod summary;
 pub mod timefmt;

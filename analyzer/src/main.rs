@@ -65,6 +65,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Load and compile Falco rule files and directories (in order) and print
+    /// every error and warning with file, line, column and a caret. Exits 1
+    /// on errors (and on warnings with --strict), 0 otherwise.
+    Validate {
+        /// Rule files or directories (*.yaml, *.yml, sorted by name).
+        #[arg(required = true)]
+        rules: Vec<PathBuf>,
+        /// Print JSON: {files, rules, enabled, macros, lists, errors, warnings,
+        /// required_plugin_versions, diagnostics: [{severity, code, message,
+        /// file, line, column, width, item_type, item_name}], conditions}.
+        #[arg(long)]
+        json: bool,
+        /// Treat warnings as failures.
+        #[arg(long)]
+        strict: bool,
+        /// Print the expanded condition (macros and lists inlined) of this rule (repeatable).
+        #[arg(long = "print-condition", value_name = "RULE")]
+        print_condition: Vec<String>,
+        #[command(flatten)]
+        sel: SelectionArgs,
+    },
+    /// List the supported fields with their types, argument forms and descriptions.
+    ListFields {
+        /// Print JSON: [{name, type, arg, desc}].
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a synthetic capture with a realistic event mix (web server,
     /// database, shells running tools, outbound connections, file churn,
     /// occasional drops), for tests and benchmarks. Deterministic per seed.
@@ -88,6 +115,34 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+}
+
+/// Rule selection options shared by the commands that load rules.
+#[derive(clap::Args, Debug, Default)]
+struct SelectionArgs {
+    /// Disable rules by name (exact, or a pattern with *; repeatable).
+    #[arg(long = "disable", value_name = "RULE")]
+    disable: Vec<String>,
+    /// Enable rules by name, even those with enabled: false (repeatable).
+    #[arg(long = "enable", value_name = "RULE")]
+    enable: Vec<String>,
+    /// Disable rules carrying this tag (repeatable).
+    #[arg(long = "disable-tag", value_name = "TAG")]
+    disable_tags: Vec<String>,
+    /// Keep only rules carrying one of these tags (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    only_tags: Vec<String>,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> analyzer::rules::Selection {
+        analyzer::rules::Selection {
+            disable: self.disable.clone(),
+            enable: self.enable.clone(),
+            disable_tags: self.disable_tags.clone(),
+            only_tags: self.only_tags.clone(),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -230,6 +285,111 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Validate {
+            rules,
+            json,
+            strict,
+            print_condition,
+            sel,
+        } => {
+            let t = std::time::Instant::now();
+            let set = analyzer::rules::load_rules(&rules, &sel.selection());
+            let elapsed = t.elapsed();
+            let conditions: Vec<(String, Option<String>)> = print_condition
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        set.rules
+                            .iter()
+                            .find(|r| &r.name == n)
+                            .map(|r| r.program.to_string()),
+                    )
+                })
+                .collect();
+            if json {
+                let v = serde_json::json!({
+                    "files": set.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+                    "rules": set.rules.len(),
+                    "enabled": set.enabled().count(),
+                    "macros": set.macros,
+                    "lists": set.lists,
+                    "errors": set.errors(),
+                    "warnings": set.warnings(),
+                    "required_plugin_versions": set.required_plugins.iter().map(|(n, v)| serde_json::json!({"name": n, "version": v})).collect::<Vec<_>>(),
+                    "diagnostics": set.diagnostics,
+                    "conditions": conditions.iter().map(|(n, c)| serde_json::json!({"rule": n, "condition": c})).collect::<Vec<_>>(),
+                    "elapsed_ms": elapsed.as_secs_f64() * 1e3,
+                });
+                out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+            } else {
+                let mut text = String::new();
+                for d in &set.diagnostics {
+                    text += &d.render();
+                    text.push('\n');
+                }
+                for (n, c) in &conditions {
+                    match c {
+                        Some(c) => text += &format!("{n}: {c}\n"),
+                        None => text += &format!("{n}: no such rule (or it did not compile)\n"),
+                    }
+                }
+                for (n, v) in &set.required_plugins {
+                    text += &format!("note: rules require plugin {n} {v} (not enforced: Ferret reads syscall captures)\n");
+                }
+                text += &format!(
+                    "{} file(s): {} rules ({} enabled, {} definitions), {} macros, {} lists; {} error(s), {} warning(s) in {:.1} ms\n",
+                    set.files.len(),
+                    set.rules.len(),
+                    set.enabled().count(),
+                    set.rule_defs,
+                    set.macros,
+                    set.lists,
+                    set.errors(),
+                    set.warnings(),
+                    elapsed.as_secs_f64() * 1e3
+                );
+                out(&text);
+            }
+            let fail = set.errors() > 0
+                || (strict && set.warnings() > 0)
+                || conditions.iter().any(|(_, c)| c.is_none());
+            Ok(if fail {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::ListFields { json } => {
+            use analyzer::rules::fields::{ArgForm, FIELDS};
+            let arg = |a: ArgForm| match a {
+                ArgForm::None => "",
+                ArgForm::OptIndex => "[N] optional",
+                ArgForm::ArgRef => ".NAME or [N] required",
+                ArgForm::OptKey => "[KEY] optional",
+                ArgForm::Key => "[KEY] required",
+            };
+            if json {
+                let v: Vec<_> = FIELDS
+                    .iter()
+                    .map(|f| serde_json::json!({"name": f.name, "type": f.ty.name(), "arg": arg(f.arg), "desc": f.desc}))
+                    .collect();
+                out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+            } else {
+                let mut text = String::new();
+                for f in FIELDS {
+                    text += &format!(
+                        "{:<40} {:<8} {:<22} {}\n",
+                        f.name,
+                        f.ty.name(),
+                        arg(f.arg),
+                        f.desc
+                    );
+                }
+                out(&text);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Synth {
             out,

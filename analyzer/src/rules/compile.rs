@@ -1,0 +1,1364 @@
+//! From definitions to compiled rules: macros and lists expanded (cycles
+//! detected), exceptions turned into conditions, fields resolved against the
+//! registry, operators checked against field types, constants parsed once,
+//! and each condition lowered into a flat [`Program`] the evaluator runs.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::net::IpAddr;
+
+use rulelang::{parse_condition, Check, Expr, FieldExpr, Op, Rhs, Span, Transformer, Value};
+use serde_yaml::Value as Yaml;
+
+use super::diag::{Diagnostic, Severity};
+use super::evttypes;
+use super::fields::{self, ArgForm, FieldId, FieldType};
+use super::load::{Definitions, ExceptionDef, MacroDef, RuleDef};
+
+/// Rule priorities, most severe first (Falco's order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Priority {
+    /// EMERGENCY.
+    Emergency,
+    /// ALERT.
+    Alert,
+    /// CRITICAL.
+    Critical,
+    /// ERROR.
+    Error,
+    /// WARNING.
+    Warning,
+    /// NOTICE.
+    Notice,
+    /// INFORMATIONAL (also INFO).
+    Informational,
+    /// DEBUG.
+    Debug,
+}
+
+impl Priority {
+    /// Parses a priority, case-insensitively (`INFO` is `Informational`).
+    pub fn parse(s: &str) -> Option<Priority> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "emergency" => Priority::Emergency,
+            "alert" => Priority::Alert,
+            "critical" => Priority::Critical,
+            "error" => Priority::Error,
+            "warning" => Priority::Warning,
+            "notice" => Priority::Notice,
+            "informational" | "info" => Priority::Informational,
+            "debug" => Priority::Debug,
+            _ => return None,
+        })
+    }
+
+    /// Falco's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Emergency => "Emergency",
+            Priority::Alert => "Alert",
+            Priority::Critical => "Critical",
+            Priority::Error => "Error",
+            Priority::Warning => "Warning",
+            Priority::Notice => "Notice",
+            Priority::Informational => "Informational",
+            Priority::Debug => "Debug",
+        }
+    }
+}
+
+/// The argument of a field reference, resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FieldArg {
+    /// None.
+    None,
+    /// An index: `proc.aname[2]`, `evt.arg[0]`.
+    Index(u32),
+    /// A name or key: `evt.arg.path`, `proc.env[HOME]`.
+    Key(String),
+}
+
+/// A resolved field reference.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldRef {
+    /// Index in the registry.
+    pub id: FieldId,
+    /// The argument.
+    pub arg: FieldArg,
+    /// Transformers, outermost first.
+    pub transformers: Vec<Transformer>,
+    /// The type of the value after the transformers.
+    pub ty: FieldType,
+}
+
+impl fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for t in &self.transformers {
+            write!(f, "{}(", t.name())?;
+        }
+        let name = fields::FIELDS[self.id as usize].name;
+        match &self.arg {
+            FieldArg::None => f.write_str(name)?,
+            FieldArg::Index(i) => write!(f, "{name}[{i}]")?,
+            FieldArg::Key(k) if name == "evt.arg" || name == "evt.rawarg" => {
+                write!(f, "{name}.{k}")?
+            }
+            FieldArg::Key(k) => write!(f, "{name}[{k}]")?,
+        }
+        for _ in &self.transformers {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// A constant, parsed for the field's type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Const {
+    /// Text.
+    Str(Box<str>),
+    /// Bytes (bcontains, bstartswith).
+    Bytes(Box<[u8]>),
+    /// A signed number.
+    Int(i64),
+    /// true/false.
+    Bool(bool),
+    /// An address.
+    Ip(IpAddr),
+    /// A network: address and prefix length.
+    Net(IpAddr, u8),
+}
+
+impl fmt::Display for Const {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = |s: &str| {
+            Value {
+                text: s.to_string(),
+                quoted: false,
+                span: Span::default(),
+            }
+            .to_string()
+        };
+        match self {
+            Const::Str(s) => f.write_str(&v(s)),
+            Const::Bytes(b) => {
+                f.write_str(&b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+            }
+            Const::Int(i) => write!(f, "{i}"),
+            Const::Bool(b) => write!(f, "{b}"),
+            Const::Ip(ip) => write!(f, "{ip}"),
+            Const::Net(ip, p) => write!(f, "\"{ip}/{p}\""),
+        }
+    }
+}
+
+/// The right-hand side, compiled.
+#[derive(Clone, Debug)]
+pub enum Operand {
+    /// None (`exists`).
+    None,
+    /// One constant.
+    Const(Const),
+    /// A set (`in`, `intersects`); text members also in a hash set.
+    Set(Vec<Const>, HashSet<Box<str>>),
+    /// Path prefixes (`pmatch`).
+    Prefixes(Vec<Box<str>>),
+    /// A glob pattern (`glob`; lowercased for `iglob`).
+    Glob(Box<str>),
+    /// A compiled regular expression.
+    Regex(regex::Regex),
+    /// Another field (`val()`).
+    Field(FieldRef),
+}
+
+/// One compiled check.
+#[derive(Clone, Debug)]
+pub struct CheckNode {
+    /// The field.
+    pub field: FieldRef,
+    /// The operator.
+    pub op: Op,
+    /// The operand.
+    pub operand: Operand,
+}
+
+/// Index of a node in a [`Program`].
+pub type NodeId = u32;
+
+/// A node of a compiled condition.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// All children.
+    And(Vec<NodeId>),
+    /// Any child.
+    Or(Vec<NodeId>),
+    /// Negation.
+    Not(NodeId),
+    /// A check.
+    Check(CheckNode),
+}
+
+/// A compiled condition: nodes in a flat vector, children before parents.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    /// The nodes.
+    pub nodes: Vec<Node>,
+    /// The root.
+    pub root: NodeId,
+}
+
+impl Program {
+    fn push(&mut self, n: Node) -> NodeId {
+        self.nodes.push(n);
+        (self.nodes.len() - 1) as NodeId
+    }
+
+    fn fmt_node(&self, id: NodeId, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
+        let n = &self.nodes[id as usize];
+        let prec = match n {
+            Node::Or(_) => 1,
+            Node::And(_) => 2,
+            _ => 3,
+        };
+        if prec < min {
+            f.write_str("(")?;
+        }
+        match n {
+            Node::And(xs) | Node::Or(xs) => {
+                let (w, p) = if matches!(n, Node::Or(_)) {
+                    (" or ", 2)
+                } else {
+                    (" and ", 3)
+                };
+                for (i, x) in xs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(w)?;
+                    }
+                    self.fmt_node(*x, f, p)?;
+                }
+            }
+            Node::Not(x) => {
+                f.write_str("not ")?;
+                self.fmt_node(*x, f, 3)?;
+            }
+            Node::Check(c) => {
+                write!(f, "{} {}", c.field, c.op.as_str())?;
+                match &c.operand {
+                    Operand::None => {}
+                    Operand::Const(k) => write!(f, " {k}")?,
+                    Operand::Set(items, _) => {
+                        let s: Vec<String> = items.iter().map(|k| k.to_string()).collect();
+                        write!(f, " ({})", s.join(", "))?;
+                    }
+                    Operand::Prefixes(ps) => {
+                        let s: Vec<String> = ps
+                            .iter()
+                            .map(|k| Const::Str(k.clone()).to_string())
+                            .collect();
+                        write!(f, " ({})", s.join(", "))?;
+                    }
+                    Operand::Glob(g) => write!(f, " {}", Const::Str(g.clone()))?,
+                    Operand::Regex(r) => write!(f, " {}", Const::Str(r.as_str().into()))?,
+                    Operand::Field(x) => write!(f, " val({x})")?,
+                }
+            }
+        }
+        if prec < min {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+
+    /// The event types the program can match (`None`: any), as Falco
+    /// computes them: `evt.type = x` and `in` restrict, `and` intersects,
+    /// `or` unites, and negations do not restrict.
+    pub fn evttypes(&self) -> Option<BTreeSet<String>> {
+        self.evttypes_of(self.root)
+    }
+
+    fn evttypes_of(&self, id: NodeId) -> Option<BTreeSet<String>> {
+        match &self.nodes[id as usize] {
+            Node::Check(c)
+                if fields::FIELDS[c.field.id as usize].name == "evt.type"
+                    && c.field.transformers.is_empty() =>
+            {
+                match (&c.op, &c.operand) {
+                    (Op::Eq, Operand::Const(Const::Str(s))) => Some([s.to_string()].into()),
+                    (Op::In, Operand::Set(items, _)) => {
+                        Some(items.iter().map(|k| k.to_string()).collect())
+                    }
+                    _ => None,
+                }
+            }
+            Node::Check(_) | Node::Not(_) => None,
+            Node::And(xs) => {
+                let mut acc: Option<BTreeSet<String>> = None;
+                for x in xs {
+                    if let Some(s) = self.evttypes_of(*x) {
+                        acc = Some(match acc {
+                            Some(a) => a.intersection(&s).cloned().collect(),
+                            None => s,
+                        });
+                    }
+                }
+                acc
+            }
+            Node::Or(xs) => {
+                let mut acc = BTreeSet::new();
+                for x in xs {
+                    acc.extend(self.evttypes_of(*x)?);
+                }
+                Some(acc)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Program {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.nodes.is_empty() {
+            return Ok(());
+        }
+        self.fmt_node(self.root, f, 0)
+    }
+}
+
+/// One piece of an output format.
+#[derive(Clone, Debug)]
+pub enum OutputPart {
+    /// Literal text.
+    Text(String),
+    /// A field to substitute.
+    Field(FieldRef),
+}
+
+/// A rule ready to evaluate.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub desc: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Source.
+    pub source: String,
+    /// Whether it is enabled (after command-line selection).
+    pub enabled: bool,
+    /// The condition, compiled.
+    pub program: Program,
+    /// The event types it can match (`None`: all).
+    pub evttypes: Option<BTreeSet<String>>,
+    /// The output format, parsed.
+    pub output: Vec<OutputPart>,
+    /// The output as written.
+    pub output_text: String,
+    /// File where it was defined.
+    pub file: String,
+    /// Line where it was defined.
+    pub line: usize,
+}
+
+/// Where a condition text came from, for positions.
+enum Ctx<'a> {
+    Rule(&'a RuleDef),
+    Macro(&'a MacroDef),
+    Exception(&'a RuleDef, &'a str),
+}
+
+struct Failed;
+
+struct Compiler<'a> {
+    defs: &'a Definitions,
+    macros: HashMap<&'a str, (&'a MacroDef, Option<Expr>)>,
+    lists: HashMap<&'a str, &'a [String]>,
+    used_macros: HashSet<String>,
+    used_lists: HashSet<String>,
+    diags: Vec<Diagnostic>,
+    seen: HashSet<(String, usize, usize, String)>,
+    rule: Option<&'a RuleDef>,
+    skip_unknown: bool,
+    skipped: bool,
+}
+
+impl<'a> Compiler<'a> {
+    fn diag(
+        &mut self,
+        ctx: &Ctx<'_>,
+        severity: Severity,
+        code: &'static str,
+        msg: String,
+        span: Option<Span>,
+    ) {
+        let (item_type, item_name) = match self.rule {
+            Some(r) => ("rule", r.name.as_str()),
+            None => match ctx {
+                Ctx::Macro(m) => ("macro", m.name.as_str()),
+                _ => ("rule", ""),
+            },
+        };
+        let d = match ctx {
+            Ctx::Rule(r) => {
+                let off = span.map(|s| s.start).unwrap_or(0);
+                let (start, origin) = r
+                    .parts
+                    .iter()
+                    .rev()
+                    .find(|(st, _)| *st <= off)
+                    .map(|(st, o)| (*st, o))
+                    .unwrap_or((0, &r.origin));
+                origin.diag(
+                    severity,
+                    code,
+                    msg,
+                    item_type,
+                    item_name,
+                    Some("condition"),
+                    span.map(|s| (s.start - start, s.end - start)),
+                )
+            }
+            Ctx::Macro(m) => {
+                let msg = if self.rule.is_some() {
+                    format!("{msg} (in macro '{}')", m.name)
+                } else {
+                    msg
+                };
+                m.origin.diag(
+                    severity,
+                    code,
+                    msg,
+                    item_type,
+                    item_name,
+                    Some("condition"),
+                    span.map(|s| (s.start, s.end)),
+                )
+            }
+            Ctx::Exception(r, name) => r.origin.diag(
+                severity,
+                code,
+                msg,
+                "exception",
+                name,
+                Some("exceptions"),
+                None,
+            ),
+        };
+        let key = (
+            d.file.clone(),
+            d.line,
+            d.column,
+            d.message.clone() + d.item_name.as_str(),
+        );
+        if self.seen.insert(key) {
+            self.diags.push(d);
+        }
+    }
+
+    fn err(
+        &mut self,
+        ctx: &Ctx<'_>,
+        code: &'static str,
+        msg: String,
+        span: Option<Span>,
+    ) -> Failed {
+        self.diag(ctx, Severity::Error, code, msg, span);
+        Failed
+    }
+
+    /// Items of a list, with nested lists expanded; a reference that would
+    /// close a cycle is left as the literal name (as Falco does).
+    fn list_items(&mut self, name: &str, stack: &mut Vec<String>) -> Option<Vec<String>> {
+        let items = *self.lists.get(name)?;
+        self.used_lists.insert(name.to_string());
+        stack.push(name.to_string());
+        let mut out = Vec::new();
+        for it in items {
+            if self.lists.contains_key(it.as_str()) && !stack.contains(it) {
+                out.extend(self.list_items(it, stack).unwrap_or_default());
+            } else {
+                out.push(it.clone());
+            }
+        }
+        stack.pop();
+        Some(out)
+    }
+
+    fn field(&mut self, fe: &FieldExpr, ctx: &Ctx<'_>) -> Result<FieldRef, Failed> {
+        let Some((id, info, dotted)) = fields::lookup(&fe.name) else {
+            if self.skip_unknown {
+                self.skipped = true;
+                self.diag(
+                    ctx,
+                    Severity::Warning,
+                    "LOAD_UNKNOWN_FIELD",
+                    format!(
+                        "unknown field '{}': rule skipped (skip-if-unknown-filter)",
+                        fe.name
+                    ),
+                    Some(fe.span),
+                );
+                return Err(Failed);
+            }
+            return Err(self.err(
+                ctx,
+                "LOAD_ERR_COMPILE_CONDITION",
+                format!("unknown field '{}'", fe.name),
+                Some(fe.span),
+            ));
+        };
+        let raw = dotted.or_else(|| fe.arg.clone());
+        let arg = match (info.arg, raw) {
+            (ArgForm::None, None) => FieldArg::None,
+            (ArgForm::None, Some(a)) => {
+                return Err(self.err(
+                    ctx,
+                    "LOAD_ERR_COMPILE_CONDITION",
+                    format!("field '{}' takes no argument (got '{a}')", info.name),
+                    Some(fe.span),
+                ))
+            }
+            (ArgForm::OptIndex, None) | (ArgForm::OptKey, None) => FieldArg::None,
+            (ArgForm::OptIndex, Some(a)) => match a.trim().parse::<u32>() {
+                Ok(i) => FieldArg::Index(i),
+                Err(_) => {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_COMPILE_CONDITION",
+                        format!("field '{}' needs a numeric index, got '{a}'", info.name),
+                        Some(fe.span),
+                    ))
+                }
+            },
+            (ArgForm::ArgRef, Some(a)) => match a.trim().parse::<u32>() {
+                Ok(i) => FieldArg::Index(i),
+                Err(_) => FieldArg::Key(a),
+            },
+            (ArgForm::ArgRef | ArgForm::Key, None) => {
+                return Err(self.err(
+                    ctx,
+                    "LOAD_ERR_COMPILE_CONDITION",
+                    format!("field '{}' needs an argument", info.name),
+                    Some(fe.span),
+                ))
+            }
+            (ArgForm::OptKey | ArgForm::Key, Some(a)) => FieldArg::Key(a),
+        };
+        let mut ty = info.ty;
+        for t in fe.transformers.iter().rev() {
+            if !ty.is_text() {
+                return Err(self.err(
+                    ctx,
+                    "LOAD_ERR_COMPILE_CONDITION",
+                    format!(
+                        "transformer {}() needs a text field, '{}' is {}",
+                        t.name(),
+                        info.name,
+                        ty.name()
+                    ),
+                    Some(fe.span),
+                ));
+            }
+            if *t == Transformer::Len {
+                ty = FieldType::Uint;
+            }
+        }
+        Ok(FieldRef {
+            id,
+            arg,
+            transformers: fe.transformers.clone(),
+            ty,
+        })
+    }
+
+    fn constant(
+        &mut self,
+        v: &Value,
+        f: &FieldRef,
+        op: Op,
+        ctx: &Ctx<'_>,
+    ) -> Result<Const, Failed> {
+        let t = v.text.as_str();
+        let bad = |this: &mut Self, what: &str| {
+            this.err(
+                ctx,
+                "LOAD_ERR_COMPILE_CONDITION",
+                format!("'{t}' is not {what} (field '{f}' is {})", f.ty.name()),
+                Some(v.span),
+            )
+        };
+        if matches!(op, Op::BContains | Op::BStartsWith) {
+            let clean: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+            if clean.len() % 2 != 0 {
+                return Err(bad(self, "a hex byte string"));
+            }
+            let bytes: Result<Vec<u8>, _> = (0..clean.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&clean[i..i + 2], 16))
+                .collect();
+            return bytes
+                .map(|b| Const::Bytes(b.into()))
+                .map_err(|_| bad(self, "a hex byte string"));
+        }
+        Ok(match f.ty {
+            FieldType::Str | FieldType::Path | FieldType::Bytes => {
+                if fields::FIELDS[f.id as usize].name == "evt.type"
+                    && f.transformers.is_empty()
+                    && !evttypes::is_known(t)
+                {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_COMPILE_CONDITION",
+                        format!("unknown event type {t}"),
+                        Some(v.span),
+                    ));
+                }
+                Const::Str(t.into())
+            }
+            FieldType::Int
+            | FieldType::Uint
+            | FieldType::Port
+            | FieldType::Time
+            | FieldType::Duration => match t.parse::<i64>() {
+                Ok(n) => Const::Int(n),
+                Err(_) => match t.parse::<u64>() {
+                    Ok(n) => Const::Int(n as i64),
+                    Err(_) => return Err(bad(self, "a number")),
+                },
+            },
+            FieldType::Bool => match t.to_ascii_lowercase().as_str() {
+                "true" => Const::Bool(true),
+                "false" => Const::Bool(false),
+                _ => return Err(bad(self, "true or false")),
+            },
+            FieldType::Ip => match t.parse::<IpAddr>() {
+                Ok(ip) => Const::Ip(ip),
+                Err(_) => return Err(bad(self, "an IP address")),
+            },
+            FieldType::Net => {
+                let (a, p) = t.split_once('/').unwrap_or((t, ""));
+                let Ok(ip) = a.parse::<IpAddr>() else {
+                    return Err(bad(self, "a network (a.b.c.d/n)"));
+                };
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let plen = if p.is_empty() {
+                    Ok(max)
+                } else {
+                    p.parse::<u8>()
+                };
+                match plen {
+                    Ok(n) if n <= max => Const::Net(ip, n),
+                    _ => return Err(bad(self, "a network (a.b.c.d/n)")),
+                }
+            }
+        })
+    }
+
+    fn check(&mut self, c: &Check, ctx: &Ctx<'_>, prog: &mut Program) -> Result<NodeId, Failed> {
+        let field = self.field(&c.lhs, ctx)?;
+        let text_only = matches!(
+            c.op,
+            Op::Contains
+                | Op::IContains
+                | Op::StartsWith
+                | Op::EndsWith
+                | Op::Glob
+                | Op::IGlob
+                | Op::Regex
+                | Op::PMatch
+                | Op::BContains
+                | Op::BStartsWith
+        );
+        let ordered = matches!(c.op, Op::Lt | Op::Le | Op::Gt | Op::Ge);
+        if (text_only && !field.ty.is_text()) || (ordered && !field.ty.is_numeric()) {
+            return Err(self.err(
+                ctx,
+                "LOAD_ERR_COMPILE_CONDITION",
+                format!(
+                    "operator '{}' cannot be used with field '{field}' of type {}",
+                    c.op.as_str(),
+                    field.ty.name()
+                ),
+                Some(c.span),
+            ));
+        }
+        let operand = match &c.rhs {
+            Rhs::None => Operand::None,
+            Rhs::Field(fe) => {
+                let other = self.field(fe, ctx)?;
+                let compatible = other.ty == field.ty
+                    || (other.ty.is_text() && field.ty.is_text())
+                    || (other.ty.is_numeric() && field.ty.is_numeric());
+                if !compatible {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_COMPILE_CONDITION",
+                        format!(
+                            "cannot compare '{field}' ({}) with '{other}' ({})",
+                            field.ty.name(),
+                            other.ty.name()
+                        ),
+                        Some(c.span),
+                    ));
+                }
+                Operand::Field(other)
+            }
+            Rhs::Value(v) => match c.op {
+                Op::Glob | Op::IGlob => {
+                    let p = if c.op == Op::IGlob {
+                        v.text.to_lowercase()
+                    } else {
+                        v.text.clone()
+                    };
+                    Operand::Glob(p.into())
+                }
+                Op::Regex => match regex::Regex::new(&v.text) {
+                    Ok(r) => Operand::Regex(r),
+                    Err(e) => {
+                        return Err(self.err(
+                            ctx,
+                            "LOAD_ERR_COMPILE_CONDITION",
+                            format!("invalid regular expression: {e}"),
+                            Some(v.span),
+                        ))
+                    }
+                },
+                Op::IContains => Operand::Const(Const::Str(v.text.to_lowercase().into())),
+                _ => Operand::Const(self.constant(v, &field, c.op, ctx)?),
+            },
+            Rhs::List(items) => {
+                let mut values: Vec<Value> = Vec::new();
+                for it in items {
+                    if !it.quoted && self.lists.contains_key(it.text.as_str()) {
+                        let expanded = self
+                            .list_items(&it.text, &mut Vec::new())
+                            .unwrap_or_default();
+                        // Falco substitutes list items as text, so an item written
+                        // with quotes ('"10.0.0.0/8"') is a quoted string.
+                        values.extend(expanded.into_iter().map(|t| Value {
+                            text: unquote(&t).to_string(),
+                            quoted: true,
+                            span: it.span,
+                        }));
+                    } else {
+                        values.push(it.clone());
+                    }
+                }
+                if c.op == Op::PMatch {
+                    Operand::Prefixes(values.into_iter().map(|v| v.text.into()).collect())
+                } else {
+                    let mut consts = Vec::with_capacity(values.len());
+                    for v in &values {
+                        consts.push(self.constant(v, &field, c.op, ctx)?);
+                    }
+                    let strs = consts
+                        .iter()
+                        .filter_map(|k| {
+                            if let Const::Str(s) = k {
+                                Some(s.clone())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect();
+                    Operand::Set(consts, strs)
+                }
+            }
+        };
+        Ok(prog.push(Node::Check(CheckNode {
+            field,
+            op: c.op,
+            operand,
+        })))
+    }
+
+    fn expr(
+        &mut self,
+        e: &Expr,
+        ctx: &Ctx<'_>,
+        prog: &mut Program,
+        stack: &mut Vec<String>,
+    ) -> Result<NodeId, Failed> {
+        Ok(match e {
+            Expr::And(xs) | Expr::Or(xs) => {
+                let mut kids = Vec::with_capacity(xs.len());
+                let mut failed = false;
+                for x in xs {
+                    match self.expr(x, ctx, prog, stack) {
+                        Ok(k) => kids.push(k),
+                        Err(_) => failed = true,
+                    }
+                }
+                if failed {
+                    return Err(Failed);
+                }
+                prog.push(if matches!(e, Expr::And(_)) {
+                    Node::And(kids)
+                } else {
+                    Node::Or(kids)
+                })
+            }
+            Expr::Not(x) => {
+                let k = self.expr(x, ctx, prog, stack)?;
+                prog.push(Node::Not(k))
+            }
+            Expr::Check(c) => self.check(c, ctx, prog)?,
+            Expr::Macro { name, span } => {
+                let Some((def, ast)) = self.macros.get(name.as_str()).map(|(d, a)| (*d, a.clone()))
+                else {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_VALIDATE",
+                        format!("undefined macro '{name}' used in filter"),
+                        Some(*span),
+                    ));
+                };
+                self.used_macros.insert(name.clone());
+                if stack.contains(name) {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_VALIDATE",
+                        format!(
+                            "macro '{name}' refers to itself ({} -> {name})",
+                            stack.join(" -> ")
+                        ),
+                        Some(*span),
+                    ));
+                }
+                let Some(ast) = ast else {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_VALIDATE",
+                        format!("macro '{name}' has errors (reported at the macro)"),
+                        Some(*span),
+                    ));
+                };
+                stack.push(name.clone());
+                let r = self.expr(&ast, &Ctx::Macro(def), prog, stack);
+                stack.pop();
+                r?
+            }
+        })
+    }
+
+    fn exception_expr(
+        &mut self,
+        r: &'a RuleDef,
+        ex: &ExceptionDef,
+    ) -> Result<Option<Expr>, Failed> {
+        let ctx = Ctx::Exception(r, &ex.name);
+        if ex.fields.is_empty() {
+            return Err(self.err(
+                &ctx,
+                "LOAD_ERR_YAML_VALIDATE",
+                "item has no mapping for key 'fields'".into(),
+                None,
+            ));
+        }
+        for f in &ex.fields {
+            if fields::lookup(f).is_none() {
+                return Err(self.err(
+                    &ctx,
+                    "LOAD_ERR_VALIDATE",
+                    format!("'{f}' is not a supported filter field"),
+                    None,
+                ));
+            }
+        }
+        let comps: Vec<String> = if ex.comps.is_empty() {
+            vec![if ex.single { "in" } else { "=" }.to_string(); ex.fields.len()]
+        } else {
+            ex.comps.clone()
+        };
+        if comps.len() != ex.fields.len() {
+            return Err(self.err(
+                &ctx,
+                "LOAD_ERR_VALIDATE",
+                "fields and comps lists must have equal length".into(),
+                None,
+            ));
+        }
+        let mut ops = Vec::new();
+        for c in &comps {
+            let op = match c.as_str() {
+                "=" | "==" => Op::Eq,
+                "!=" => Op::Ne,
+                "<" => Op::Lt,
+                "<=" => Op::Le,
+                ">" => Op::Gt,
+                ">=" => Op::Ge,
+                w => match Op::from_word(w) {
+                    Some(op) if op != Op::Exists => op,
+                    _ => {
+                        return Err(self.err(
+                            &ctx,
+                            "LOAD_ERR_VALIDATE",
+                            format!("'{c}' is not a supported comparison operator"),
+                            None,
+                        ))
+                    }
+                },
+            };
+            ops.push(op);
+        }
+        if ex.values.is_empty() {
+            return Ok(None);
+        }
+        let field_expr = |name: &str| FieldExpr {
+            transformers: Vec::new(),
+            name: name.to_string(),
+            arg: None,
+            span: Span::default(),
+        };
+        let yaml_values = |y: &Yaml| -> Vec<Value> {
+            match y {
+                Yaml::Sequence(xs) => xs
+                    .iter()
+                    .filter_map(yaml_text)
+                    .map(|t| Value {
+                        text: t,
+                        quoted: true,
+                        span: Span::default(),
+                    })
+                    .collect(),
+                other => yaml_text(other)
+                    .map(|t| {
+                        vec![Value {
+                            text: t,
+                            quoted: false,
+                            span: Span::default(),
+                        }]
+                    })
+                    .unwrap_or_default(),
+            }
+        };
+        let mut alts = Vec::new();
+        if ex.single {
+            let items: Vec<Value> = ex
+                .values
+                .iter()
+                .flat_map(|t| t.iter().flat_map(yaml_values))
+                .collect();
+            if ops[0].takes_list() {
+                alts.push(Expr::Check(Check {
+                    lhs: field_expr(&ex.fields[0]),
+                    op: ops[0],
+                    rhs: Rhs::List(items),
+                    span: Span::default(),
+                }));
+            } else {
+                // A non-list comparison on a single field: one check per value.
+                for v in items {
+                    alts.push(Expr::Check(Check {
+                        lhs: field_expr(&ex.fields[0]),
+                        op: ops[0],
+                        rhs: Rhs::Value(v),
+                        span: Span::default(),
+                    }));
+                }
+            }
+        } else {
+            for tuple in &ex.values {
+                if tuple.len() != ex.fields.len() {
+                    return Err(self.err(
+                        &ctx,
+                        "LOAD_ERR_VALIDATE",
+                        "fields and values lists must have equal length".into(),
+                        None,
+                    ));
+                }
+                let mut conj = Vec::new();
+                for ((f, op), v) in ex.fields.iter().zip(&ops).zip(tuple) {
+                    let vals = yaml_values(v);
+                    let rhs = if op.takes_list() {
+                        Rhs::List(vals)
+                    } else {
+                        Rhs::Value(vals.into_iter().next().unwrap_or(Value {
+                            text: String::new(),
+                            quoted: true,
+                            span: Span::default(),
+                        }))
+                    };
+                    conj.push(Expr::Check(Check {
+                        lhs: field_expr(f),
+                        op: *op,
+                        rhs,
+                        span: Span::default(),
+                    }));
+                }
+                alts.push(if conj.len() == 1 {
+                    conj.remove(0)
+                } else {
+                    Expr::And(conj)
+                });
+            }
+        }
+        Ok(Some(if alts.len() == 1 {
+            alts.remove(0)
+        } else {
+            Expr::Or(alts)
+        }))
+    }
+
+    fn output(&mut self, r: &RuleDef) -> Result<Vec<OutputPart>, Failed> {
+        let s = r.output.as_str();
+        let b = s.as_bytes();
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%'
+                && i + 1 < b.len()
+                && (b[i + 1].is_ascii_alphabetic() || b[i + 1] == b'(')
+            {
+                let paren = b[i + 1] == b'(';
+                let mut j = i + 1 + usize::from(paren);
+                while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'.' | b'_')) {
+                    j += 1;
+                }
+                let name = &s[i + 1 + usize::from(paren)..j];
+                let mut arg = None;
+                if j < b.len() && b[j] == b'[' {
+                    if let Some(close) = s[j..].find(']') {
+                        arg = Some(s[j + 1..j + close].to_string());
+                        j += close + 1;
+                    }
+                }
+                if paren && j < b.len() && b[j] == b')' {
+                    j += 1;
+                }
+                let fe = FieldExpr {
+                    transformers: Vec::new(),
+                    name: name.trim_end_matches('.').to_string(),
+                    arg,
+                    span: Span::default(),
+                };
+                match fields::lookup(&fe.name) {
+                    Some(_) => {
+                        let saved = self.skip_unknown;
+                        self.skip_unknown = false;
+                        let f = self.field(&fe, &Ctx::Rule(r));
+                        self.skip_unknown = saved;
+                        let f = f?;
+                        if !text.is_empty() {
+                            parts.push(OutputPart::Text(std::mem::take(&mut text)));
+                        }
+                        parts.push(OutputPart::Field(f));
+                        let trailing = &name[fe.name.len()..];
+                        text.push_str(trailing);
+                    }
+                    None => {
+                        let d = r.origin.diag(
+                            Severity::Error,
+                            "LOAD_ERR_COMPILE_OUTPUT",
+                            format!("invalid output field '%{name}'"),
+                            "rule",
+                            &r.name,
+                            Some("output"),
+                            Some((i, j)),
+                        );
+                        self.diags.push(d);
+                        return Err(Failed);
+                    }
+                }
+                i = j;
+            } else {
+                let ch = s[i..].chars().next().unwrap_or(' ');
+                text.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+        if !text.is_empty() {
+            parts.push(OutputPart::Text(text));
+        }
+        Ok(parts)
+    }
+
+    fn rule(&mut self, r: &'a RuleDef) -> Option<CompiledRule> {
+        self.rule = Some(r);
+        self.skip_unknown = r.skip_if_unknown_filter;
+        self.skipped = false;
+        let ctx = Ctx::Rule(r);
+        let priority = match Priority::parse(&r.priority) {
+            Some(p) => p,
+            None => {
+                let d = r.origin.diag(Severity::Error, "LOAD_ERR_VALIDATE", format!("invalid priority '{}' (expected emergency, alert, critical, error, warning, notice, informational or debug)", r.priority), "rule", &r.name, Some("priority"), None);
+                self.diags.push(d);
+                return None;
+            }
+        };
+        let ast = match parse_condition(&r.condition) {
+            Ok(a) => a,
+            Err(e) => {
+                self.err(
+                    &ctx,
+                    "LOAD_ERR_COMPILE_CONDITION",
+                    e.to_string(),
+                    Some(e.span),
+                );
+                return None;
+            }
+        };
+        let mut prog = Program::default();
+        let mut ok = true;
+        let root = match self.expr(&ast, &ctx, &mut prog, &mut Vec::new()) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                ok = false;
+                None
+            }
+        };
+        let mut exc_nodes = Vec::new();
+        for ex in &r.exceptions {
+            match self.exception_expr(r, ex) {
+                Ok(Some(e)) => {
+                    match self.expr(&e, &Ctx::Exception(r, &ex.name), &mut prog, &mut Vec::new()) {
+                        Ok(n) => exc_nodes.push(n),
+                        Err(_) => ok = false,
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => ok = false,
+            }
+        }
+        let output = self.output(r);
+        let (Some(mut root), true, Ok(output)) = (root, ok, output) else {
+            return None;
+        };
+        if !exc_nodes.is_empty() {
+            let any = if exc_nodes.len() == 1 {
+                exc_nodes[0]
+            } else {
+                prog.push(Node::Or(exc_nodes))
+            };
+            let not = prog.push(Node::Not(any));
+            root = prog.push(Node::And(vec![root, not]));
+        }
+        prog.root = root;
+        let evttypes = prog.evttypes();
+        if evttypes.is_none() && r.warn_evttypes {
+            self.diag(&ctx, Severity::Warning, "LOAD_NO_EVTTYPE", "rule matches too many evt.type values (names no event type): it is evaluated on every event".into(), None);
+        }
+        Some(CompiledRule {
+            name: r.name.clone(),
+            desc: r.desc.clone(),
+            priority,
+            tags: r.tags.clone(),
+            source: r.source.clone(),
+            enabled: r.enabled,
+            program: prog,
+            evttypes,
+            output,
+            output_text: r.output.clone(),
+            file: r.origin.file.to_string(),
+            line: r.origin.loc.line + 1,
+        })
+    }
+}
+
+/// A path from `start` back to itself through macro references, if any.
+fn macro_cycle(
+    macros: &HashMap<&str, (&MacroDef, Option<Expr>)>,
+    start: &str,
+) -> Option<Vec<String>> {
+    fn walk(
+        macros: &HashMap<&str, (&MacroDef, Option<Expr>)>,
+        at: &str,
+        start: &str,
+        path: &mut Vec<String>,
+        seen: &mut HashSet<String>,
+    ) -> bool {
+        let Some((_, Some(ast))) = macros.get(at) else {
+            return false;
+        };
+        let mut refs = Vec::new();
+        ast.visit_macros(&mut |n, _| refs.push(n.to_string()));
+        for r in refs {
+            if r == start {
+                path.push(r);
+                return true;
+            }
+            if seen.insert(r.clone()) {
+                path.push(r.clone());
+                if walk(macros, &r, start, path, seen) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    let mut path = vec![start.to_string()];
+    walk(macros, start, start, &mut path, &mut HashSet::new()).then_some(path)
+}
+
+fn unquote(t: &str) -> &str {
+    let b = t.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        &t[1..t.len() - 1]
+    } else {
+        t
+    }
+}
+
+fn yaml_text(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        Yaml::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Compiles every rule of `defs`. Returns the compiled rules (rules with
+/// errors left out) and all diagnostics, the definitions' own first.
+pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
+    let mut c = Compiler {
+        defs,
+        macros: HashMap::new(),
+        lists: defs
+            .lists
+            .iter()
+            .map(|l| (l.name.as_str(), l.items.as_slice()))
+            .collect(),
+        used_macros: HashSet::new(),
+        used_lists: HashSet::new(),
+        diags: Vec::new(),
+        seen: HashSet::new(),
+        rule: None,
+        skip_unknown: false,
+        skipped: false,
+    };
+    for m in &defs.macros {
+        let ast = match parse_condition(&m.condition) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                c.err(
+                    &Ctx::Macro(m),
+                    "LOAD_ERR_COMPILE_CONDITION",
+                    e.to_string(),
+                    Some(e.span),
+                );
+                None
+            }
+        };
+        c.macros.insert(m.name.as_str(), (m, ast));
+    }
+    // Every macro is checked on its own, used or not: undefined references
+    // and reference cycles are errors on the macro (as in Falco).
+    for m in &defs.macros {
+        let Some(Some(ast)) = c.macros.get(m.name.as_str()).map(|(_, a)| a.clone()) else {
+            continue;
+        };
+        let mut bad = false;
+        let mut refs = Vec::new();
+        ast.visit_macros(&mut |name, span| refs.push((name.to_string(), span)));
+        for (name, span) in refs {
+            if !c.macros.contains_key(name.as_str()) {
+                c.err(
+                    &Ctx::Macro(m),
+                    "LOAD_ERR_VALIDATE",
+                    format!("undefined macro '{name}' used in filter"),
+                    Some(span),
+                );
+                bad = true;
+            }
+        }
+        if !bad {
+            if let Some(path) = macro_cycle(&c.macros, &m.name) {
+                c.err(
+                    &Ctx::Macro(m),
+                    "LOAD_ERR_VALIDATE",
+                    format!(
+                        "macro '{}' refers to itself ({})",
+                        m.name,
+                        path.join(" -> ")
+                    ),
+                    None,
+                );
+                bad = true;
+            }
+        }
+        if bad {
+            if let Some(e) = c.macros.get_mut(m.name.as_str()) {
+                e.1 = None;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for r in &defs.rules {
+        if r.source != "syscall" {
+            let d = r.origin.diag(
+                Severity::Warning,
+                "LOAD_UNKNOWN_SOURCE",
+                format!("rule source '{}' is not supported: rule skipped", r.source),
+                "rule",
+                &r.name,
+                Some("source"),
+                None,
+            );
+            c.diags.push(d);
+            continue;
+        }
+        if let Some(cr) = c.rule(r) {
+            out.push(cr);
+        }
+    }
+    c.rule = None;
+    // As in Falco, a reference from any macro or list counts as a use.
+    let asts: Vec<Expr> = c.macros.values().filter_map(|(_, a)| a.clone()).collect();
+    for a in &asts {
+        a.visit_macros(&mut |m, _| {
+            c.used_macros.insert(m.to_string());
+        });
+        let mut refs = Vec::new();
+        a.visit_checks(&mut |ch| {
+            if let Rhs::List(items) = &ch.rhs {
+                refs.extend(items.iter().filter(|v| !v.quoted).map(|v| v.text.clone()));
+            }
+        });
+        for r in refs {
+            if c.lists.contains_key(r.as_str()) {
+                c.list_items(&r, &mut Vec::new());
+            }
+        }
+    }
+    for l in &c.defs.lists {
+        for it in &l.items {
+            if c.lists.contains_key(it.as_str()) && it != &l.name {
+                c.used_lists.insert(it.clone());
+            }
+        }
+    }
+    for m in &c.defs.macros {
+        if !c.used_macros.contains(&m.name) {
+            let d = m.origin.diag(
+                Severity::Warning,
+                "LOAD_UNUSED_MACRO",
+                "macro not referred to by any rule or macro".into(),
+                "macro",
+                &m.name,
+                Some("macro"),
+                None,
+            );
+            c.diags.push(d);
+        }
+    }
+    // Lists referenced only from other lists were marked while expanding.
+    for l in &c.defs.lists {
+        if !c.used_lists.contains(&l.name) {
+            let d = l.origin.diag(
+                Severity::Warning,
+                "LOAD_UNUSED_LIST",
+                "list not referred to by any rule, macro or list".into(),
+                "list",
+                &l.name,
+                Some("list"),
+                None,
+            );
+            c.diags.push(d);
+        }
+    }
+    (out, c.diags)
+}
