@@ -313,9 +313,9 @@ impl Expr {
         match self {
             Expr::Or(xs) | Expr::And(xs) => {
                 let (word, p) = if matches!(self, Expr::Or(_)) {
-                    (" or ", 2)
+                    (" or ", 1)
                 } else {
-                    (" and ", 3)
+                    (" and ", 2)
                 };
                 for (i, x) in xs.iter().enumerate() {
                     if i > 0 {

@@ -226,9 +226,9 @@ impl Program {
         match n {
             Node::And(xs) | Node::Or(xs) => {
                 let (w, p) = if matches!(n, Node::Or(_)) {
-                    (" or ", 2)
+                    (" or ", 1)
                 } else {
-                    (" and ", 3)
+                    (" and ", 2)
                 };
                 for (i, x) in xs.iter().enumerate() {
                     if i > 0 {
@@ -1083,7 +1083,7 @@ impl<'a> Compiler<'a> {
         let priority = match Priority::parse(&r.priority) {
             Some(p) => p,
             None => {
-                let d = r.origin.diag(Severity::Error, "LOAD_ERR_VALIDATE", format!("invalid priority '{}' (expected emergency, alert, critical, error, warning, notice, informational or debug)", r.priority), "rule", &r.name, Some("priority"), None);
+                let d = r.origin.diag(Severity::Error, "LOAD_ERR_VALIDATE", format!("invalid priority '{}' (expected emergency, alert, critical, error, warning, notice, informational or debug)", r.priority), "rule", &r.name, Some("priority"), Some((0, r.priority.len())));
                 self.diags.push(d);
                 return None;
             }
