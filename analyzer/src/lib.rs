@@ -1,14 +1,19 @@
 //! Ferret's offline analyzer, as a library so that the TUI and the tests use
 //! the same code as the `analyzer` binary.
 //!
-//! Built so far: capture summaries ([`summary`], `analyzer info`), integrity
+//! `analyzer run` ([`engine`]) evaluates Falco rules ([`rules`]) over a
+//! capture with process and fd state ([`state`], [`eval`]) and writes alerts
+//! ([`output`]). Also: capture summaries ([`summary`], `analyzer info`), integrity
 //! verification (`analyzer verify`, on [`capture::verify`]), event listing
 //! ([`print`], `analyzer events`) and the synthetic capture generator front
-//! end (`analyzer synth`). Rule loading, state and
-//! evaluation come with their own issues.
+//! end (`analyzer synth`).
 
+pub mod engine;
+pub mod eval;
+pub mod output;
 pub mod print;
 pub mod progress;
 pub mod rules;
+pub mod state;
 pub mod summary;
 pub mod timefmt;

@@ -24,6 +24,43 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run Falco-compatible rules over a capture (or several) on all cores and
+    /// print alerts. Exits 0 when no alert is at or above --fail-on, 1 when
+    /// one is, 2 on errors (unreadable rules or capture, rule errors).
+    Run {
+        /// Rule files or directories (repeatable, loaded in order).
+        #[arg(short, long = "rules", required = true)]
+        rules: Vec<PathBuf>,
+        /// Capture files.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Print alerts as JSON lines (Falco's json_output shape) instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also write alerts as JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        json_file: Option<PathBuf>,
+        /// Also POST every alert as JSON to this falcosidekick-compatible URL (http://host:port/).
+        #[arg(long, value_name = "URL")]
+        http: Option<String>,
+        /// Exit 1 when an alert has this priority or a more severe one.
+        #[arg(long, default_value = "warning", value_parser = parse_priority)]
+        fail_on: analyzer::rules::Priority,
+        /// all: every matching rule alerts (default); first: only the first in load order, like Falco.
+        #[arg(long, value_enum, default_value_t = analyzer::engine::Matching::All)]
+        rule_matching: analyzer::engine::Matching,
+        /// Worker threads (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Load rules even when some have errors (they are skipped) instead of exiting 2.
+        #[arg(long)]
+        keep_going: bool,
+        /// No progress or summary on stderr.
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        sel: SelectionArgs,
+    },
     /// Print a capture's metadata, event counts by kind, time range, drops and
     /// compression ratio. Damaged chunks are skipped and listed; everything
     /// intact is still counted. Exits 1 when the capture is damaged or
@@ -145,6 +182,10 @@ impl SelectionArgs {
     }
 }
 
+fn parse_priority(s: &str) -> Result<analyzer::rules::Priority, String> {
+    analyzer::rules::Priority::parse(s).ok_or_else(|| format!("unknown priority {s:?}"))
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -157,6 +198,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Run {
+            rules,
+            captures,
+            json,
+            json_file,
+            http,
+            fail_on,
+            rule_matching,
+            threads,
+            keep_going,
+            quiet,
+            sel,
+        } => run_rules(RunArgs {
+            rules,
+            captures,
+            json,
+            json_file,
+            http,
+            fail_on,
+            rule_matching,
+            threads,
+            keep_going,
+            quiet,
+            sel,
+        }),
         Command::Info { capture, json } => {
             let cap = Capture::open(&capture)?;
             let s = summarize(&cap);
@@ -433,6 +499,132 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+struct RunArgs {
+    rules: Vec<PathBuf>,
+    captures: Vec<PathBuf>,
+    json: bool,
+    json_file: Option<PathBuf>,
+    http: Option<String>,
+    fail_on: analyzer::rules::Priority,
+    rule_matching: analyzer::engine::Matching,
+    threads: usize,
+    keep_going: bool,
+    quiet: bool,
+    sel: SelectionArgs,
+}
+
+fn run_rules(a: RunArgs) -> Result<ExitCode> {
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    let set = analyzer::rules::load_rules(&a.rules, &a.sel.selection());
+    for d in &set.diagnostics {
+        if d.severity == analyzer::rules::Severity::Error || !a.quiet {
+            eprint!("{}", d.render());
+        }
+    }
+    if set.errors() > 0 && !a.keep_going {
+        anyhow::bail!(
+            "{} rule error(s); fix them or pass --keep-going to skip the broken rules",
+            set.errors()
+        );
+    }
+    let rules: Vec<analyzer::rules::CompiledRule> = set.enabled().cloned().collect();
+    if rules.is_empty() {
+        anyhow::bail!("no enabled rules in {:?}", a.rules);
+    }
+    let mut jf = match &a.json_file {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut http = match &a.http {
+        Some(u) => Some(
+            analyzer::output::HttpSink::new(u).map_err(|e| anyhow::anyhow!("--http {u}: {e}"))?,
+        ),
+        None => None,
+    };
+    let opts = analyzer::engine::RunOptions {
+        matching: a.rule_matching,
+        threads: a.threads,
+        progress: !a.quiet,
+    };
+    let mut failed = false;
+    let mut damaged = false;
+    for path in &a.captures {
+        let cap = Capture::open(path)?;
+        for p in cap.problems() {
+            eprintln!("analyzer: {p}");
+            damaged = true;
+        }
+        let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
+        let res = analyzer::engine::run(&cap, &rules, &opts);
+        for e in &res.chunk_errors {
+            eprintln!("analyzer: skipped damaged chunk: {e}");
+            damaged = true;
+        }
+        let mut text = String::new();
+        let mut by_rule: BTreeMap<(analyzer::rules::Priority, &str), u64> = BTreeMap::new();
+        for al in &res.alerts {
+            let j = analyzer::output::json(al, &host);
+            if a.json {
+                text += &j.to_string();
+            } else {
+                text += &analyzer::output::text_line(al);
+            }
+            text.push('\n');
+            if let Some(f) = jf.as_mut() {
+                writeln!(f, "{j}")?;
+            }
+            if let Some(h) = http.as_mut() {
+                h.post(&j);
+            }
+            *by_rule.entry((al.priority, al.rule.as_str())).or_default() += 1;
+            failed |= al.priority <= a.fail_on;
+            if text.len() > 1 << 16 {
+                out(&text);
+                text.clear();
+            }
+        }
+        out(&text);
+        if !a.quiet {
+            let secs = res.elapsed.as_secs_f64();
+            eprintln!(
+                "analyzer: {}: {} events in {:.2}s ({:.2}M events/s), {} rules, {} alerts, {} gap(s) with {} lost events",
+                path.display(),
+                res.events,
+                secs,
+                res.events as f64 / secs.max(1e-9) / 1e6,
+                rules.len(),
+                res.alerts.len(),
+                res.gaps.len(),
+                res.gaps.iter().map(|g| g.count).sum::<u64>()
+            );
+            for ((prio, rule), n) in &by_rule {
+                eprintln!("  {:>8}  {:<13} {rule}", n, prio.name());
+            }
+        }
+    }
+    if let Some(mut f) = jf {
+        f.flush()?;
+    }
+    if let Some(h) = &http {
+        if h.failures > 0 {
+            eprintln!(
+                "analyzer: {} HTTP post(s) failed: {}",
+                h.failures,
+                h.last_error.clone().unwrap_or_default()
+            );
+        }
+    }
+    let _ = damaged;
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the program quietly.

@@ -10,7 +10,7 @@ cargo build --release -p recorder --manifest-path "$root/Cargo.toml" >&2
 gate="$(mktemp -u /tmp/ferret-gate.XXXXXX)"
 mkfifo "$gate"
 # A clean environment, so the capture holds no variables of the build.
-env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
+env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     bash -c "read _ < '$gate'; exec bash '$here/run-all.sh'" &
 gate_pid=$!
 "$root/target/release/recorder" --out "$out" --pid "$gate_pid" --quiet 2> "$out.log" &

@@ -80,13 +80,13 @@ fn v1_recorded_scenarios_fixture_holds_the_suite() {
     assert!(rep.intact(), "{:?}", rep.problems);
     assert_eq!(
         rep.chain_head_hex().as_deref(),
-        Some("227a4c546676aa94498e32792b4856728f325137af99f866da403c0eaebc5a5e")
+        Some("f2fa33428950135466126a617b13abf8a00bb0e6f00f5aeab9930784a171ed87")
     );
     let meta = cap.meta().expect("meta");
     assert_eq!(meta.source, "ferret-recorder");
     assert_eq!(meta.snaplen, 80);
     assert!(meta.filters[0].starts_with("pid="));
-    assert_eq!(cap.event_count(), 25_253);
+    assert_eq!(cap.event_count(), 25_380);
     let snap = cap.snapshot().expect("snapshot").expect("present");
     assert!(snap.processes.iter().any(|p| p.pid == 1));
 

@@ -1,0 +1,310 @@
+//! Running rules over a capture on all cores with the same result as one core.
+//!
+//! Pass 1 (sequential) replays only the events that change state (fork, exec,
+//! exit, open, close, dup, socket calls, chdir, set*id, ...) from the start
+//! snapshot and keeps a copy of the state at the start of every chunk. Pass 2
+//! (parallel, one task per chunk) starts from the chunk's checkpoint, replays
+//! the chunk, and evaluates the rules whose event types match each event
+//! (Falco's event-type pre-filter). Alerts are concatenated in chunk order, so
+//! the output is identical whatever the thread count.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use capture::kind::{id, kind_by_name, KindSet};
+use capture::{Capture, EventRef};
+use rayon::prelude::*;
+
+use crate::eval::{format_output, matches, Env, Val};
+use crate::rules::{CompiledRule, Priority};
+use crate::state::State;
+
+/// Which matching rules produce alerts for one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Matching {
+    /// Every matching rule (the default: forensics wants every hit).
+    All,
+    /// Only the first matching rule in load order (Falco's default).
+    First,
+}
+
+/// One alert.
+#[derive(Clone, Debug)]
+pub struct Alert {
+    /// Event number (1-based, like sysdig's evt.num).
+    pub evt_num: u64,
+    /// Event timestamp, event clock.
+    pub ts: u64,
+    /// Wall-clock time (Unix ns).
+    pub time_ns: u64,
+    /// Rule name.
+    pub rule: String,
+    /// Rule priority.
+    pub priority: Priority,
+    /// The formatted output.
+    pub output: String,
+    /// Fields named in the output, with their values.
+    pub output_fields: Vec<(String, Val<'static>)>,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// Whether the event lies inside a span where events were lost.
+    pub in_gap: bool,
+    /// Process id of the event.
+    pub pid: u32,
+}
+
+/// A span of lost events, from a loss record.
+#[derive(Clone, Copy, Debug)]
+pub struct Gap {
+    /// CPU.
+    pub cpu: u16,
+    /// Events lost.
+    pub count: u64,
+    /// First timestamp of the span.
+    pub first_ts: u64,
+    /// Last timestamp of the span.
+    pub last_ts: u64,
+}
+
+/// The result of a run.
+pub struct RunResult {
+    /// Alerts in event order (per event, in rule load order).
+    pub alerts: Vec<Alert>,
+    /// Events read.
+    pub events: u64,
+    /// Chunks that could not be read (their events are missing).
+    pub chunk_errors: Vec<capture::Error>,
+    /// Recorded gaps.
+    pub gaps: Vec<Gap>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+fn state_kinds() -> KindSet {
+    [
+        id::PROC_FORK,
+        id::PROC_EXEC,
+        id::PROC_EXIT,
+        id::CLONE,
+        id::CLONE3,
+        id::FORK,
+        id::VFORK,
+        id::EXECVE,
+        id::EXECVEAT,
+        id::OPEN,
+        id::OPENAT,
+        id::OPENAT2,
+        id::CREAT,
+        id::CLOSE,
+        id::DUP,
+        id::DUP2,
+        id::DUP3,
+        id::FCNTL,
+        id::SOCKET,
+        id::SOCKETPAIR,
+        id::CONNECT,
+        id::ACCEPT,
+        id::ACCEPT4,
+        id::BIND,
+        id::LISTEN,
+        id::PIPE,
+        id::PIPE2,
+        id::MEMFD_CREATE,
+        id::CHDIR,
+        id::FCHDIR,
+        id::SETUID,
+        id::SETREUID,
+        id::SETRESUID,
+        id::SETGID,
+        id::SETREGID,
+        id::SETRESGID,
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// Rules to evaluate per event kind, in load order.
+fn prefilter(rules: &[CompiledRule]) -> Vec<Vec<usize>> {
+    let mut by_kind = vec![Vec::new(); 256];
+    let internal = [id::LOSS, id::PROC_FORK, id::PROC_EXEC];
+    for (i, r) in rules.iter().enumerate() {
+        match &r.evttypes {
+            Some(names) => {
+                for n in names {
+                    if let Some(k) = kind_by_name(n) {
+                        by_kind[k.id as usize].push(i);
+                    }
+                }
+            }
+            None => {
+                for (k, v) in by_kind.iter_mut().enumerate() {
+                    if !internal.contains(&(k as u16)) {
+                        v.push(i);
+                    }
+                }
+            }
+        }
+    }
+    for v in &mut by_kind {
+        v.sort_unstable();
+        v.dedup();
+    }
+    by_kind
+}
+
+/// Options of a run.
+pub struct RunOptions {
+    /// Alerting mode.
+    pub matching: Matching,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+/// Runs `rules` (enabled ones only are expected) over a capture.
+pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
+    let t0 = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .ok();
+    let work = || run_inner(cap, rules, opts);
+    let mut r = match pool {
+        Some(p) => p.install(work),
+        None => work(),
+    };
+    r.elapsed = t0.elapsed();
+    r
+}
+
+fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
+    let meta = cap.meta();
+    let anchor = meta.map(|m| m.boot_time_unix_ns).unwrap_or(0);
+    let hostname: Arc<str> = meta.map(|m| m.hostname.as_str()).unwrap_or("").into();
+    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
+    let by_kind = prefilter(rules);
+    let sk = state_kinds();
+    let total = cap.event_count();
+    let done = AtomicU64::new(0);
+
+    // Pass 1: state checkpoints at chunk starts, gaps, chunk errors.
+    let mut state = State::from_snapshot(&snapshot);
+    let mut checkpoints = Vec::with_capacity(cap.chunks().len());
+    let mut chunk_errors = Vec::new();
+    let mut gaps = Vec::new();
+    let progress_on = opts.progress;
+    let reporter = |phase: &'static str, done: &AtomicU64, stop: &std::sync::atomic::AtomicBool| {
+        let mut p = crate::progress::Progress::new(phase, Some(total), progress_on);
+        while !stop.load(Ordering::Relaxed) {
+            p.tick(done.load(Ordering::Relaxed), "");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        p.finish();
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| reporter("state pass: events", &done, &stop));
+        for i in 0..cap.chunks().len() {
+            checkpoints.push(state.clone());
+            match cap.load_chunk(i) {
+                Ok(c) => {
+                    for e in c.events() {
+                        if e.kind == id::LOSS {
+                            let g = |n: &str| e.arg(n).and_then(|v| v.as_u64()).unwrap_or(0);
+                            gaps.push(Gap {
+                                cpu: e.cpu,
+                                count: g("count"),
+                                first_ts: g("first_ts"),
+                                last_ts: g("last_ts").max(e.ts),
+                            });
+                        }
+                        if sk.contains(e.kind) {
+                            state.apply(&e);
+                            state.retire(&e);
+                        }
+                    }
+                    done.fetch_add(c.len() as u64, Ordering::Relaxed);
+                }
+                Err(err) => chunk_errors.push(err),
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+
+    // Pass 2: parallel evaluation from the checkpoints.
+    let done = AtomicU64::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let per_chunk: Vec<(Vec<Alert>, u64)> = std::thread::scope(|s| {
+        s.spawn(|| reporter("rules: events", &done, &stop));
+        let out = checkpoints
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, mut st)| {
+                let Ok(c) = cap.load_chunk(i) else {
+                    return (Vec::new(), 0);
+                };
+                let mut alerts = Vec::new();
+                for e in c.events() {
+                    let stateful = sk.contains(e.kind);
+                    if stateful {
+                        st.apply(&e);
+                    }
+                    let cands = &by_kind[(e.kind as usize).min(255)];
+                    if !cands.is_empty() {
+                        let env = Env {
+                            state: &st,
+                            anchor,
+                            hostname: &hostname,
+                        };
+                        for &ri in cands {
+                            let r = &rules[ri];
+                            if matches(&r.program, &e, &env) {
+                                alerts.push(alert(r, &e, &env));
+                                if opts.matching == Matching::First {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if stateful {
+                        st.retire(&e);
+                    }
+                }
+                done.fetch_add(c.len() as u64, Ordering::Relaxed);
+                (alerts, c.len() as u64)
+            })
+            .collect();
+        stop.store(true, Ordering::Relaxed);
+        out
+    });
+    let events = per_chunk.iter().map(|(_, n)| n).sum();
+    let mut alerts: Vec<Alert> = per_chunk.into_iter().flat_map(|(a, _)| a).collect();
+    for a in &mut alerts {
+        a.in_gap = gaps.iter().any(|g| g.first_ts <= a.ts && a.ts <= g.last_ts);
+    }
+    RunResult {
+        alerts,
+        events,
+        chunk_errors,
+        gaps,
+        elapsed: Duration::ZERO,
+    }
+}
+
+fn alert(r: &CompiledRule, e: &EventRef<'_>, env: &Env<'_>) -> Alert {
+    let (output, output_fields) = format_output(&r.output, e, env);
+    Alert {
+        evt_num: e.seq + 1,
+        ts: e.ts,
+        time_ns: e.ts.wrapping_add(env.anchor),
+        rule: r.name.clone(),
+        priority: r.priority,
+        output,
+        output_fields,
+        tags: r.tags.clone(),
+        in_gap: false,
+        pid: e.pid,
+    }
+}

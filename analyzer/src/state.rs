@@ -1,0 +1,744 @@
+//! Process and file-descriptor state, in the spirit of libsinsp's thread
+//! table: processes (from the start snapshot, then fork, exec, exit), their
+//! parents, identities, working directories and fd tables (files, sockets with
+//! tuples and roles, pipes, memfds), kept current event by event. Fields that
+//! the capture never told are `None`, printed as Falco's `<NA>`.
+//!
+//! Strings are `Arc<str>` so that cloning the whole state (a checkpoint per
+//! chunk for parallel evaluation) copies pointers, not text.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use capture::args::{ArgValue, SockAddr};
+use capture::kind::id;
+use capture::schema::{FdTarget, Snapshot};
+use capture::EventRef;
+
+/// What an fd refers to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FdKind {
+    /// A regular file (or unknown file-system object).
+    File,
+    /// A directory.
+    Dir,
+    /// An IPv4 socket.
+    Ipv4,
+    /// An IPv6 socket.
+    Ipv6,
+    /// A unix socket.
+    Unix,
+    /// A pipe.
+    Pipe,
+    /// A memfd.
+    Memfd,
+    /// An eventfd, epoll, signalfd, ...: something else.
+    Other,
+}
+
+impl FdKind {
+    /// Falco's `fd.typechar`.
+    pub fn typechar(&self) -> &'static str {
+        match self {
+            FdKind::File => "f",
+            FdKind::Dir => "d",
+            FdKind::Ipv4 => "4",
+            FdKind::Ipv6 => "6",
+            FdKind::Unix => "u",
+            FdKind::Pipe => "p",
+            FdKind::Memfd => "m",
+            FdKind::Other => "o",
+        }
+    }
+
+    /// Falco's `fd.type`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            FdKind::File => "file",
+            FdKind::Dir => "directory",
+            FdKind::Ipv4 => "ipv4",
+            FdKind::Ipv6 => "ipv6",
+            FdKind::Unix => "unix",
+            FdKind::Pipe => "pipe",
+            FdKind::Memfd => "memfd",
+            FdKind::Other => "other",
+        }
+    }
+}
+
+/// A socket's endpoints.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tuple {
+    /// Local address and port.
+    pub local: Option<(IpAddr, u16)>,
+    /// Remote address and port.
+    pub remote: Option<(IpAddr, u16)>,
+    /// Protocol: 6 tcp, 17 udp, 0 unknown.
+    pub proto: u8,
+    /// Whether this side is the server (accepted or listening).
+    pub server: bool,
+    /// Whether it is connected.
+    pub connected: bool,
+}
+
+/// One open file descriptor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fd {
+    /// Its kind.
+    pub kind: FdKind,
+    /// Its name: path, tuple text (`1.2.3.4:5->6.7.8.9:10`), unix path, ...
+    pub name: Arc<str>,
+    /// Socket endpoints, for sockets.
+    pub tuple: Option<Tuple>,
+}
+
+/// A process (thread group).
+#[derive(Clone, Debug, Default)]
+pub struct Process {
+    /// Thread group id.
+    pub pid: u32,
+    /// Parent's pid, when known.
+    pub ppid: Option<u32>,
+    /// Command name.
+    pub comm: Option<Arc<str>>,
+    /// Executable path.
+    pub exepath: Option<Arc<str>>,
+    /// argv (argv[0] first).
+    pub args: Option<Arc<[Arc<str>]>>,
+    /// Environment.
+    pub env: Option<Arc<[Arc<str>]>>,
+    /// Current directory.
+    pub cwd: Option<Arc<str>>,
+    /// Real uid.
+    pub uid: Option<u32>,
+    /// Real gid.
+    pub gid: Option<u32>,
+    /// Effective uid.
+    pub euid: Option<u32>,
+    /// Audit login uid.
+    pub loginuid: Option<u32>,
+    /// Controlling tty.
+    pub tty: Option<u32>,
+    /// cgroup path.
+    pub cgroup: Option<Arc<str>>,
+    /// Container id ("" on the host).
+    pub container_id: Option<Arc<str>>,
+    /// Start time (event clock).
+    pub start_ts: Option<u64>,
+    /// Effective capabilities.
+    pub cap_effective: Option<u64>,
+    /// Whether the image was executed from a memfd.
+    pub exe_from_memfd: bool,
+    /// Open fds.
+    pub fds: HashMap<i32, Fd>,
+}
+
+/// A user: name, home directory, shell.
+pub type UserEntry = (Arc<str>, Arc<str>, Arc<str>);
+
+/// Host users and groups, from the snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Accounts {
+    /// uid to (name, home, shell).
+    pub users: HashMap<u32, UserEntry>,
+    /// gid to name.
+    pub groups: HashMap<u32, Arc<str>>,
+}
+
+/// The state of the recorded host at one point of the capture.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    /// Processes by pid.
+    pub procs: HashMap<u32, Process>,
+    /// Users and groups (shared, never changes).
+    pub accounts: Arc<Accounts>,
+}
+
+fn s(x: &str) -> Arc<str> {
+    Arc::from(x)
+}
+
+fn lossy(b: &[u8]) -> Arc<str> {
+    Arc::from(String::from_utf8_lossy(b).as_ref())
+}
+
+fn ip_of(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => Some(IpAddr::from([b[0], b[1], b[2], b[3]])),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(b);
+            Some(IpAddr::from(a))
+        }
+        _ => None,
+    }
+}
+
+/// Falco's tuple text: `local->remote` (client side first for servers too is
+/// Falco's convention of `cip:cport->sip:sport`).
+pub fn tuple_name(t: &Tuple) -> String {
+    let ep = |e: Option<(IpAddr, u16)>| match e {
+        Some((ip, p)) => format!("{ip}:{p}"),
+        None => "0.0.0.0:0".into(),
+    };
+    if t.server {
+        format!("{}->{}", ep(t.remote), ep(t.local))
+    } else {
+        format!("{}->{}", ep(t.local), ep(t.remote))
+    }
+}
+
+/// Joins a path onto a directory, resolving `.` and `..` lexically.
+pub fn resolve(dir: Option<&str>, path: &str) -> String {
+    let full = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        match dir {
+            Some(d) => format!("{}/{path}", d.trim_end_matches('/')),
+            None => return path.to_string(),
+        }
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in full.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+impl State {
+    /// The state described by a capture's start snapshot.
+    pub fn from_snapshot(snap: &Snapshot) -> State {
+        let mut acc = Accounts::default();
+        for u in &snap.users {
+            acc.users
+                .insert(u.uid, (s(&u.name), s(&u.home), s(&u.shell)));
+        }
+        for g in &snap.groups {
+            acc.groups.insert(g.gid, s(&g.name));
+        }
+        let mut procs = HashMap::new();
+        for p in &snap.processes {
+            let mut fds = HashMap::new();
+            for f in &p.fds {
+                let fd = match &f.target {
+                    FdTarget::File { path } => Fd {
+                        kind: FdKind::File,
+                        name: s(path),
+                        tuple: None,
+                    },
+                    FdTarget::Inet {
+                        proto,
+                        local,
+                        local_port,
+                        remote,
+                        remote_port,
+                        listening,
+                    } => {
+                        let l = ip_of(local).map(|ip| (ip, *local_port));
+                        let r = ip_of(remote)
+                            .filter(|ip| !ip.is_unspecified())
+                            .map(|ip| (ip, *remote_port));
+                        let t = Tuple {
+                            local: l,
+                            remote: r,
+                            proto: *proto,
+                            server: *listening,
+                            connected: r.is_some(),
+                        };
+                        let kind = if local.len() == 16 {
+                            FdKind::Ipv6
+                        } else {
+                            FdKind::Ipv4
+                        };
+                        Fd {
+                            kind,
+                            name: tuple_name(&t).into(),
+                            tuple: Some(t),
+                        }
+                    }
+                    FdTarget::Unix { path } => Fd {
+                        kind: FdKind::Unix,
+                        name: s(path),
+                        tuple: None,
+                    },
+                    FdTarget::Pipe { ino } => Fd {
+                        kind: FdKind::Pipe,
+                        name: format!("pipe:[{ino}]").into(),
+                        tuple: None,
+                    },
+                    FdTarget::Memfd { name } => Fd {
+                        kind: FdKind::Memfd,
+                        name: format!("memfd:{name}").into(),
+                        tuple: None,
+                    },
+                    FdTarget::Other { desc } => Fd {
+                        kind: FdKind::Other,
+                        name: s(desc),
+                        tuple: None,
+                    },
+                };
+                fds.insert(f.fd, fd);
+            }
+            let args: Arc<[Arc<str>]> = p.args.iter().map(|a| s(a)).collect();
+            procs.insert(
+                p.pid,
+                Process {
+                    pid: p.pid,
+                    ppid: Some(p.ppid),
+                    comm: Some(s(&p.comm)),
+                    exepath: (!p.exe.is_empty()).then(|| s(p.exe.trim_end_matches(" (deleted)"))),
+                    args: Some(args),
+                    env: None,
+                    cwd: (!p.cwd.is_empty()).then(|| s(&p.cwd)),
+                    uid: Some(p.uid),
+                    gid: Some(p.gid),
+                    euid: Some(p.euid),
+                    loginuid: Some(p.loginuid),
+                    tty: Some(p.tty),
+                    cgroup: Some(s(&p.cgroup)),
+                    container_id: Some(s(&p.container_id)),
+                    start_ts: Some(p.start_ts),
+                    cap_effective: Some(p.cap_effective),
+                    exe_from_memfd: p.exe.starts_with("/memfd:"),
+                    fds,
+                },
+            );
+        }
+        State {
+            procs,
+            accounts: Arc::new(acc),
+        }
+    }
+
+    /// The process of `pid`, created empty (all `<NA>`) when unknown.
+    fn proc_mut(&mut self, pid: u32) -> &mut Process {
+        self.procs.entry(pid).or_insert_with(|| Process {
+            pid,
+            ..Process::default()
+        })
+    }
+
+    /// Applies what an event changes, except removals (see [`State::retire`]),
+    /// so that rules see the event's own effect (the new fd, the new image).
+    pub fn apply(&mut self, e: &EventRef<'_>) {
+        let arg = |n: &str| e.arg(n);
+        let int = |n: &str| arg(n).and_then(|v| v.as_i64());
+        match e.kind {
+            id::PROC_FORK => {
+                let Some(child) = int("child_pid").map(|c| c as u32) else {
+                    return;
+                };
+                if child == e.pid || self.procs.contains_key(&child) {
+                    return;
+                }
+                let mut p = self.procs.get(&e.pid).cloned().unwrap_or_default();
+                p.pid = child;
+                p.ppid = Some(e.pid);
+                p.start_ts = Some(e.ts);
+                self.procs.insert(child, p);
+            }
+            id::CLONE | id::CLONE3 | id::FORK | id::VFORK => {
+                // Imports and captures without scheduler records: the return
+                // value names the child.
+                let flags = arg("flags").and_then(|v| v.as_u64()).unwrap_or(0);
+                if e.ret > 0 && flags & 0x10000 == 0 && !self.procs.contains_key(&(e.ret as u32)) {
+                    let mut p = self.procs.get(&e.pid).cloned().unwrap_or_default();
+                    p.pid = e.ret as u32;
+                    p.ppid = Some(e.pid);
+                    p.start_ts = Some(e.ts);
+                    self.procs.insert(e.ret as u32, p);
+                }
+            }
+            id::PROC_EXEC | id::EXECVE | id::EXECVEAT => {
+                if e.kind != id::PROC_EXEC && e.ret != 0 {
+                    return;
+                }
+                let filename = match arg("filename") {
+                    Some(ArgValue::Str(f)) => Some(lossy(f)),
+                    _ => None,
+                };
+                let list = |n: &str| match arg(n) {
+                    Some(ArgValue::StrList(l)) => {
+                        Some(l.iter().map(lossy).collect::<Arc<[Arc<str>]>>())
+                    }
+                    _ => None,
+                };
+                let (args, env) = (list("args"), list("env"));
+                let comm = match arg("comm") {
+                    Some(ArgValue::Str(c)) => Some(lossy(c)),
+                    _ => None,
+                };
+                let cwd = match arg("cwd") {
+                    Some(ArgValue::Str(c)) => Some(lossy(c)),
+                    _ => None,
+                };
+                let cgroup = match arg("cgroup") {
+                    Some(ArgValue::Str(c)) => Some(lossy(c)),
+                    _ => None,
+                };
+                let uid = int("uid").map(|x| x as u32);
+                let gid = int("gid").map(|x| x as u32);
+                let euid = int("euid").map(|x| x as u32);
+                let loginuid = int("loginuid").map(|x| x as u32);
+                let tty = int("tty").map(|x| x as u32);
+                let p = self.proc_mut(e.pid);
+                if let Some(f) = filename {
+                    let resolved = if f.starts_with('/') {
+                        f.clone()
+                    } else {
+                        resolve(p.cwd.as_deref(), &f).into()
+                    };
+                    p.exe_from_memfd = f.starts_with("/proc/self/fd/")
+                        || f.starts_with("/dev/fd/")
+                        || f.contains("memfd:");
+                    if p.exe_from_memfd {
+                        if let Some(fdn) = f.rsplit('/').next().and_then(|n| n.parse::<i32>().ok())
+                        {
+                            if let Some(fd) = p.fds.get(&fdn) {
+                                p.exepath = Some(fd.name.clone());
+                            }
+                        }
+                    } else {
+                        p.exepath = Some(resolved);
+                    }
+                    if comm.is_none() && e.kind != id::PROC_EXEC {
+                        p.comm = Some(
+                            f.rsplit('/')
+                                .next()
+                                .map(|b| b.chars().take(15).collect::<String>())
+                                .unwrap_or_default()
+                                .into(),
+                        );
+                    }
+                }
+                if let Some(a) = args {
+                    p.args = Some(a);
+                }
+                if let Some(en) = env {
+                    if !en.is_empty() || p.env.is_none() {
+                        p.env = Some(en);
+                    }
+                }
+                if let Some(c) = comm {
+                    p.comm = Some(c);
+                }
+                if let Some(c) = cwd {
+                    p.cwd = Some(c);
+                }
+                if let Some(c) = cgroup {
+                    p.container_id = Some(container_id(&c).into());
+                    p.cgroup = Some(c);
+                }
+                p.uid = uid.or(p.uid);
+                p.gid = gid.or(p.gid);
+                p.euid = euid.or(p.euid);
+                p.loginuid = loginuid.or(p.loginuid);
+                p.tty = tty.or(p.tty);
+                // Close-on-exec is not recorded; Falco keeps fds across exec too.
+            }
+            id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
+                let name = self.open_path(e);
+                let kind = if arg("flags")
+                    .and_then(|v| v.as_u64())
+                    .is_some_and(|f| f & 0o200000 != 0)
+                {
+                    FdKind::Dir
+                } else {
+                    FdKind::File
+                };
+                self.proc_mut(e.pid).fds.insert(
+                    e.ret as i32,
+                    Fd {
+                        kind,
+                        name: name.into(),
+                        tuple: None,
+                    },
+                );
+            }
+            id::DUP | id::DUP2 | id::DUP3 | id::FCNTL if e.ret >= 0 => {
+                let old = int(if e.kind == id::DUP2 || e.kind == id::DUP3 {
+                    "oldfd"
+                } else {
+                    "fd"
+                })
+                .unwrap_or(-1) as i32;
+                let p = self.proc_mut(e.pid);
+                if let Some(f) = p.fds.get(&old).cloned() {
+                    p.fds.insert(e.ret as i32, f);
+                }
+            }
+            id::SOCKET if e.ret >= 0 => {
+                let domain = int("domain").unwrap_or(0);
+                let ty = int("type").unwrap_or(0) & 0xf;
+                let (kind, proto) = match domain {
+                    2 => (
+                        FdKind::Ipv4,
+                        if ty == 2 {
+                            17
+                        } else if ty == 1 {
+                            6
+                        } else {
+                            0
+                        },
+                    ),
+                    10 => (
+                        FdKind::Ipv6,
+                        if ty == 2 {
+                            17
+                        } else if ty == 1 {
+                            6
+                        } else {
+                            0
+                        },
+                    ),
+                    1 => (FdKind::Unix, 0),
+                    _ => (FdKind::Other, 0),
+                };
+                let tuple = matches!(kind, FdKind::Ipv4 | FdKind::Ipv6).then(|| Tuple {
+                    proto,
+                    ..Tuple::default()
+                });
+                let name: Arc<str> = if kind == FdKind::Unix {
+                    s("")
+                } else {
+                    tuple.as_ref().map(tuple_name).unwrap_or_default().into()
+                };
+                self.proc_mut(e.pid)
+                    .fds
+                    .insert(e.ret as i32, Fd { kind, name, tuple });
+            }
+            id::CONNECT if e.ret == 0 || e.ret == -115 => {
+                let fd = int("fd").unwrap_or(-1) as i32;
+                let remote = arg("addr");
+                let local = arg("local");
+                let p = self.proc_mut(e.pid);
+                let entry = p.fds.entry(fd).or_insert_with(|| Fd {
+                    kind: FdKind::Ipv4,
+                    name: s(""),
+                    tuple: Some(Tuple::default()),
+                });
+                set_endpoints(entry, local, remote, false);
+            }
+            id::ACCEPT | id::ACCEPT4 if e.ret >= 0 => {
+                let lfd = int("fd").unwrap_or(-1) as i32;
+                let p = self.proc_mut(e.pid);
+                let listener = p.fds.get(&lfd).cloned();
+                let mut f = listener.unwrap_or(Fd {
+                    kind: FdKind::Ipv4,
+                    name: s(""),
+                    tuple: Some(Tuple::default()),
+                });
+                let local = f.tuple.as_ref().and_then(|t| t.local);
+                if let Some(t) = f.tuple.as_mut() {
+                    t.local = local;
+                }
+                set_endpoints(&mut f, arg("local"), arg("addr"), true);
+                p.fds.insert(e.ret as i32, f);
+            }
+            id::BIND if e.ret == 0 => {
+                let fd = int("fd").unwrap_or(-1) as i32;
+                let a = arg("addr");
+                let p = self.proc_mut(e.pid);
+                if let Some(f) = p.fds.get_mut(&fd) {
+                    match a {
+                        Some(ArgValue::SockAddr(SockAddr::Unix(path))) => f.name = lossy(path),
+                        _ => set_endpoints(f, a, None, true),
+                    }
+                }
+            }
+            id::LISTEN if e.ret == 0 => {
+                let fd = int("fd").unwrap_or(-1) as i32;
+                if let Some(t) = self
+                    .proc_mut(e.pid)
+                    .fds
+                    .get_mut(&fd)
+                    .and_then(|f| f.tuple.as_mut())
+                {
+                    t.server = true;
+                }
+            }
+            id::PIPE | id::PIPE2 | id::SOCKETPAIR if e.ret == 0 => {
+                let kind = if e.kind == id::SOCKETPAIR {
+                    FdKind::Unix
+                } else {
+                    FdKind::Pipe
+                };
+                let (a, b) = (int("fd1"), int("fd2"));
+                let p = self.proc_mut(e.pid);
+                for fd in [a, b].into_iter().flatten() {
+                    p.fds.insert(
+                        fd as i32,
+                        Fd {
+                            kind: kind.clone(),
+                            name: s(""),
+                            tuple: None,
+                        },
+                    );
+                }
+            }
+            id::MEMFD_CREATE if e.ret >= 0 => {
+                let name = match arg("name") {
+                    Some(ArgValue::Str(n)) => format!("memfd:{}", String::from_utf8_lossy(n)),
+                    _ => "memfd:".into(),
+                };
+                self.proc_mut(e.pid).fds.insert(
+                    e.ret as i32,
+                    Fd {
+                        kind: FdKind::Memfd,
+                        name: name.into(),
+                        tuple: None,
+                    },
+                );
+            }
+            id::CHDIR if e.ret == 0 => {
+                if let Some(ArgValue::Str(path)) = arg("path") {
+                    let p = self.proc_mut(e.pid);
+                    p.cwd = Some(resolve(p.cwd.as_deref(), &String::from_utf8_lossy(path)).into());
+                }
+            }
+            id::FCHDIR if e.ret == 0 => {
+                let fd = int("fd").unwrap_or(-1) as i32;
+                let p = self.proc_mut(e.pid);
+                if let Some(f) = p.fds.get(&fd) {
+                    p.cwd = Some(f.name.clone());
+                }
+            }
+            id::SETUID | id::SETREUID | id::SETRESUID if e.ret == 0 => {
+                let first = ["uid", "ruid"]
+                    .iter()
+                    .find_map(|n| int(n))
+                    .filter(|&v| v >= 0);
+                let eff = ["euid", "uid"]
+                    .iter()
+                    .find_map(|n| int(n))
+                    .filter(|&v| v >= 0);
+                let p = self.proc_mut(e.pid);
+                if let Some(u) = first {
+                    p.uid = Some(u as u32);
+                }
+                if let Some(u) = eff {
+                    p.euid = Some(u as u32);
+                }
+            }
+            id::SETGID | id::SETREGID | id::SETRESGID if e.ret == 0 => {
+                if let Some(g) = ["gid", "rgid"]
+                    .iter()
+                    .find_map(|n| int(n))
+                    .filter(|&v| v >= 0)
+                {
+                    self.proc_mut(e.pid).gid = Some(g as u32);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies removals after the event was evaluated: closed fds, exited
+    /// processes.
+    pub fn retire(&mut self, e: &EventRef<'_>) {
+        match e.kind {
+            id::CLOSE if e.ret == 0 => {
+                if let Some(fd) = e.arg("fd").and_then(|v| v.as_i64()) {
+                    if let Some(p) = self.procs.get_mut(&e.pid) {
+                        p.fds.remove(&(fd as i32));
+                    }
+                }
+            }
+            id::PROC_EXIT => {
+                let group_dead = e
+                    .arg("group_dead")
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(u64::from(e.pid == e.tid));
+                if group_dead != 0 {
+                    self.procs.remove(&e.pid);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The path an open-like event refers to, absolute when it can be made so.
+    pub fn open_path(&self, e: &EventRef<'_>) -> String {
+        let name = match e.arg("name") {
+            Some(ArgValue::Str(n)) => String::from_utf8_lossy(n).into_owned(),
+            _ => return String::new(),
+        };
+        if name.starts_with('/') {
+            return resolve(None, &name);
+        }
+        let p = self.procs.get(&e.pid);
+        let dirfd = e.arg("dirfd").and_then(|v| v.as_i64()).unwrap_or(-100);
+        let dir = if dirfd == -100 {
+            p.and_then(|p| p.cwd.clone())
+        } else {
+            p.and_then(|p| p.fds.get(&(dirfd as i32)))
+                .map(|f| f.name.clone())
+        };
+        resolve(dir.as_deref(), &name)
+    }
+}
+
+fn endpoint(a: Option<ArgValue<'_>>) -> Option<(IpAddr, u16)> {
+    match a {
+        Some(ArgValue::SockAddr(SockAddr::Inet(ip, port))) => Some((IpAddr::from(ip), port)),
+        Some(ArgValue::SockAddr(SockAddr::Inet6(ip, port))) => Some((IpAddr::from(ip), port)),
+        _ => None,
+    }
+}
+
+fn set_endpoints(
+    f: &mut Fd,
+    local: Option<ArgValue<'_>>,
+    remote: Option<ArgValue<'_>>,
+    server: bool,
+) {
+    if let Some(ArgValue::SockAddr(SockAddr::Unix(p))) = remote {
+        f.kind = FdKind::Unix;
+        f.name = lossy(p);
+        return;
+    }
+    let t = f.tuple.get_or_insert_with(Tuple::default);
+    if let Some(l) = endpoint(local) {
+        t.local = Some(l);
+    }
+    if let Some(r) = endpoint(remote) {
+        t.remote = Some(r);
+        t.connected = true;
+        if matches!(r.0, IpAddr::V6(_)) {
+            f.kind = FdKind::Ipv6;
+        }
+    }
+    t.server = t.server || server;
+    f.name = tuple_name(t).into();
+}
+
+/// The container id in a cgroup path (12 hex digits), "" on the host.
+pub fn container_id(cgroup: &str) -> String {
+    for part in cgroup.split('/').rev() {
+        let part = part.trim_end_matches(".scope");
+        let tail = part.rsplit(['-', ':']).next().unwrap_or(part);
+        if tail.len() == 64 && tail.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return tail[..12].to_string();
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_lexically() {
+        assert_eq!(resolve(Some("/home/a"), "../b/./c"), "/home/b/c");
+        assert_eq!(resolve(None, "/etc/../etc/shadow"), "/etc/shadow");
+        assert_eq!(resolve(None, "rel"), "rel");
+    }
+}
