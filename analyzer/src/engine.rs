@@ -8,15 +8,14 @@
 //! (Falco's event-type pre-filter). Alerts are concatenated in chunk order, so
 //! the output is identical whatever the thread count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use capture::kind::{id, kind_by_name, KindSet};
-use capture::{Capture, EventRef};
-use rayon::prelude::*;
+use capture::{Capture, EventRef, LoadedChunk};
 
-use crate::eval::{format_output, matches, Env, Val};
+use crate::eval::{format_output_in, matches_in, Env, EvCtx, Val};
 use crate::rules::{CompiledRule, Priority};
 use crate::state::State;
 
@@ -179,6 +178,9 @@ pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResul
     r
 }
 
+/// Alerts of one chunk and its event count.
+type ChunkResult = (Vec<Alert>, u64);
+
 fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
     let meta = cap.meta();
     let anchor = meta.map(|m| m.boot_time_unix_ns).unwrap_or(0);
@@ -186,100 +188,125 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
     let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
     let by_kind = prefilter(rules);
     let sk = state_kinds();
+    let n = cap.chunks().len();
     let total = cap.event_count();
     let done = AtomicU64::new(0);
+    let results: Vec<Mutex<Option<ChunkResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let gaps = Mutex::new(Vec::new());
+    let chunk_errors = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let limit = 2 * rayon::current_num_threads().max(1);
 
-    // Pass 1: state checkpoints at chunk starts, gaps, chunk errors.
-    let mut state = State::from_snapshot(&snapshot);
-    let mut checkpoints = Vec::with_capacity(cap.chunks().len());
-    let mut chunk_errors = Vec::new();
-    let mut gaps = Vec::new();
-    let progress_on = opts.progress;
-    let reporter = |phase: &'static str, done: &AtomicU64, stop: &std::sync::atomic::AtomicBool| {
-        let mut p = crate::progress::Progress::new(phase, Some(total), progress_on);
-        while !stop.load(Ordering::Relaxed) {
-            p.tick(done.load(Ordering::Relaxed), "");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        p.finish();
-    };
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|s| {
-        s.spawn(|| reporter("state pass: events", &done, &stop));
-        for i in 0..cap.chunks().len() {
-            checkpoints.push(state.clone());
-            match cap.load_chunk(i) {
-                Ok(c) => {
-                    for e in c.events() {
-                        if e.kind == id::LOSS {
-                            let g = |n: &str| e.arg(n).and_then(|v| v.as_u64()).unwrap_or(0);
-                            gaps.push(Gap {
-                                cpu: e.cpu,
-                                count: g("count"),
-                                first_ts: g("first_ts"),
-                                last_ts: g("last_ts").max(e.ts),
-                            });
-                        }
-                        if sk.contains(e.kind) {
-                            state.apply(&e);
-                            state.retire(&e);
+    // Evaluates one chunk from the state at its start.
+    let eval_chunk = |chunk: &LoadedChunk, mut st: State| -> (Vec<Alert>, u64) {
+        let mut alerts = Vec::new();
+        for e in chunk.events() {
+            let stateful = sk.contains(e.kind);
+            if stateful {
+                st.apply(&e);
+            }
+            let cands = &by_kind[(e.kind as usize).min(255)];
+            if !cands.is_empty() {
+                let env = Env {
+                    state: &st,
+                    anchor,
+                    hostname: &hostname,
+                };
+                let cx = EvCtx::new(&e, &env);
+                for &ri in cands {
+                    let r = &rules[ri];
+                    if matches_in(&r.program, &cx) {
+                        alerts.push(alert(r, &e, &cx, &env));
+                        if opts.matching == Matching::First {
+                            break;
                         }
                     }
-                    done.fetch_add(c.len() as u64, Ordering::Relaxed);
                 }
-                Err(err) => chunk_errors.push(err),
+            }
+            if stateful {
+                st.retire(&e);
             }
         }
-        stop.store(true, Ordering::Relaxed);
-    });
+        done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        (alerts, chunk.len() as u64)
+    };
 
-    // Pass 2: parallel evaluation from the checkpoints.
-    let done = AtomicU64::new(0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let per_chunk: Vec<(Vec<Alert>, u64)> = std::thread::scope(|s| {
-        s.spawn(|| reporter("rules: events", &done, &stop));
-        let out = checkpoints
-            .into_par_iter()
-            .enumerate()
-            .map(|(i, mut st)| {
-                let Ok(c) = cap.load_chunk(i) else {
-                    return (Vec::new(), 0);
-                };
-                let mut alerts = Vec::new();
-                for e in c.events() {
-                    let stateful = sk.contains(e.kind);
-                    if stateful {
-                        st.apply(&e);
+    std::thread::scope(|ts| {
+        ts.spawn(|| {
+            let mut p = crate::progress::Progress::new("rules: events", Some(total), opts.progress);
+            while !stop.load(Ordering::Relaxed) {
+                p.tick(done.load(Ordering::Relaxed), "");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            p.finish();
+        });
+        // Pass 1 walks the chunks in order, keeping the state; as soon as the
+        // state at a chunk's start is known, that chunk's evaluation is
+        // spawned (pass 2), sharing the decompressed chunk.
+        rayon::scope(|s| {
+            s.spawn(|s| {
+                let mut state = State::from_snapshot(&snapshot);
+                for i in 0..n {
+                    let chunk = match cap.load_chunk(i) {
+                        Ok(c) => Arc::new(c),
+                        Err(err) => {
+                            chunk_errors
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(err);
+                            continue;
+                        }
+                    };
+                    // Backpressure: at most two chunks in flight per thread,
+                    // so memory stays bounded. Waiting runs queued work on
+                    // this thread (no deadlock with a single thread).
+                    while in_flight.load(Ordering::Acquire) >= limit {
+                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
                     }
-                    let cands = &by_kind[(e.kind as usize).min(255)];
-                    if !cands.is_empty() {
-                        let env = Env {
-                            state: &st,
-                            anchor,
-                            hostname: &hostname,
-                        };
-                        for &ri in cands {
-                            let r = &rules[ri];
-                            if matches(&r.program, &e, &env) {
-                                alerts.push(alert(r, &e, &env));
-                                if opts.matching == Matching::First {
-                                    break;
-                                }
+                    in_flight.fetch_add(1, Ordering::AcqRel);
+                    let checkpoint = state.clone();
+                    let (c2, results, eval_chunk, in_flight) =
+                        (chunk.clone(), &results, &eval_chunk, &in_flight);
+                    s.spawn(move |_| {
+                        let r = eval_chunk(&c2, checkpoint);
+                        *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                        in_flight.fetch_sub(1, Ordering::AcqRel);
+                    });
+                    let mut local_gaps = Vec::new();
+                    for (k, kind) in chunk.kinds().enumerate() {
+                        if kind == id::LOSS || sk.contains(kind) {
+                            let Some(e) = chunk.event(k) else { continue };
+                            if kind == id::LOSS {
+                                let g = |n: &str| e.arg(n).and_then(|v| v.as_u64()).unwrap_or(0);
+                                local_gaps.push(Gap {
+                                    cpu: e.cpu,
+                                    count: g("count"),
+                                    first_ts: g("first_ts"),
+                                    last_ts: g("last_ts").max(e.ts),
+                                });
+                            } else {
+                                state.apply(&e);
+                                state.retire(&e);
                             }
                         }
                     }
-                    if stateful {
-                        st.retire(&e);
-                    }
+                    gaps.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(local_gaps);
                 }
-                done.fetch_add(c.len() as u64, Ordering::Relaxed);
-                (alerts, c.len() as u64)
-            })
-            .collect();
+            });
+        });
         stop.store(true, Ordering::Relaxed);
-        out
     });
+    let per_chunk: Vec<(Vec<Alert>, u64)> = results
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
     let events = per_chunk.iter().map(|(_, n)| n).sum();
+    let gaps = gaps.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut alerts: Vec<Alert> = per_chunk.into_iter().flat_map(|(a, _)| a).collect();
     for a in &mut alerts {
         a.in_gap = gaps.iter().any(|g| g.first_ts <= a.ts && a.ts <= g.last_ts);
@@ -287,14 +314,14 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
     RunResult {
         alerts,
         events,
-        chunk_errors,
+        chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
         gaps,
         elapsed: Duration::ZERO,
     }
 }
 
-fn alert(r: &CompiledRule, e: &EventRef<'_>, env: &Env<'_>) -> Alert {
-    let (output, output_fields) = format_output(&r.output, e, env);
+fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>, env: &Env<'_>) -> Alert {
+    let (output, output_fields) = format_output_in(&r.output, cx);
     Alert {
         evt_num: e.seq + 1,
         ts: e.ts,

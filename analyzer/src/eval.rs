@@ -572,19 +572,24 @@ fn basename(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
-/// Per-event facts computed once: the event's fd and its path.
-struct EvCtx<'a> {
+/// Per-event facts computed once and shared by every rule evaluated on the
+/// event: its process, fd and (lazily) the path it opens.
+pub struct EvCtx<'a> {
     e: &'a EventRef<'a>,
+    args: crate::state::Args<'a>,
     env: &'a Env<'a>,
     proc_: Option<&'a Process>,
     fd_num: Option<i64>,
     fd: Option<&'a Fd>,
-    path: Option<Cow<'a, str>>,
+    is_open: bool,
+    path_cell: std::cell::OnceCell<String>,
 }
 
 impl<'a> EvCtx<'a> {
-    fn new(e: &'a EventRef<'a>, env: &'a Env<'a>) -> EvCtx<'a> {
+    /// The context of event `e` in `env`.
+    pub fn new(e: &'a EventRef<'a>, env: &'a Env<'a>) -> EvCtx<'a> {
         let proc_ = env.state.procs.get(&e.pid);
+        let args = crate::state::Args::new(e);
         let is_open = matches!(e.kind, id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT);
         let fd_num = match e.kind {
             _ if is_open => Some(e.ret),
@@ -595,24 +600,32 @@ impl<'a> EvCtx<'a> {
             | id::DUP
             | id::DUP2
             | id::DUP3 => Some(e.ret),
-            _ => e.arg("fd").and_then(|v| v.as_i64()),
+            _ => args.get("fd").and_then(|v| v.as_i64()),
         };
         let fd = fd_num
             .filter(|n| *n >= 0)
             .and_then(|n| proc_.and_then(|p| p.fds.get(&(n as i32))));
-        let path = if is_open {
-            Some(Cow::Owned(env.state.open_path(e)))
-        } else {
-            None
-        };
         EvCtx {
             e,
+            args,
             env,
             proc_,
             fd_num,
             fd,
-            path,
+            is_open,
+            path_cell: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The path an open-like event names (computed on first use).
+    fn path(&self) -> Option<&str> {
+        if !self.is_open {
+            return None;
+        }
+        Some(self.path_cell.get_or_init(|| match self.fd {
+            Some(f) if self.e.ret >= 0 => f.name.to_string(),
+            _ => self.env.state.open_path_with(self.e, &self.args),
+        }))
     }
 
     fn parent(&self, p: &'a Process) -> Option<&'a Process> {
@@ -670,7 +683,7 @@ fn ep_port(t: Option<(IpAddr, u16)>) -> Val<'static> {
     t.map(|x| Val::Int(i64::from(x.1))).unwrap_or(Val::NA)
 }
 
-fn proc_field<'a>(f: F, p: &'a Process, cx: &EvCtx<'a>) -> Val<'a> {
+fn proc_field<'c>(f: F, p: &'c Process, cx: &EvCtx<'_>) -> Val<'c> {
     match f {
         F::ProcName | F::ProcAname => s(p.comm.as_ref()),
         F::ProcPid | F::ProcApid | F::ProcVpid => Val::Int(i64::from(p.pid)),
@@ -689,7 +702,7 @@ fn proc_field<'a>(f: F, p: &'a Process, cx: &EvCtx<'a>) -> Val<'a> {
     }
 }
 
-fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
+fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     let e = cx.e;
     let f = kinds()[r.id as usize];
     let p = cx.proc_;
@@ -761,7 +774,7 @@ fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
                 FieldArg::None => None,
             };
             let Some(i) = idx else { return na };
-            let Some(Ok(v)) = e.args().nth(i) else {
+            let Some((v, _)) = cx.args.at(i) else {
                 return na;
             };
             let ty = table.get(i).map(|(_, t)| *t);
@@ -784,7 +797,7 @@ fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
                 other => Val::Str(Cow::Owned(render_arg(&other, ty))),
             }
         }
-        F::EvtBuffer => match e.arg("data") {
+        F::EvtBuffer => match cx.args.get("data") {
             Some(ArgValue::Bytes(b)) => Val::Bytes(Cow::Borrowed(b)),
             _ => na,
         },
@@ -837,9 +850,9 @@ fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
             let flags = if e.kind == id::CREAT {
                 0o1101
             } else {
-                e.arg("flags").and_then(|v| v.as_u64()).unwrap_or(0)
+                cx.args.get("flags").and_then(|v| v.as_u64()).unwrap_or(0)
             };
-            let mode = e.arg("mode").and_then(|v| v.as_u64()).unwrap_or(0);
+            let mode = cx.args.get("mode").and_then(|v| v.as_u64()).unwrap_or(0);
             Val::Bool(match f {
                 F::EvtIsOpenRead => flags & 3 == 0 || flags & 3 == 2,
                 F::EvtIsOpenWrite => flags & 3 == 1 || flags & 3 == 2,
@@ -860,11 +873,11 @@ fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
         }
         F::ThreadTid => Val::Int(i64::from(e.tid)),
         F::ThreadIsmain => Val::Bool(e.tid == e.pid),
-        F::FsPathName => match &cx.path {
-            Some(pth) => Val::Str(Cow::Owned(pth.to_string())),
+        F::FsPathName => match cx.path() {
+            Some(pth) => Val::Str(Cow::Borrowed(pth)),
             None => ["path", "name", "filename", "pathname"]
                 .iter()
-                .find_map(|n| match e.arg(n) {
+                .find_map(|n| match cx.args.get(n) {
                     Some(ArgValue::Str(b)) => Some(Val::Str(String::from_utf8_lossy(b))),
                     _ => None,
                 })
@@ -878,20 +891,25 @@ fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
             };
             names
                 .iter()
-                .find_map(|n| match e.arg(n) {
+                .find_map(|n| match cx.args.get(n) {
                     Some(ArgValue::Str(b)) => Some(Val::Str(String::from_utf8_lossy(b))),
                     _ => None,
                 })
                 .unwrap_or(na)
         }
         F::FdNum => cx.fd_num.map(Val::Int).unwrap_or(na),
-        F::FdName => match (&cx.path, cx.fd) {
-            (Some(pth), _) => Val::Str(Cow::Owned(pth.to_string())),
-            (None, Some(fd)) => Val::Str(Cow::Borrowed(&fd.name)),
+        F::FdName => match (cx.path(), cx.fd) {
+            (Some(pth), _) => Val::Str(Cow::Borrowed(pth)),
+            (None, Some(fd)) => match &fd.tuple {
+                Some(t) if matches!(fd.kind, FdKind::Ipv4 | FdKind::Ipv6) => {
+                    Val::Str(Cow::Owned(crate::state::tuple_name(t)))
+                }
+                _ => Val::Str(Cow::Borrowed(&fd.name)),
+            },
             _ => na,
         },
         F::FdType | F::FdTypechar => {
-            let kind = if cx.path.is_some() {
+            let kind = if cx.is_open {
                 Some(cx.fd.map(|f| f.kind.clone()).unwrap_or(FdKind::File))
             } else {
                 cx.fd.map(|f| f.kind.clone())
@@ -906,7 +924,7 @@ fn extract<'a>(r: &FieldRef, cx: &EvCtx<'a>) -> Val<'a> {
             }
         }
         F::FdDirectory | F::FdFilename => {
-            let name: Option<String> = match (&cx.path, cx.fd) {
+            let name: Option<String> = match (cx.path(), cx.fd) {
                 (Some(pth), _) => Some(pth.to_string()),
                 (None, Some(fd)) if matches!(fd.kind, FdKind::File | FdKind::Dir) => {
                     Some(fd.name.to_string())
@@ -1305,6 +1323,10 @@ fn eval_node(prog: &Program, id: NodeId, cx: &EvCtx<'_>) -> bool {
         Node::Or(xs) => xs.iter().any(|x| eval_node(prog, *x, cx)),
         Node::Not(x) => !eval_node(prog, *x, cx),
         Node::Check(c) => {
+            if let Some(ks) = &c.kinds {
+                let hit = ks.contains(cx.e.kind);
+                return if c.op == Op::Ne { !hit } else { hit };
+            }
             if is_ancestor_any(&c.field) {
                 // proc.aname without an index: any ancestor (parent and up).
                 let mut n = 1;
@@ -1365,6 +1387,11 @@ pub fn matches(prog: &Program, e: &EventRef<'_>, env: &Env<'_>) -> bool {
     eval_node(prog, prog.root, &cx)
 }
 
+/// Evaluates a program with an event context shared across rules.
+pub fn matches_in(prog: &Program, cx: &EvCtx<'_>) -> bool {
+    eval_node(prog, prog.root, cx)
+}
+
 /// Formats an output and collects the fields it names (for JSON alerts).
 pub fn format_output(
     parts: &[OutputPart],
@@ -1372,13 +1399,21 @@ pub fn format_output(
     env: &Env<'_>,
 ) -> (String, Vec<(String, Val<'static>)>) {
     let cx = EvCtx::new(e, env);
+    format_output_in(parts, &cx)
+}
+
+/// [`format_output`] with a shared event context.
+pub fn format_output_in(
+    parts: &[OutputPart],
+    cx: &EvCtx<'_>,
+) -> (String, Vec<(String, Val<'static>)>) {
     let mut text = String::new();
     let mut fields = Vec::new();
     for p in parts {
         match p {
             OutputPart::Text(t) => text.push_str(t),
             OutputPart::Field(f) => {
-                let v = transform(extract(f, &cx), &f.transformers);
+                let v = transform(extract(f, cx), &f.transformers);
                 text.push_str(&v.render());
                 let owned = match v {
                     Val::NA => Val::NA,

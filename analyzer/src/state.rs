@@ -8,6 +8,7 @@
 //! chunk for parallel evaluation) copies pointers, not text.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -15,6 +16,55 @@ use capture::args::{ArgValue, SockAddr};
 use capture::kind::id;
 use capture::schema::{FdTarget, Snapshot};
 use capture::EventRef;
+
+/// A fast non-cryptographic hasher (the Fx hash of rustc) for pid, fd and
+/// string keys that come from one capture: DoS resistance buys nothing here
+/// and SipHash was a measurable share of evaluation time.
+#[derive(Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+const FX_K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(FX_K);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.add(u64::from_le_bytes(a));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_i32(&mut self, i: i32) {
+        self.add(i as u32 as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Hash-map builder with [`FxHasher`].
+pub type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// What an fd refers to.
 #[derive(Clone, Debug, PartialEq)]
@@ -131,7 +181,7 @@ pub struct Process {
     /// Whether the image was executed from a memfd.
     pub exe_from_memfd: bool,
     /// Open fds.
-    pub fds: HashMap<i32, Fd>,
+    pub fds: HashMap<i32, Fd, FxBuild>,
 }
 
 /// A user: name, home directory, shell.
@@ -150,7 +200,7 @@ pub struct Accounts {
 #[derive(Clone, Debug, Default)]
 pub struct State {
     /// Processes by pid.
-    pub procs: HashMap<u32, Process>,
+    pub procs: HashMap<u32, Process, FxBuild>,
     /// Users and groups (shared, never changes).
     pub accounts: Arc<Accounts>,
 }
@@ -223,9 +273,9 @@ impl State {
         for g in &snap.groups {
             acc.groups.insert(g.gid, s(&g.name));
         }
-        let mut procs = HashMap::new();
+        let mut procs = HashMap::default();
         for p in &snap.processes {
-            let mut fds = HashMap::new();
+            let mut fds: HashMap<i32, Fd, FxBuild> = HashMap::default();
             for f in &p.fds {
                 let fd = match &f.target {
                     FdTarget::File { path } => Fd {
@@ -328,7 +378,8 @@ impl State {
     /// Applies what an event changes, except removals (see [`State::retire`]),
     /// so that rules see the event's own effect (the new fd, the new image).
     pub fn apply(&mut self, e: &EventRef<'_>) {
-        let arg = |n: &str| e.arg(n);
+        let decoded = Args::new(e);
+        let arg = |n: &str| decoded.get(n);
         let int = |n: &str| arg(n).and_then(|v| v.as_i64());
         match e.kind {
             id::PROC_FORK => {
@@ -444,7 +495,7 @@ impl State {
                 // Close-on-exec is not recorded; Falco keeps fds across exec too.
             }
             id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
-                let name = self.open_path(e);
+                let name = self.open_path_with(e, &decoded);
                 let kind = if arg("flags")
                     .and_then(|v| v.as_u64())
                     .is_some_and(|f| f & 0o200000 != 0)
@@ -505,11 +556,7 @@ impl State {
                     proto,
                     ..Tuple::default()
                 });
-                let name: Arc<str> = if kind == FdKind::Unix {
-                    s("")
-                } else {
-                    tuple.as_ref().map(tuple_name).unwrap_or_default().into()
-                };
+                let name: Arc<str> = s("");
                 self.proc_mut(e.pid)
                     .fds
                     .insert(e.ret as i32, Fd { kind, name, tuple });
@@ -666,15 +713,24 @@ impl State {
 
     /// The path an open-like event refers to, absolute when it can be made so.
     pub fn open_path(&self, e: &EventRef<'_>) -> String {
-        let name = match e.arg("name") {
+        self.open_path_with(e, &Args::new(e))
+    }
+
+    /// [`State::open_path`] with already decoded arguments.
+    pub fn open_path_with(&self, e: &EventRef<'_>, args: &Args<'_>) -> String {
+        let name = match args.get("name") {
             Some(ArgValue::Str(n)) => String::from_utf8_lossy(n).into_owned(),
             _ => return String::new(),
         };
         if name.starts_with('/') {
+            // Fast path: already absolute and normal.
+            if !name.contains("/.") && !name.contains("//") {
+                return name;
+            }
             return resolve(None, &name);
         }
         let p = self.procs.get(&e.pid);
-        let dirfd = e.arg("dirfd").and_then(|v| v.as_i64()).unwrap_or(-100);
+        let dirfd = args.get("dirfd").and_then(|v| v.as_i64()).unwrap_or(-100);
         let dir = if dirfd == -100 {
             p.and_then(|p| p.cwd.clone())
         } else {
@@ -716,7 +772,7 @@ fn set_endpoints(
         }
     }
     t.server = t.server || server;
-    f.name = tuple_name(t).into();
+    // The tuple text (fd.name) is built when a rule or output asks for it.
 }
 
 /// The container id in a cgroup path (12 hex digits), "" on the host.
@@ -729,6 +785,55 @@ pub fn container_id(cgroup: &str) -> String {
         }
     }
     String::new()
+}
+
+/// An event's arguments decoded once (lookups by name then cost no decoding).
+pub struct Args<'a> {
+    vals: [ArgValue<'a>; 12],
+    n: usize,
+    names: &'static [(&'static str, capture::kind::ArgType)],
+}
+
+impl<'a> Args<'a> {
+    /// Decodes the arguments of `e` (up to 12; a malformed stream stops early).
+    pub fn new(e: &EventRef<'a>) -> Args<'a> {
+        let mut vals = [ArgValue::Absent; 12];
+        let mut n = 0;
+        for v in e.args() {
+            let Ok(v) = v else { break };
+            if n == vals.len() {
+                break;
+            }
+            vals[n] = v;
+            n += 1;
+        }
+        Args {
+            vals,
+            n,
+            names: e.info().map(|k| k.args).unwrap_or(&[]),
+        }
+    }
+
+    /// The argument named `name`, if present.
+    pub fn get(&self, name: &str) -> Option<ArgValue<'a>> {
+        let i = self.names.iter().position(|(n, _)| *n == name)?;
+        (i < self.n).then(|| self.vals[i])
+    }
+
+    /// The argument at position `i`, with its declared type.
+    pub fn at(&self, i: usize) -> Option<(ArgValue<'a>, Option<capture::kind::ArgType>)> {
+        (i < self.n).then(|| (self.vals[i], self.names.get(i).map(|(_, t)| *t)))
+    }
+
+    /// Number of decoded arguments.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether there is no argument.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
 }
 
 #[cfg(test)]

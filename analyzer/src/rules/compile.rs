@@ -160,7 +160,7 @@ pub enum Operand {
     /// One constant.
     Const(Const),
     /// A set (`in`, `intersects`); text members also in a hash set.
-    Set(Vec<Const>, HashSet<Box<str>>),
+    Set(Vec<Const>, HashSet<Box<str>, crate::state::FxBuild>),
     /// Path prefixes (`pmatch`).
     Prefixes(Vec<Box<str>>),
     /// A glob pattern (`glob`; lowercased for `iglob`).
@@ -180,6 +180,9 @@ pub struct CheckNode {
     pub op: Op,
     /// The operand.
     pub operand: Operand,
+    /// For `evt.type =`, `!=` and `in` checks: the kind ids named, so the
+    /// evaluator compares ids instead of strings.
+    pub kinds: Option<capture::KindSet>,
 }
 
 /// Index of a node in a [`Program`].
@@ -766,10 +769,34 @@ impl<'a> Compiler<'a> {
                 }
             }
         };
+        let is_evt_type =
+            fields::FIELDS[field.id as usize].name == "evt.type" && field.transformers.is_empty();
+        let kinds = (is_evt_type && matches!(c.op, Op::Eq | Op::Ne | Op::In)).then(|| {
+            let names: Vec<&str> = match &operand {
+                Operand::Const(Const::Str(n)) => vec![n.as_ref()],
+                Operand::Set(items, _) => items
+                    .iter()
+                    .filter_map(|k| {
+                        if let Const::Str(n) = k {
+                            Some(n.as_ref())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            names
+                .into_iter()
+                .filter_map(capture::kind_by_name)
+                .map(|k| k.id)
+                .collect()
+        });
         Ok(prog.push(Node::Check(CheckNode {
             field,
             op: c.op,
             operand,
+            kinds,
         })))
     }
 
