@@ -1,0 +1,253 @@
+//! `analyzer run` as CI uses it: exit codes, text and JSON alerts, JSON lines
+//! to a file, HTTP POSTs to a falcosidekick-like endpoint, rule matching
+//! modes, and errors.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scenarios() -> String {
+    root()
+        .join("fixtures/captures/v1/scenarios.cap")
+        .display()
+        .to_string()
+}
+
+fn rules() -> String {
+    root().join("rules").display().to_string()
+}
+
+fn analyzer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(args)
+        .output()
+        .expect("run analyzer")
+}
+
+#[test]
+fn exit_code_follows_fail_on() {
+    let o = analyzer(&["run", "-q", "--rules", &rules(), &scenarios()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "warnings and worse fail by default"
+    );
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--fail-on",
+        "emergency",
+        "--rules",
+        &rules(),
+        &scenarios(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(": Critical Crypto miner launched (process=xmrig")),
+        "{text}"
+    );
+}
+
+#[test]
+fn summary_on_stderr_lists_alerts_by_rule() {
+    let o = analyzer(&[
+        "run",
+        "--fail-on",
+        "emergency",
+        "--rules",
+        &rules(),
+        &scenarios(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("25380 events"), "{err}");
+    assert!(err.contains("Critical      Crypto miner launched"), "{err}");
+}
+
+#[test]
+fn json_alerts_have_falcos_shape_and_a_json_lines_file() {
+    let file = ferret_tests::scratch("alerts.jsonl");
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--json",
+        "--json-file",
+        file.to_str().expect("path"),
+        "--fail-on",
+        "emergency",
+        "--rules",
+        &rules(),
+        &scenarios(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert!(!lines.is_empty());
+    let miner = lines
+        .iter()
+        .find(|v| v["rule"] == "Crypto miner launched")
+        .expect("miner alert");
+    for k in [
+        "time",
+        "rule",
+        "priority",
+        "output",
+        "output_fields",
+        "tags",
+        "hostname",
+        "source",
+        "evt_num",
+        "in_gap",
+    ] {
+        assert!(miner.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(miner["priority"], "Critical");
+    assert_eq!(miner["source"], "syscall");
+    assert_eq!(miner["output_fields"]["proc.name"], "xmrig");
+    assert!(miner["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .any(|t| t == "T1496"));
+    let from_file = std::fs::read_to_string(&file).expect("json file");
+    assert_eq!(from_file.lines().count(), lines.len());
+}
+
+#[test]
+fn alerts_are_posted_to_an_http_endpoint() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        listener.set_nonblocking(false).expect("blocking");
+        for stream in listener.incoming().take(3) {
+            let mut s = stream.expect("conn");
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut len = 0;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                r.read_line(&mut line).expect("header");
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().expect("len");
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).expect("body");
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .expect("reply");
+            bodies.push(String::from_utf8(body).expect("utf-8"));
+        }
+        bodies
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--http",
+        &url,
+        "--tag",
+        "cryptomining",
+        "--tag",
+        "kernel",
+        "--fail-on",
+        "emergency",
+        "--rules",
+        &rules(),
+        &scenarios(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bodies = server.join().expect("server");
+    assert_eq!(
+        bodies.len(),
+        3,
+        "one crypto-miner and two module-load alerts"
+    );
+    let v: serde_json::Value = serde_json::from_str(&bodies[0]).expect("json body");
+    assert!(v["rule"].is_string() && v["output_fields"].is_object());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("failed"));
+}
+
+#[test]
+fn first_match_reproduces_falcos_one_alert_per_event() {
+    let all = analyzer(&[
+        "run",
+        "-q",
+        "--json",
+        "--fail-on",
+        "emergency",
+        "--rules",
+        &rules(),
+        &scenarios(),
+    ]);
+    let first = analyzer(&[
+        "run",
+        "-q",
+        "--json",
+        "--rule-matching",
+        "first",
+        "--fail-on",
+        "emergency",
+        "--rules",
+        &rules(),
+        &scenarios(),
+    ]);
+    let nums = |o: &Output| -> Vec<u64> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).expect("json")["evt_num"]
+                    .as_u64()
+                    .expect("num")
+            })
+            .collect()
+    };
+    let (a, f) = (nums(&all), nums(&first));
+    let mut distinct = a.clone();
+    distinct.dedup();
+    assert_eq!(f, distinct);
+    assert!(a.len() > f.len());
+}
+
+#[test]
+fn rule_errors_exit_2_unless_keep_going() {
+    let bad = root().join("analyzer/tests/data/bad_rules.yaml");
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--rules",
+        bad.to_str().expect("path"),
+        &scenarios(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown field 'proc.nme'"));
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--keep-going",
+        "--fail-on",
+        "emergency",
+        "--rules",
+        bad.to_str().expect("path"),
+        &scenarios(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = analyzer(&["run", "-q", "--rules", &rules(), "/nonexistent.cap"]);
+    assert_eq!(o.status.code(), Some(2));
+}
