@@ -1,0 +1,68 @@
+//! `ferret-tui`: investigate a capture interactively.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+use crossterm::event::{self, Event, KeyEventKind};
+
+/// Investigate a Ferret capture: alerts, event timeline, process tree.
+#[derive(Parser)]
+#[command(name = "ferret-tui", version, about)]
+struct Cli {
+    /// The capture file.
+    capture: PathBuf,
+    /// Rule files or directories to run when opening (default: rules/ if it exists).
+    #[arg(short, long = "rules")]
+    rules: Vec<PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let cap = capture::Capture::open(&cli.capture)?;
+    let mut rules = cli.rules.clone();
+    if rules.is_empty() && std::path::Path::new("rules").is_dir() {
+        rules.push(PathBuf::from("rules"));
+    }
+    let rx = (!rules.is_empty()).then(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = cli.capture.clone();
+        std::thread::spawn(move || {
+            let r = (|| -> Result<Vec<analyzer::engine::Alert>, String> {
+                let set =
+                    analyzer::rules::load_rules(&rules, &analyzer::rules::Selection::default());
+                let enabled: Vec<_> = set.enabled().cloned().collect();
+                let cap = capture::Capture::open(&path).map_err(|e| e.to_string())?;
+                let opts = analyzer::engine::RunOptions {
+                    matching: analyzer::engine::Matching::All,
+                    threads: 0,
+                    progress: false,
+                };
+                Ok(analyzer::engine::run(&cap, &enabled, &opts).alerts)
+            })();
+            let _ = tx.send(r);
+        });
+        rx
+    });
+    let mut app = tui::app::App::new(cap, rx);
+    let mut terminal = ratatui::init();
+    let result = (|| -> Result<()> {
+        while !app.quit {
+            app.poll();
+            terminal.draw(|f| tui::ui::draw(f, &mut app))?;
+            if event::poll(Duration::from_millis(200))? {
+                if let Event::Key(k) = event::read()? {
+                    if k.kind == KeyEventKind::Press {
+                        if let Some(a) = tui::keys::action(k, app.searching) {
+                            app.handle(a);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    })();
+    ratatui::restore();
+    result
+}
