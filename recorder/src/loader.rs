@@ -26,7 +26,7 @@ pub struct Filters {
     pub comms: Vec<String>,
     /// Never record these command names.
     pub exclude_comms: Vec<String>,
-    /// Record only these cgroups (paths below /sys/fs/cgroup, or ids).
+    /// Record only these cgroups (paths in the cgroup v2 hierarchy, or ids).
     pub cgroups: Vec<String>,
 }
 
@@ -179,7 +179,7 @@ pub fn load(snaplen: u32, ring_bytes: u32, generic: bool, filters: &Filters) -> 
             let id = match c.parse::<u64>() {
                 Ok(id) => id,
                 Err(_) => {
-                    let p = std::path::Path::new("/sys/fs/cgroup").join(c.trim_start_matches('/'));
+                    let p = crate::procfs::cgroup2_root().join(c.trim_start_matches('/'));
                     std::fs::metadata(&p)
                         .with_context(|| format!("cgroup {c} ({})", p.display()))?
                         .ino()

@@ -43,7 +43,7 @@ struct Cli {
     /// Never record processes with this command name (repeatable).
     #[arg(long = "exclude-comm")]
     exclude_comms: Vec<String>,
-    /// Record only this cgroup: a path below /sys/fs/cgroup or a cgroup id (repeatable).
+    /// Record only this cgroup (v2): a path in the unified hierarchy (`/system.slice/x.scope`) or a cgroup id (repeatable).
     #[arg(long = "cgroup")]
     cgroups: Vec<String>,
     /// Bytes of read/write/send/recv data kept per event (0..=4096).

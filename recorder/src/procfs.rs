@@ -342,6 +342,17 @@ pub fn exec_details(pid: u32) -> Option<ExecDetails> {
     })
 }
 
+/// Where the cgroup v2 (unified) hierarchy is mounted: `/sys/fs/cgroup`, or
+/// `/sys/fs/cgroup/unified` on a hybrid (v1 + v2) host.
+pub fn cgroup2_root() -> std::path::PathBuf {
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    if unified.join("cgroup.procs").exists() {
+        unified.to_path_buf()
+    } else {
+        Path::new("/sys/fs/cgroup").to_path_buf()
+    }
+}
+
 /// cgroup v2 ids (directory inode numbers) to paths, rescanned on a miss at
 /// most once a second.
 #[derive(Default)]

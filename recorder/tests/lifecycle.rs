@@ -278,3 +278,184 @@ fn bad_options_are_rejected_before_loading() {
         assert!(text.contains(opt), "--help lacks {opt}");
     }
 }
+
+/// Opens of `path` by each command name.
+fn opens_by_comm(cap: &Capture, path: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut by_pid_comm = std::collections::HashMap::new();
+    let mut out = std::collections::BTreeMap::new();
+    cap.for_each_event(|e| {
+        if e.kind == id::PROC_EXEC {
+            if let Some(ArgValue::Str(c)) = e.arg("comm") {
+                by_pid_comm.insert(e.pid, String::from_utf8_lossy(c).into_owned());
+            }
+        }
+        if e.kind == id::OPENAT && e.arg("name") == Some(ArgValue::Str(path.as_bytes())) {
+            let comm = by_pid_comm.get(&e.pid).cloned().unwrap_or_default();
+            *out.entry(comm).or_insert(0) += 1;
+        }
+    });
+    out
+}
+
+fn stop(c: &mut Child) {
+    // SAFETY: signalling our child.
+    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+    assert!(wait(c, Duration::from_secs(20)).success());
+}
+
+#[test]
+fn exclude_comm_drops_only_that_command() {
+    if skip() {
+        return;
+    }
+    let o = out("lc-exclude.cap");
+    let marker = "/tmp/ferret-lifecycle-exclude";
+    std::fs::write(marker, "x").expect("marker");
+    let (mut c, _e) = start(&[
+        "--out",
+        o.to_str().expect("path"),
+        "--exclude-comm",
+        "cat",
+        "--quiet",
+    ]);
+    for tool in ["cat", "head", "cat"] {
+        Command::new(tool)
+            .arg(marker)
+            .stdout(Stdio::null())
+            .status()
+            .expect("tool");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop(&mut c);
+    let by = opens_by_comm(&Capture::open(&o).expect("open"), marker);
+    assert_eq!(by.get("head"), Some(&1), "{by:?}");
+    assert!(!by.contains_key("cat"), "{by:?}");
+}
+
+#[test]
+fn cgroup_filter_keeps_only_processes_in_that_cgroup() {
+    if skip() {
+        return;
+    }
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    let root = if unified.join("cgroup.procs").exists() {
+        unified.to_path_buf()
+    } else {
+        PathBuf::from("/sys/fs/cgroup")
+    };
+    let name = format!("ferret-lc-{}", std::process::id());
+    let dir = root.join(&name);
+    let made = std::fs::create_dir(&dir).is_ok();
+    if ferret_tests::skip_unless(made, "a writable cgroup v2 hierarchy") {
+        return;
+    }
+    let marker = "/tmp/ferret-lifecycle-cgroup";
+    std::fs::write(marker, "x").expect("marker");
+    let o = out("lc-cgroup.cap");
+    let (mut c, _e) = start(&[
+        "--out",
+        o.to_str().expect("path"),
+        "--cgroup",
+        &format!("/{name}"),
+        "--quiet",
+    ]);
+    // One head inside the cgroup, one outside.
+    let inside = format!(
+        "echo $$ > {}/cgroup.procs && exec head {marker}",
+        dir.display()
+    );
+    Command::new("sh")
+        .args(["-c", &inside])
+        .stdout(Stdio::null())
+        .status()
+        .expect("inside");
+    Command::new("head")
+        .arg(marker)
+        .stdout(Stdio::null())
+        .status()
+        .expect("outside");
+    std::thread::sleep(Duration::from_millis(300));
+    stop(&mut c);
+    let cap = Capture::open(&o).expect("open");
+    let by = opens_by_comm(&cap, marker);
+    assert_eq!(
+        by.get("head"),
+        Some(&1),
+        "only the head inside the cgroup: {by:?}"
+    );
+    let _ = std::fs::remove_dir(&dir);
+    let meta = cap.meta().expect("meta");
+    assert!(meta.filters.iter().any(|f| f.starts_with("cgroup=")));
+}
+
+#[test]
+fn generic_flag_records_unlisted_syscalls_raw() {
+    if skip() {
+        return;
+    }
+    let o = out("lc-generic.cap");
+    let (mut c, _e) = start(&[
+        "--out",
+        o.to_str().expect("path"),
+        "--generic",
+        "--comm",
+        "cat",
+        "--quiet",
+    ]);
+    activity("generic", 2);
+    std::thread::sleep(Duration::from_millis(300));
+    stop(&mut c);
+    let cap = Capture::open(&o).expect("open");
+    let mut nrs = std::collections::BTreeSet::new();
+    cap.for_each_event(|e| {
+        if e.kind == id::GENERIC {
+            if let Some(ArgValue::Uint(nr)) = e.arg("nr") {
+                nrs.insert(nr);
+            }
+        }
+    });
+    // cat calls fstat/newfstatat (5/262), brk (12) or arch_prctl (158): none is in the table.
+    assert!(nrs.iter().any(|n| [5, 12, 158, 262].contains(n)), "{nrs:?}");
+    assert!(
+        !nrs.contains(&0) && !nrs.contains(&257),
+        "listed syscalls are never generic: {nrs:?}"
+    );
+}
+
+#[test]
+fn rotation_by_size_starts_new_files() {
+    if skip() {
+        return;
+    }
+    let dir = ferret_tests::scratch("lc-size");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let base = dir.join("size.cap");
+    let (mut c, _e) = start(&[
+        "--out",
+        base.to_str().expect("path"),
+        "--rotate-size",
+        "64k",
+        "--snaplen",
+        "4096",
+        "--quiet",
+    ]);
+    for _ in 0..6 {
+        activity("size", 20);
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    stop(&mut c);
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(files.len() >= 2, "{files:?}");
+    for f in &files {
+        assert!(
+            capture::verify(&Capture::open(f).expect("open")).intact(),
+            "{}",
+            f.display()
+        );
+    }
+}
