@@ -484,7 +484,7 @@ impl State {
                     p.cwd = Some(c);
                 }
                 if let Some(c) = cgroup {
-                    p.container_id = Some(container_id(&c).into());
+                    p.container_id = Some(capture::schema::container_id_from_cgroup(&c).into());
                     p.cgroup = Some(c);
                 }
                 p.uid = uid.or(p.uid);
@@ -773,18 +773,6 @@ fn set_endpoints(
     }
     t.server = t.server || server;
     // The tuple text (fd.name) is built when a rule or output asks for it.
-}
-
-/// The container id in a cgroup path (12 hex digits), "" on the host.
-pub fn container_id(cgroup: &str) -> String {
-    for part in cgroup.split('/').rev() {
-        let part = part.trim_end_matches(".scope");
-        let tail = part.rsplit(['-', ':']).next().unwrap_or(part);
-        if tail.len() == 64 && tail.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return tail[..12].to_string();
-        }
-    }
-    String::new()
 }
 
 /// An event's arguments decoded once (lookups by name then cost no decoding).

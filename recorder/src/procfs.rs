@@ -110,19 +110,6 @@ fn cgroup(pid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// The container id in a cgroup path: a 64-hex-digit component (docker,
-/// containerd, cri-o), shortened to 12 digits as Falco does; empty on the host.
-pub fn container_id(cgroup: &str) -> String {
-    for part in cgroup.split('/').rev() {
-        let part = part.trim_end_matches(".scope");
-        let tail = part.rsplit(['-', ':']).next().unwrap_or(part);
-        if tail.len() == 64 && tail.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return tail[..12].to_string();
-        }
-    }
-    String::new()
-}
-
 fn ticks_to_ns(ticks: u64) -> u64 {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
@@ -167,7 +154,7 @@ fn process(pid: u32, sockets: &HashMap<u64, FdTarget>) -> Option<ProcessInfo> {
         cwd: link(format!("/proc/{pid}/cwd")),
         tty,
         start_ts: ticks_to_ns(start),
-        container_id: container_id(&cg),
+        container_id: capture::schema::container_id_from_cgroup(&cg),
         cgroup: cg,
         cap_effective: cap,
         fds: fds(pid, sockets),
@@ -407,23 +394,6 @@ impl CgroupPaths {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn container_ids_come_from_cgroup_paths() {
-        let id = "3f1a2b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708";
-        assert_eq!(
-            container_id(&format!("/system.slice/docker-{id}.scope")),
-            "3f1a2b4c5d6e"
-        );
-        assert_eq!(
-            container_id(&format!("/kubepods/besteffort/pod1/{id}")),
-            "3f1a2b4c5d6e"
-        );
-        assert_eq!(
-            container_id("/user.slice/user-1000.slice/session-3.scope"),
-            ""
-        );
-    }
 
     #[test]
     fn proc_net_addresses_decode() {
