@@ -183,7 +183,14 @@ fn run(threads: usize, secs: f64, heavy: bool) {
         "offered/s", "recorded/s", "lost", "loss %", "rec CPU%", "B/event"
     );
     let rates: &[Option<f64>] = if heavy {
-        &[Some(50e3), Some(100e3), Some(200e3), Some(400e3), None]
+        &[
+            Some(200e3),
+            Some(400e3),
+            Some(600e3),
+            Some(800e3),
+            Some(1e6),
+            None,
+        ]
     } else {
         &[Some(250e3), Some(500e3), Some(1e6), Some(1.5e6), None]
     };
