@@ -1,0 +1,643 @@
+//! Reading sysdig/Falco `.scap` captures at the block level.
+//!
+//! A `.scap` file (optionally gzip-compressed) is a sequence of pcapng-style
+//! blocks: `u32 type, u32 total_len, body, padding to 4, u32 total_len`, all
+//! little-endian. This crate reads the section header, machine info, process
+//! lists (versions 1 to 9), fd lists (v1, v2), user and group lists (v1, v2),
+//! skips interface lists, and returns event blocks (v1 and v2, with or without
+//! flags, normal and large) as raw events: timestamp, thread, type code and
+//! the parameter byte slices. Interpreting event codes and parameters (the
+//! event table) and mapping them onto Ferret's capture model is the job of the
+//! importer built on top of this crate.
+//!
+//! Bad input never panics: a damaged or cut file yields every block read
+//! before the damage and a [`ScapError`] naming the offset. Unknown block
+//! types are counted and skipped.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+/// A problem in a `.scap` file, with its byte offset (in the decompressed
+/// stream for gzip files).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("offset {offset}: {reason}")]
+pub struct ScapError {
+    /// Where the damaged block starts.
+    pub offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Machine information (MI block).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MachineInfo {
+    /// CPUs.
+    pub num_cpus: u32,
+    /// Memory in bytes.
+    pub memory_bytes: u64,
+    /// Largest pid.
+    pub max_pid: u64,
+    /// Host name.
+    pub hostname: String,
+    /// Boot time (Unix ns), when recorded (0 otherwise).
+    pub boot_ts_epoch: u64,
+}
+
+/// A process-list entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScapProcess {
+    /// Thread id.
+    pub tid: u64,
+    /// Process id.
+    pub pid: u64,
+    /// Parent thread id.
+    pub ptid: u64,
+    /// Session id (V6+).
+    pub sid: Option<u64>,
+    /// Command name.
+    pub comm: String,
+    /// argv\[0\].
+    pub exe: String,
+    /// Executable path (V7+).
+    pub exepath: Option<String>,
+    /// Arguments after argv\[0\].
+    pub args: Vec<String>,
+    /// Current directory.
+    pub cwd: String,
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+    /// Environment (V3+).
+    pub env: Vec<String>,
+    /// cgroups as `subsys=path` (V4+).
+    pub cgroups: Vec<String>,
+    /// Controlling tty (V9).
+    pub tty: Option<u32>,
+    /// Audit login uid (V9).
+    pub loginuid: Option<u32>,
+}
+
+/// An fd-list entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScapFd {
+    /// The fd.
+    pub fd: i64,
+    /// libscap's fd type code.
+    pub kind: u8,
+    /// The name (path, tuple text, ...), when the entry has one.
+    pub name: String,
+}
+
+/// A user or group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScapAccount {
+    /// A user.
+    User {
+        /// Uid.
+        uid: u32,
+        /// Gid.
+        gid: u32,
+        /// Name.
+        name: String,
+        /// Home directory.
+        home: String,
+        /// Shell.
+        shell: String,
+    },
+    /// A group.
+    Group {
+        /// Gid.
+        gid: u32,
+        /// Name.
+        name: String,
+    },
+}
+
+/// One event, not yet interpreted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawEvent {
+    /// Offset of its block.
+    pub offset: u64,
+    /// CPU.
+    pub cpu: u16,
+    /// Block flags (EVF blocks), else 0.
+    pub flags: u32,
+    /// Timestamp, Unix ns.
+    pub ts: u64,
+    /// Thread id.
+    pub tid: u64,
+    /// Event type code (`PPME_*`): even for enter, odd for exit.
+    pub code: u16,
+    /// Parameters.
+    pub params: Vec<Vec<u8>>,
+}
+
+impl RawEvent {
+    /// Whether it is an enter event.
+    pub fn is_enter(&self) -> bool {
+        self.code % 2 == 0
+    }
+}
+
+/// A whole `.scap` file.
+#[derive(Clone, Debug, Default)]
+pub struct ScapFile {
+    /// Section header version (major, minor).
+    pub version: (u16, u16),
+    /// Machine information.
+    pub machine: Option<MachineInfo>,
+    /// Process list, in file order.
+    pub processes: Vec<ScapProcess>,
+    /// Fd lists by thread id.
+    pub fds: BTreeMap<u64, Vec<ScapFd>>,
+    /// Users and groups.
+    pub accounts: Vec<ScapAccount>,
+    /// Events, in file order.
+    pub events: Vec<RawEvent>,
+    /// Blocks of each type (known and unknown), by type code.
+    pub block_counts: BTreeMap<u32, u64>,
+    /// Problems; reading stopped at the first one that makes the rest unreadable.
+    pub problems: Vec<ScapError>,
+}
+
+/// Block type codes.
+pub mod block {
+    /// Section header.
+    pub const SHB: u32 = 0x0A0D_0D0A;
+    /// Machine info.
+    pub const MI: u32 = 0x201;
+    /// Process list versions 1..9 (and the "international" variants).
+    pub const PL: &[(u32, u8)] = &[
+        (0x202, 1),
+        (0x207, 2),
+        (0x209, 3),
+        (0x210, 4),
+        (0x211, 5),
+        (0x212, 6),
+        (0x213, 7),
+        (0x214, 8),
+        (0x215, 9),
+        (0x8000_ABCD, 1),
+        (0x8013_ABCD, 2),
+        (0x8014_ABCD, 3),
+    ];
+    /// Fd list v1.
+    pub const FDL: u32 = 0x203;
+    /// Fd list v1, international.
+    pub const FDL_INT: u32 = 0x8001_ABCD;
+    /// Fd list v2.
+    pub const FDL_V2: u32 = 0x218;
+    /// Interface list v1, international v1, v2.
+    pub const IL: &[u32] = &[0x205, 0x8011_ABCD, 0x219];
+    /// User list v1, international v1.
+    pub const UL: &[u32] = &[0x206, 0x8012_ABCD];
+    /// User list v2.
+    pub const UL_V2: u32 = 0x220;
+    /// Event blocks: (code, has flags, v2 header).
+    pub const EV: &[(u32, bool, bool)] = &[
+        (0x204, false, false),
+        (0x8010_ABCD, false, false),
+        (0x208, true, false),
+        (0x216, false, true),
+        (0x217, true, true),
+        (0x221, false, true),
+        (0x222, true, true),
+    ];
+}
+
+/// Event codes whose parameter lengths are u32 (EF_LARGE_PAYLOAD).
+const LARGE_PAYLOAD: &[u16] = &[322, 324, 402];
+
+struct Cur<'a> {
+    b: &'a [u8],
+    p: usize,
+}
+
+impl<'a> Cur<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Cur { b, p: 0 }
+    }
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.b.get(self.p..self.p.checked_add(n)?)?;
+        self.p += n;
+        Some(s)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|s| s[0])
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|s| u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8).map(|s| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            u64::from_le_bytes(a)
+        })
+    }
+    fn str16(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()? as usize;
+        self.take(n)
+    }
+    fn left(&self) -> usize {
+        self.b.len().saturating_sub(self.p)
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+fn list(b: &[u8]) -> Vec<String> {
+    b.split(|&c| c == 0)
+        .filter(|s| !s.is_empty())
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .collect()
+}
+
+/// Reads a file, decompressing gzip when the magic says so.
+pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    decompress(raw)
+}
+
+/// Decompresses gzip data (returned unchanged when not gzip). A truncated
+/// gzip stream yields what decompressed before the cut.
+pub fn decompress(raw: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        let mut d = flate2::read::MultiGzDecoder::new(&raw[..]);
+        match d.read_to_end(&mut out) {
+            Ok(_) => Ok(out),
+            Err(e) if !out.is_empty() => {
+                let _ = e;
+                Ok(out)
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        Ok(raw)
+    }
+}
+
+impl ScapFile {
+    /// Parses decompressed `.scap` bytes. Never fails: problems are recorded
+    /// and everything read before them is kept.
+    pub fn parse(data: &[u8]) -> ScapFile {
+        let mut f = ScapFile::default();
+        let mut at = 0usize;
+        while at < data.len() {
+            let bad = |reason: String| ScapError {
+                offset: at as u64,
+                reason,
+            };
+            let Some(hdr) = data.get(at..at + 8) else {
+                f.problems.push(bad("truncated block header".into()));
+                break;
+            };
+            let ty = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+            let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+            if len < 12 || len % 4 != 0 && ty != block::SHB {
+                f.problems.push(bad(format!(
+                    "invalid block length {len} for block type {ty:#x}"
+                )));
+                break;
+            }
+            let Some(blk) = data.get(at..at + len) else {
+                f.problems.push(bad(format!(
+                    "block of {len} bytes runs past the end of the file (cut capture)"
+                )));
+                break;
+            };
+            let tail = u32::from_le_bytes([blk[len - 4], blk[len - 3], blk[len - 2], blk[len - 1]])
+                as usize;
+            if tail != len {
+                f.problems.push(bad(format!(
+                    "block trailer length {tail} differs from header length {len}"
+                )));
+                break;
+            }
+            *f.block_counts.entry(ty).or_insert(0) += 1;
+            let body = &blk[8..len - 4];
+            if let Err(reason) = f.block(ty, body, at as u64) {
+                f.problems.push(bad(reason));
+            }
+            at += len;
+        }
+        f
+    }
+
+    fn block(&mut self, ty: u32, body: &[u8], offset: u64) -> Result<(), String> {
+        let short = || "block body too short".to_string();
+        let mut c = Cur::new(body);
+        if ty == block::SHB {
+            let magic = c.u32().ok_or_else(short)?;
+            if magic != 0x1A2B_3C4D {
+                return Err(format!(
+                    "bad section magic {magic:#x} (only little-endian captures exist)"
+                ));
+            }
+            self.version = (c.u16().ok_or_else(short)?, c.u16().ok_or_else(short)?);
+            if self.version.0 > 1 {
+                return Err(format!(
+                    "section major version {} is not supported",
+                    self.version.0
+                ));
+            }
+            return Ok(());
+        }
+        if ty == block::MI {
+            let num_cpus = c.u32().ok_or_else(short)?;
+            let memory_bytes = c.u64().ok_or_else(short)?;
+            let max_pid = c.u64().ok_or_else(short)?;
+            let hostname = text(c.take(128).ok_or_else(short)?);
+            let boot_ts_epoch = c.u64().unwrap_or(0);
+            self.machine = Some(MachineInfo {
+                num_cpus,
+                memory_bytes,
+                max_pid,
+                hostname,
+                boot_ts_epoch,
+            });
+            return Ok(());
+        }
+        if let Some(&(_, v)) = block::PL.iter().find(|(t, _)| *t == ty) {
+            return self.process_list(body, v);
+        }
+        if ty == block::FDL || ty == block::FDL_INT || ty == block::FDL_V2 {
+            return self.fd_list(body, ty == block::FDL_V2);
+        }
+        if block::UL.contains(&ty) || ty == block::UL_V2 {
+            return self.user_list(body, ty == block::UL_V2);
+        }
+        if let Some(&(_, flags, v2)) = block::EV.iter().find(|(t, _, _)| *t == ty) {
+            return self.event(body, flags, v2, offset);
+        }
+        // Interface lists and unknown blocks: counted and skipped.
+        Ok(())
+    }
+
+    fn process_list(&mut self, body: &[u8], v: u8) -> Result<(), String> {
+        let mut c = Cur::new(body);
+        while c.left() >= 4 {
+            let start = c.p;
+            let entry_len = if v >= 9 {
+                Some(c.u32().ok_or("truncated entry")? as usize)
+            } else {
+                None
+            };
+            let e = (|| -> Option<ScapProcess> {
+                let mut p = ScapProcess {
+                    tid: c.u64()?,
+                    pid: c.u64()?,
+                    ptid: c.u64()?,
+                    ..ScapProcess::default()
+                };
+                if v >= 6 {
+                    p.sid = Some(c.u64()?);
+                }
+                if v >= 8 {
+                    c.u64()?; // vpgid
+                }
+                p.comm = text(c.str16()?);
+                p.exe = text(c.str16()?);
+                if v >= 7 {
+                    p.exepath = Some(text(c.str16()?));
+                }
+                p.args = list(c.str16()?);
+                p.cwd = text(c.str16()?);
+                c.u64()?; // fdlimit
+                c.u32()?; // flags
+                p.uid = c.u32()?;
+                p.gid = c.u32()?;
+                if v >= 2 {
+                    c.take(4 * 3 + 8 * 2)?; // vm sizes, page faults
+                    if v >= 3 {
+                        p.env = list(c.str16()?);
+                    }
+                    if v >= 4 {
+                        c.take(16)?; // vtid, vpid
+                        p.cgroups = list(c.str16()?);
+                        if v >= 5 {
+                            c.str16()?; // root
+                        }
+                    }
+                }
+                if let Some(el) = entry_len {
+                    let used = c.p - start;
+                    if el >= used + 12 && el.saturating_sub(used) > 29 {
+                        c.u64()?; // pidns_init_start_ts
+                        p.tty = Some(c.u32()?);
+                        if el >= c.p - start + 4 {
+                            p.loginuid = Some(c.u32()?);
+                        }
+                    }
+                }
+                Some(p)
+            })();
+            let Some(p) = e else {
+                return Err(format!("truncated process entry (version {v})"));
+            };
+            self.processes.push(p);
+            if let Some(el) = entry_len {
+                if el < 4 {
+                    return Err("process entry length below 4".into());
+                }
+                c.p = start + el;
+            }
+        }
+        Ok(())
+    }
+
+    fn fd_list(&mut self, body: &[u8], v2: bool) -> Result<(), String> {
+        let mut c = Cur::new(body);
+        let tid = c.u64().ok_or("truncated fd list")?;
+        let mut out = Vec::new();
+        // Blocks are padded to 4 bytes: fewer than 4 bytes left is padding.
+        while c.left() > 3 {
+            let start = c.p;
+            let entry_len = if v2 {
+                Some(c.u32().ok_or("truncated fd entry")? as usize)
+            } else {
+                None
+            };
+            let e = (|| -> Option<ScapFd> {
+                let fd = c.u64()? as i64;
+                c.u64()?; // ino
+                let kind = c.u8()?;
+                let name = match kind {
+                    3 => {
+                        let (s, d) = (c.take(4)?, c.take(4)?);
+                        let (sp, dp) = (c.u16()?, c.u16()?);
+                        c.u8()?;
+                        format!(
+                            "{}.{}.{}.{}:{sp}->{}.{}.{}.{}:{dp}",
+                            s[0], s[1], s[2], s[3], d[0], d[1], d[2], d[3]
+                        )
+                    }
+                    5 => {
+                        let ip = c.take(4)?;
+                        let port = c.u16()?;
+                        c.u8()?;
+                        format!("{}.{}.{}.{}:{port}", ip[0], ip[1], ip[2], ip[3])
+                    }
+                    4 => {
+                        c.take(32)?;
+                        c.take(5)?;
+                        String::new()
+                    }
+                    6 => {
+                        c.take(16)?;
+                        c.take(3)?;
+                        String::new()
+                    }
+                    8 => {
+                        c.take(16)?;
+                        text(c.str16()?)
+                    }
+                    16 => {
+                        c.u32()?;
+                        let n = text(c.str16()?);
+                        if let Some(el) = entry_len {
+                            if el >= c.p - start + 4 {
+                                c.u32()?;
+                            }
+                        }
+                        n
+                    }
+                    _ => text(c.str16()?),
+                };
+                Some(ScapFd { fd, kind, name })
+            })();
+            let Some(fd) = e else {
+                return Err("truncated fd entry".into());
+            };
+            out.push(fd);
+            if let Some(el) = entry_len {
+                if el < 4 {
+                    return Err("fd entry length below 4".into());
+                }
+                c.p = start + el;
+            }
+        }
+        self.fds.entry(tid).or_default().extend(out);
+        Ok(())
+    }
+
+    fn user_list(&mut self, body: &[u8], v2: bool) -> Result<(), String> {
+        let mut c = Cur::new(body);
+        while c.left() > 3 {
+            let start = c.p;
+            let entry_len = if v2 {
+                Some(c.u32().ok_or("truncated user entry")? as usize)
+            } else {
+                None
+            };
+            let e = (|| -> Option<ScapAccount> {
+                Some(match c.u8()? {
+                    0 => ScapAccount::User {
+                        uid: c.u32()?,
+                        gid: c.u32()?,
+                        name: text(c.str16()?),
+                        home: text(c.str16()?),
+                        shell: text(c.str16()?),
+                    },
+                    _ => ScapAccount::Group {
+                        gid: c.u32()?,
+                        name: text(c.str16()?),
+                    },
+                })
+            })();
+            let Some(a) = e else {
+                return Err("truncated user entry".into());
+            };
+            self.accounts.push(a);
+            if let Some(el) = entry_len {
+                if el < 4 {
+                    return Err("user entry length below 4".into());
+                }
+                c.p = start + el;
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<(), String> {
+        let mut c = Cur::new(body);
+        let cpu = c.u16().ok_or("truncated event block")?;
+        let flags = if has_flags {
+            c.u32().ok_or("truncated event block")?
+        } else {
+            0
+        };
+        let ev_start = c.p;
+        let ts = c.u64().ok_or("truncated event header")?;
+        let tid = c.u64().ok_or("truncated event header")?;
+        let len = c.u32().ok_or("truncated event header")? as usize;
+        let code = c.u16().ok_or("truncated event header")?;
+        let nparams = if v2 {
+            Some(c.u32().ok_or("truncated event header")? as usize)
+        } else {
+            None
+        };
+        let hdr = c.p - ev_start;
+        let ev = body
+            .get(ev_start..ev_start + len)
+            .ok_or_else(|| format!("event length {len} exceeds its block"))?;
+        if len < hdr {
+            return Err(format!("event length {len} is below the header size {hdr}"));
+        }
+        let wide = LARGE_PAYLOAD.contains(&code);
+        let lw = if wide { 4 } else { 2 };
+        let lens = |n: usize| -> Option<Vec<usize>> {
+            let arr = ev.get(hdr..hdr + lw * n)?;
+            Some(
+                arr.chunks_exact(lw)
+                    .map(|x| {
+                        if wide {
+                            u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize
+                        } else {
+                            u16::from_le_bytes([x[0], x[1]]) as usize
+                        }
+                    })
+                    .collect(),
+            )
+        };
+        // v1 events do not store nparams: take the largest count whose
+        // lengths account for the event exactly (libscap derives it the same
+        // way, from the event table's count downwards).
+        let n = match nparams {
+            Some(n) => n,
+            None => (0..=((len - hdr) / lw).min(32))
+                .rev()
+                .find(|&n| lens(n).is_some_and(|l| hdr + lw * n + l.iter().sum::<usize>() == len))
+                .ok_or_else(|| {
+                    format!("cannot split event type {code} of {len} bytes into parameters")
+                })?,
+        };
+        let l = lens(n).ok_or("parameter lengths run past the event")?;
+        let mut p = hdr + lw * n;
+        let mut params = Vec::with_capacity(n);
+        for x in l {
+            let s = ev.get(p..p + x).ok_or("parameters run past the event")?;
+            params.push(s.to_vec());
+            p += x;
+        }
+        self.events.push(RawEvent {
+            offset,
+            cpu,
+            flags,
+            ts,
+            tid,
+            code,
+            params,
+        });
+        Ok(())
+    }
+}
