@@ -261,28 +261,37 @@ fn list(b: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Reads a file, decompressing gzip when the magic says so.
-pub fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    let raw = std::fs::read(path)?;
-    decompress(raw)
+/// Decompresses gzip data (returned unchanged when not gzip). A damaged or
+/// truncated gzip stream yields what decompressed before the damage, with the
+/// error (its offset is in the decompressed stream: where data stops).
+pub fn decompress(raw: Vec<u8>) -> (Vec<u8>, Option<ScapError>) {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return (raw, None);
+    }
+    let mut out = Vec::new();
+    let mut d = flate2::read::MultiGzDecoder::new(&raw[..]);
+    match d.read_to_end(&mut out) {
+        Ok(_) => (out, None),
+        Err(e) => {
+            let err = ScapError {
+                offset: out.len() as u64,
+                reason: format!("gzip stream damaged or cut: {e}"),
+            };
+            (out, Some(err))
+        }
+    }
 }
 
-/// Decompresses gzip data (returned unchanged when not gzip). A truncated
-/// gzip stream yields what decompressed before the cut.
-pub fn decompress(raw: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        let mut d = flate2::read::MultiGzDecoder::new(&raw[..]);
-        match d.read_to_end(&mut out) {
-            Ok(_) => Ok(out),
-            Err(e) if !out.is_empty() => {
-                let _ = e;
-                Ok(out)
-            }
-            Err(e) => Err(e),
+impl ScapFile {
+    /// Reads and parses a file (gzip or not). Fails only when the file cannot
+    /// be read; damage is reported in [`ScapFile::problems`].
+    pub fn open(path: &std::path::Path) -> std::io::Result<ScapFile> {
+        let (data, gz_problem) = decompress(std::fs::read(path)?);
+        let mut f = ScapFile::parse(&data);
+        if let Some(p) = gz_problem {
+            f.problems.insert(0, p);
         }
-    } else {
-        Ok(raw)
+        Ok(f)
     }
 }
 

@@ -22,8 +22,7 @@ fn every_trace_reads_with_the_inventorys_event_block_count() {
     for line in inv.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
         let (path, ver, blocks) = (f[0], f[3], f[4].parse::<u64>().expect("ev_blocks"));
-        let data = scap::read_file(&c.join(path)).expect("read");
-        let s = ScapFile::parse(&data);
+        let s = ScapFile::open(&c.join(path)).expect("read");
         assert!(s.problems.is_empty(), "{path}: {:?}", s.problems);
         assert_eq!(format!("{}.{}", s.version.0, s.version.1), ver, "{path}");
         assert_eq!(s.events.len() as u64, blocks, "{path}: event blocks");
@@ -37,7 +36,7 @@ fn every_trace_reads_with_the_inventorys_event_block_count() {
 #[test]
 fn metadata_of_a_known_trace() {
     let Some(c) = corpus() else { return };
-    let s = ScapFile::parse(&scap::read_file(&c.join("falco/cat_write.scap")).expect("read"));
+    let s = ScapFile::open(&c.join("falco/cat_write.scap")).expect("read");
     let cat = s.processes.iter().any(|p| p.comm == "bash");
     assert!(cat, "a bash in the process list");
     assert!(s
@@ -53,7 +52,9 @@ fn metadata_of_a_known_trace() {
 #[test]
 fn cut_traces_keep_every_block_before_the_cut() {
     let Some(c) = corpus() else { return };
-    let data = scap::read_file(&c.join("falco/connect_localhost.scap")).expect("read");
+    let (data, problem) =
+        scap::decompress(std::fs::read(c.join("falco/connect_localhost.scap")).expect("read"));
+    assert!(problem.is_none());
     let full = ScapFile::parse(&data);
     for cut in (0..data.len()).step_by(97) {
         let s = ScapFile::parse(&data[..cut]);
@@ -84,4 +85,24 @@ fn cut_traces_keep_every_block_before_the_cut() {
         bad[at] ^= 0x5a;
         let _ = ScapFile::parse(&bad);
     }
+}
+
+#[test]
+fn a_cut_gzip_capture_reports_the_cut_and_keeps_the_events_before_it() {
+    let Some(c) = corpus() else { return };
+    let raw = std::fs::read(c.join("falco/cat_write.scap")).expect("read");
+    assert!(raw.starts_with(&[0x1f, 0x8b]), "cat_write.scap is gzip");
+    let dir = ferret_tests::scratch("scap-cut");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let cut = dir.join("cut.scap");
+    std::fs::write(&cut, &raw[..raw.len() * 9 / 10]).expect("write");
+    let full = ScapFile::open(&c.join("falco/cat_write.scap")).expect("open");
+    let half = ScapFile::open(&cut).expect("open");
+    assert!(
+        half.problems[0].reason.contains("gzip"),
+        "{:?}",
+        half.problems
+    );
+    assert!(!half.events.is_empty() && half.events.len() < full.events.len());
+    assert_eq!(&full.events[..half.events.len()], &half.events[..]);
 }
