@@ -27,40 +27,7 @@ enum Command {
     /// Run Falco-compatible rules over a capture (or several) on all cores and
     /// print alerts. Exits 0 when no alert is at or above --fail-on, 1 when
     /// one is, 2 on errors (unreadable rules or capture, rule errors).
-    Run {
-        /// Rule files or directories (repeatable, loaded in order).
-        #[arg(short, long = "rules", required = true)]
-        rules: Vec<PathBuf>,
-        /// Capture files.
-        #[arg(required = true)]
-        captures: Vec<PathBuf>,
-        /// Print alerts as JSON lines (Falco's json_output shape) instead of text.
-        #[arg(long)]
-        json: bool,
-        /// Also write alerts as JSON lines to this file.
-        #[arg(long, value_name = "FILE")]
-        json_file: Option<PathBuf>,
-        /// Also POST every alert as JSON to this falcosidekick-compatible URL (http://host:port/).
-        #[arg(long, value_name = "URL")]
-        http: Option<String>,
-        /// Exit 1 when an alert has this priority or a more severe one.
-        #[arg(long, default_value = "warning", value_parser = parse_priority)]
-        fail_on: analyzer::rules::Priority,
-        /// all: every matching rule alerts (default); first: only the first in load order, like Falco.
-        #[arg(long, value_enum, default_value_t = analyzer::engine::Matching::All)]
-        rule_matching: analyzer::engine::Matching,
-        /// Worker threads (0: all cores).
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-        /// Load rules even when some have errors (they are skipped) instead of exiting 2.
-        #[arg(long)]
-        keep_going: bool,
-        /// No progress or summary on stderr.
-        #[arg(short, long)]
-        quiet: bool,
-        #[command(flatten)]
-        sel: SelectionArgs,
-    },
+    Run(RunArgs),
     /// Print a capture's metadata, event counts by kind, time range, drops and
     /// compression ratio. Damaged chunks are skipped and listed; everything
     /// intact is still counted. Exits 1 when the capture is damaged or
@@ -198,31 +165,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run {
-            rules,
-            captures,
-            json,
-            json_file,
-            http,
-            fail_on,
-            rule_matching,
-            threads,
-            keep_going,
-            quiet,
-            sel,
-        } => run_rules(RunArgs {
-            rules,
-            captures,
-            json,
-            json_file,
-            http,
-            fail_on,
-            rule_matching,
-            threads,
-            keep_going,
-            quiet,
-            sel,
-        }),
+        Command::Run(args) => run_rules(args),
         Command::Info { capture, json } => {
             let cap = Capture::open(&capture)?;
             let s = summarize(&cap);
@@ -501,17 +444,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Options of `analyzer run`.
+#[derive(clap::Args)]
 struct RunArgs {
+    /// Rule files or directories (repeatable, loaded in order).
+    #[arg(short, long = "rules", required = true)]
     rules: Vec<PathBuf>,
+    /// Capture files.
+    #[arg(required = true)]
     captures: Vec<PathBuf>,
+    /// Print alerts as JSON lines (Falco's json_output shape) instead of text.
+    #[arg(long)]
     json: bool,
+    /// Also write alerts as JSON lines to this file.
+    #[arg(long, value_name = "FILE")]
     json_file: Option<PathBuf>,
+    /// Also POST every alert as JSON to this falcosidekick-compatible URL (http://host:port/).
+    #[arg(long, value_name = "URL")]
     http: Option<String>,
+    /// Exit 1 when an alert has this priority or a more severe one.
+    #[arg(long, default_value = "warning", value_parser = parse_priority)]
     fail_on: analyzer::rules::Priority,
+    /// all: every matching rule alerts (default); first: only the first in load order, like Falco.
+    #[arg(long, value_enum, default_value_t = analyzer::engine::Matching::All)]
     rule_matching: analyzer::engine::Matching,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Load rules even when some have errors (they are skipped) instead of exiting 2.
+    #[arg(long)]
     keep_going: bool,
+    /// No progress or summary on stderr.
+    #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
     sel: SelectionArgs,
 }
 

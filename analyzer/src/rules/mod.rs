@@ -120,6 +120,19 @@ pub fn load_rules(paths: &[PathBuf], sel: &Selection) -> RuleSet {
     for f in &files {
         defs.read_file(f);
     }
+    compile_selected(defs, files, sel)
+}
+
+/// Loads rules from text (tests, fuzzing): `name` labels diagnostics.
+pub fn load_rules_str(name: &str, text: &str, sel: &Selection) -> RuleSet {
+    let mut defs = load::Definitions::default();
+    defs.read_str(name.into(), text);
+    compile_selected(defs, Vec::new(), sel)
+}
+
+/// Compiles read definitions, applies the selection and gathers every
+/// diagnostic (reading problems first).
+fn compile_selected(mut defs: load::Definitions, files: Vec<PathBuf>, sel: &Selection) -> RuleSet {
     let (mut rules, diags) = compile::compile(&defs);
     for r in &mut rules {
         sel.apply(r);
@@ -130,27 +143,6 @@ pub fn load_rules(paths: &[PathBuf], sel: &Selection) -> RuleSet {
         rules,
         diagnostics,
         files,
-        macros: defs.macros.len(),
-        lists: defs.lists.len(),
-        rule_defs: defs.rules.len(),
-        required_plugins: defs.required_plugins.clone(),
-    }
-}
-
-/// Loads rules from text (tests, fuzzing): `name` labels diagnostics.
-pub fn load_rules_str(name: &str, text: &str, sel: &Selection) -> RuleSet {
-    let mut defs = load::Definitions::default();
-    defs.read_str(name.into(), text);
-    let (mut rules, diags) = compile::compile(&defs);
-    for r in &mut rules {
-        sel.apply(r);
-    }
-    let mut diagnostics = std::mem::take(&mut defs.diags);
-    diagnostics.extend(diags);
-    RuleSet {
-        rules,
-        diagnostics,
-        files: Vec::new(),
         macros: defs.macros.len(),
         lists: defs.lists.len(),
         rule_defs: defs.rules.len(),
