@@ -49,8 +49,6 @@ pub struct Alert {
     pub tags: Vec<String>,
     /// Whether the event lies inside a span where events were lost.
     pub in_gap: bool,
-    /// Process id of the event.
-    pub pid: u32,
 }
 
 /// A span of lost events, from a loss record.
@@ -332,6 +330,5 @@ fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>, env: &Env<'_>) -> A
         output_fields,
         tags: r.tags.clone(),
         in_gap: false,
-        pid: e.pid,
     }
 }

@@ -1381,28 +1381,13 @@ fn eval_node(prog: &Program, id: NodeId, cx: &EvCtx<'_>) -> bool {
     }
 }
 
-/// Evaluates a program on an event.
-pub fn matches(prog: &Program, e: &EventRef<'_>, env: &Env<'_>) -> bool {
-    let cx = EvCtx::new(e, env);
-    eval_node(prog, prog.root, &cx)
-}
-
 /// Evaluates a program with an event context shared across rules.
 pub fn matches_in(prog: &Program, cx: &EvCtx<'_>) -> bool {
     eval_node(prog, prog.root, cx)
 }
 
-/// Formats an output and collects the fields it names (for JSON alerts).
-pub fn format_output(
-    parts: &[OutputPart],
-    e: &EventRef<'_>,
-    env: &Env<'_>,
-) -> (String, Vec<(String, Val<'static>)>) {
-    let cx = EvCtx::new(e, env);
-    format_output_in(parts, &cx)
-}
-
-/// [`format_output`] with a shared event context.
+/// Formats an output with the event's context, and collects the fields it
+/// names with their values (for JSON alerts).
 pub fn format_output_in(
     parts: &[OutputPart],
     cx: &EvCtx<'_>,

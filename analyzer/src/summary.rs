@@ -142,11 +142,15 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
         .map(|i| {
             let c = cap.load_chunk(i)?;
             let mut t = Tally {
-                kinds: vec![0; 65536],
+                kinds: Vec::with_capacity(256),
                 ..Tally::default()
             };
             for e in c.events() {
-                t.kinds[e.kind as usize] += 1;
+                let k = e.kind as usize;
+                if k >= t.kinds.len() {
+                    t.kinds.resize(k + 1, 0);
+                }
+                t.kinds[k] += 1;
                 if e.kind == id::LOSS {
                     let n = match e.args().next() {
                         Some(Ok(ArgValue::Uint(n))) => n,

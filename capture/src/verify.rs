@@ -53,6 +53,12 @@ pub fn verify(cap: &Capture) -> VerifyReport {
     let mut chunk_no = 0usize;
     let mut frames: Vec<(u64, crate::format::FrameHeader)> = Vec::new();
     let mut index_at = None;
+    let chunk_at: std::collections::HashMap<u64, usize> = cap
+        .chunks()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.offset, i))
+        .collect();
     for item in walk_frames(data) {
         match item {
             WalkItem::Frame { offset, header: h } => {
@@ -74,7 +80,7 @@ pub fn verify(cap: &Capture) -> VerifyReport {
                 }
                 if ok && h.kind == FrameKind::Chunk {
                     // Full decode through the reader's own path.
-                    if let Some(i) = cap.chunks().iter().position(|c| c.offset == offset) {
+                    if let Some(&i) = chunk_at.get(&offset) {
                         if let Err(e) = cap.load_chunk(i) {
                             rep.problems.push(Error { chunk, ..e });
                             ok = false;

@@ -199,6 +199,20 @@ impl Op {
         })
     }
 
+    /// An operator written on its own (`=`, `==`, `!=`, `<=`, `contains`, ...),
+    /// as exceptions' `comps` give them.
+    pub fn parse(s: &str) -> Option<Op> {
+        Some(match s {
+            "=" | "==" => Op::Eq,
+            "!=" => Op::Ne,
+            "<" => Op::Lt,
+            "<=" => Op::Le,
+            ">" => Op::Gt,
+            ">=" => Op::Ge,
+            w => return Op::from_word(w),
+        })
+    }
+
     /// Whether the right-hand side is a list.
     pub fn takes_list(self) -> bool {
         matches!(self, Op::In | Op::Intersects | Op::PMatch)

@@ -908,24 +908,16 @@ impl<'a> Compiler<'a> {
         }
         let mut ops = Vec::new();
         for c in &comps {
-            let op = match c.as_str() {
-                "=" | "==" => Op::Eq,
-                "!=" => Op::Ne,
-                "<" => Op::Lt,
-                "<=" => Op::Le,
-                ">" => Op::Gt,
-                ">=" => Op::Ge,
-                w => match Op::from_word(w) {
-                    Some(op) if op != Op::Exists => op,
-                    _ => {
-                        return Err(self.err(
-                            &ctx,
-                            "LOAD_ERR_VALIDATE",
-                            format!("'{c}' is not a supported comparison operator"),
-                            None,
-                        ))
-                    }
-                },
+            let op = match Op::parse(c) {
+                Some(op) if op != Op::Exists => op,
+                _ => {
+                    return Err(self.err(
+                        &ctx,
+                        "LOAD_ERR_VALIDATE",
+                        format!("'{c}' is not a supported comparison operator"),
+                        None,
+                    ))
+                }
             };
             ops.push(op);
         }
@@ -942,14 +934,14 @@ impl<'a> Compiler<'a> {
             match y {
                 Yaml::Sequence(xs) => xs
                     .iter()
-                    .filter_map(yaml_text)
+                    .filter_map(super::load::scalar)
                     .map(|t| Value {
                         text: t,
                         quoted: true,
                         span: Span::default(),
                     })
                     .collect(),
-                other => yaml_text(other)
+                other => super::load::scalar(other)
                     .map(|t| {
                         vec![Value {
                             text: t,
@@ -1226,15 +1218,6 @@ fn unquote(t: &str) -> &str {
         &t[1..t.len() - 1]
     } else {
         t
-    }
-}
-
-fn yaml_text(y: &Yaml) -> Option<String> {
-    match y {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Number(n) => Some(n.to_string()),
-        Yaml::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

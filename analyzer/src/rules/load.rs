@@ -173,7 +173,8 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn scalar(v: &Value) -> Option<String> {
+/// The text of a scalar YAML value (string, number or boolean).
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
