@@ -131,6 +131,12 @@ fn prefilter(rules: &[CompiledRule]) -> Vec<Vec<usize>> {
                 for n in names {
                     if let Some(k) = kind_by_name(n) {
                         by_kind[k.id as usize].push(i);
+                    } else if capture::syscalls::x86_64_number(n).is_some()
+                        && !by_kind[id::GENERIC as usize].contains(&i)
+                    {
+                        // Calls without a kind of their own arrive as
+                        // generic events named by their number.
+                        by_kind[id::GENERIC as usize].push(i);
                     }
                 }
             }

@@ -592,6 +592,7 @@ impl<'a> EvCtx<'a> {
         let args = crate::state::Args::new(e);
         let is_open = matches!(e.kind, id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT);
         let fd_num = match e.kind {
+            _ if e.ret == capture::kind::RET_NONE && (is_open || e.kind == id::SOCKET) => None,
             _ if is_open => Some(e.ret),
             id::ACCEPT
             | id::ACCEPT4
@@ -725,7 +726,7 @@ fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
         F::EvtRawtime => Val::Int(e.ts.wrapping_add(cx.env.anchor) as i64),
         F::EvtRawtimeS => Val::Int((e.ts.wrapping_add(cx.env.anchor) / 1_000_000_000) as i64),
         F::EvtRawtimeNs => Val::Int((e.ts.wrapping_add(cx.env.anchor) % 1_000_000_000) as i64),
-        F::EvtDir => Val::Str(Cow::Borrowed("<")),
+        F::EvtDir => Val::Str(Cow::Borrowed(if e.is_entry_only() { ">" } else { "<" })),
         F::EvtType => Val::Str(e.kind_name()),
         F::EvtCpu => Val::Int(i64::from(e.cpu)),
         F::EvtCount => Val::Int(1),
@@ -821,13 +822,13 @@ fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
                 na
             }
         }
-        F::EvtRes => Val::Str(if e.ret >= 0 {
-            Cow::Borrowed("SUCCESS")
-        } else {
-            errno_name(e.ret)
-        }),
-        F::EvtRawres => Val::Int(e.ret),
-        F::EvtFailed => Val::Bool(e.ret < 0),
+        F::EvtRes => match e.result() {
+            Some(r) if r >= 0 => Val::Str(Cow::Borrowed("SUCCESS")),
+            Some(r) => Val::Str(errno_name(r)),
+            None => na,
+        },
+        F::EvtRawres => e.result().map(Val::Int).unwrap_or(na),
+        F::EvtFailed => Val::Bool(e.result().is_some_and(|r| r < 0)),
         F::EvtIsIo | F::EvtIsIoRead | F::EvtIsIoWrite => {
             let read = matches!(
                 e.kind,

@@ -167,6 +167,7 @@ kinds! {
     3 PROC_EXEC "procexec" Process false [("filename", Path), ("args", StrList), ("comm", Str), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("env", StrList)]
     4 PROC_EXIT "procexit" Process false [("status", Int), ("sig", Signal), ("group_dead", Uint)]
     5 GENERIC "syscall" Other true [("nr", Uint), ("a0", Uint), ("a1", Uint), ("a2", Uint), ("a3", Uint), ("a4", Uint), ("a5", Uint)]
+    6 CONTAINER "container" Capture false [("id", Str), ("name", Str), ("image", Str), ("privileged", Uint), ("json", Str)]
     // Process.
     10 EXECVE "execve" Process true [("filename", Path), ("args", StrList), ("env", StrList)]
     11 EXECVEAT "execveat" Process true [("dirfd", Dirfd), ("filename", Path), ("args", StrList), ("env", StrList), ("flags", Flags(F::At))]
@@ -179,6 +180,12 @@ kinds! {
     18 CHDIR "chdir" Process true [("path", Path)]
     19 FCHDIR "fchdir" Process true [("fd", Fd)]
     20 PRCTL "prctl" Process true [("option", Flags(F::Prctl)), ("arg2", Uint), ("arg2_str", Str)]
+    21 SETPGID "setpgid" Process true [("pid", Pid), ("pgid", Pid)]
+    22 GETUID "getuid" Process true [("uid", Uid)]
+    23 GETEUID "geteuid" Process true [("euid", Uid)]
+    24 GETGID "getgid" Process true [("gid", Gid)]
+    25 GETEGID "getegid" Process true [("egid", Gid)]
+    26 GETRLIMIT "getrlimit" Process true [("resource", Uint), ("cur", Int), ("max", Int)]
     // Files.
     30 OPEN "open" File true [("name", Path), ("flags", Flags(F::Open)), ("mode", Mode)]
     31 OPENAT "openat" File true [("dirfd", Dirfd), ("name", Path), ("flags", Flags(F::Open)), ("mode", Mode)]
@@ -217,6 +224,17 @@ kinds! {
     64 PIPE "pipe" File true [("fd1", Fd), ("fd2", Fd)]
     65 PIPE2 "pipe2" File true [("fd1", Fd), ("fd2", Fd), ("flags", Flags(F::Open))]
     66 MEMFD_CREATE "memfd_create" File true [("name", Str), ("flags", Flags(F::Memfd))]
+    67 STAT "stat" File true [("path", Path)]
+    68 LSTAT "lstat" File true [("path", Path)]
+    69 FSTAT "fstat" File true [("fd", Fd)]
+    70 LSEEK "lseek" File true [("fd", Fd), ("offset", Uint), ("whence", Uint)]
+    71 GETDENTS "getdents" File true [("fd", Fd)]
+    72 GETDENTS64 "getdents64" File true [("fd", Fd)]
+    73 ACCESS "access" File true [("name", Path), ("mode", Uint)]
+    74 GETCWD "getcwd" File true [("path", Path)]
+    75 IOCTL "ioctl" File true [("fd", Fd), ("request", Uint), ("argument", Uint)]
+    76 SENDFILE "sendfile" File true [("out_fd", Fd), ("in_fd", Fd), ("offset", Uint), ("size", Size)]
+    77 SIGNALFD "signalfd" File true [("fd", Fd), ("mask", Uint), ("flags", Uint)]
     // Network.
     80 SOCKET "socket" Net true [("domain", Flags(F::SockDomain)), ("type", Flags(F::SockType)), ("proto", Uint)]
     81 SOCKETPAIR "socketpair" Net true [("domain", Flags(F::SockDomain)), ("type", Flags(F::SockType)), ("proto", Uint), ("fd1", Fd), ("fd2", Fd)]
@@ -230,9 +248,19 @@ kinds! {
     89 RECVFROM "recvfrom" Net true [("fd", Fd), ("size", Size), ("addr", SockAddr), ("data", Bytes)]
     90 SENDMSG "sendmsg" Net true [("fd", Fd), ("size", Size), ("addr", SockAddr), ("data", Bytes)]
     91 RECVMSG "recvmsg" Net true [("fd", Fd), ("size", Size), ("addr", SockAddr), ("data", Bytes)]
+    92 GETSOCKNAME "getsockname" Net true [("fd", Fd)]
+    93 GETPEERNAME "getpeername" Net true [("fd", Fd)]
+    94 SETSOCKOPT "setsockopt" Net true [("fd", Fd), ("level", Uint), ("optname", Uint), ("val", Bytes), ("optlen", Size)]
+    95 GETSOCKOPT "getsockopt" Net true [("fd", Fd), ("level", Uint), ("optname", Uint), ("val", Bytes), ("optlen", Size)]
+    96 SENDMMSG "sendmmsg" Net true [("fd", Fd), ("size", Size), ("addr", SockAddr), ("data", Bytes)]
+    97 POLL "poll" Net true [("fds", Str), ("timeout", Int)]
+    98 PPOLL "ppoll" Net true [("fds", Str), ("timeout", Uint)]
+    99 SELECT "select" Net true []
     // Memory.
     100 MMAP "mmap" Memory true [("addr", Addr), ("length", Size), ("prot", Flags(F::Prot)), ("flags", Flags(F::Map)), ("fd", Fd), ("offset", Uint)]
     101 MPROTECT "mprotect" Memory true [("addr", Addr), ("length", Size), ("prot", Flags(F::Prot))]
+    102 MUNMAP "munmap" Memory true [("addr", Addr), ("length", Size)]
+    103 BRK "brk" Memory true [("addr", Addr)]
     // Security-relevant.
     110 SETUID "setuid" Security true [("uid", Uid)]
     111 SETGID "setgid" Security true [("gid", Gid)]
@@ -259,7 +287,17 @@ kinds! {
     140 KILL "kill" Signal true [("pid", Pid), ("sig", Signal)]
     141 TKILL "tkill" Signal true [("tid", Pid), ("sig", Signal)]
     142 TGKILL "tgkill" Signal true [("pid", Pid), ("tid", Pid), ("sig", Signal)]
+    143 SIGNALDELIVER "signaldeliver" Signal false [("spid", Pid), ("dpid", Pid), ("sig", Signal)]
+    // Waiting and timing.
+    150 FUTEX "futex" Other true [("addr", Addr), ("op", Uint), ("val", Uint)]
+    151 NANOSLEEP "nanosleep" Other true [("interval", Uint)]
+    152 EPOLL_WAIT "epoll_wait" Other true [("maxevents", Int)]
 }
+
+/// The `ret` of an event whose call returned nothing that was recorded: an
+/// imported sysdig event whose exit carried no result (`getuid`, generic
+/// calls), or a call whose exit was never seen. Readers show it as `<NA>`.
+pub const RET_NONE: i64 = i64::MIN;
 
 /// The largest id a kind may have (ids index a 256-bit bitmap).
 pub const MAX_KIND_ID: u16 = 255;

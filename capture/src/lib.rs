@@ -34,6 +34,7 @@ pub mod kind;
 pub mod reader;
 pub mod schema;
 pub mod synth;
+pub mod syscalls;
 pub mod verify;
 pub mod writer;
 

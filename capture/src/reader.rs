@@ -657,12 +657,45 @@ impl<'a> EventRef<'a> {
         kind_info(self.kind)
     }
 
-    /// The kind's name, or `kind<N>` for unknown ids.
+    /// The kind's name, or `kind<N>` for unknown ids. A generic `syscall`
+    /// event is named by its x86_64 system call number (`clock_gettime`).
     pub fn kind_name(&self) -> std::borrow::Cow<'static, str> {
+        if self.kind == crate::kind::id::GENERIC {
+            if let Some(n) = self.generic_nr().and_then(crate::syscalls::x86_64_name) {
+                return n.into();
+            }
+        }
         match self.info() {
             Some(k) => k.name.into(),
             None => format!("kind{}", self.kind).into(),
         }
+    }
+
+    /// The system call number of a generic event.
+    pub fn generic_nr(&self) -> Option<u64> {
+        if self.kind != crate::kind::id::GENERIC {
+            return None;
+        }
+        self.args().next()?.ok()?.as_u64()
+    }
+
+    /// Whether the event is a call's entry that has no return: `exit`,
+    /// `exit_group`, `rt_sigreturn`, process exit, signal delivery and
+    /// container records (sysdig's `evt.dir` `>`). Every other event is a
+    /// completed call (`<`).
+    pub fn is_entry_only(&self) -> bool {
+        use crate::kind::id;
+        match self.kind {
+            id::EXIT | id::EXIT_GROUP | id::PROC_EXIT | id::SIGNALDELIVER | id::CONTAINER => true,
+            id::GENERIC => matches!(self.generic_nr(), Some(15 | 60 | 231)),
+            _ => false,
+        }
+    }
+
+    /// The return value, `None` when the call has none (entry-only events)
+    /// or it was not recorded ([`crate::kind::RET_NONE`]).
+    pub fn result(&self) -> Option<i64> {
+        (self.ret != crate::kind::RET_NONE && !self.is_entry_only()).then_some(self.ret)
     }
 
     /// Decodes the arguments in order.

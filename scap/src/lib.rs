@@ -162,6 +162,8 @@ pub struct ScapFile {
 }
 
 /// Block type codes.
+pub mod table;
+
 pub mod block {
     /// Section header.
     pub const SHB: u32 = 0x0A0D_0D0A;
@@ -618,12 +620,13 @@ impl ScapFile {
                     .collect(),
             )
         };
-        // v1 events do not store nparams: take the largest count whose
-        // lengths account for the event exactly (libscap derives it the same
-        // way, from the event table's count downwards).
+        // v1 events do not store nparams: take the largest count, from the
+        // event table's downwards, whose lengths account for the event
+        // exactly (libscap derives it the same way).
         let n = match nparams {
             Some(n) => n,
-            None => (0..=((len - hdr) / lw).min(32))
+            None => (0..=((len - hdr) / lw)
+                .min(table::event_info(code).map_or(32, |e| e.params.len())))
                 .rev()
                 .find(|&n| lens(n).is_some_and(|l| hdr + lw * n + l.iter().sum::<usize>() == len))
                 .ok_or_else(|| {

@@ -106,3 +106,53 @@ fn a_cut_gzip_capture_reports_the_cut_and_keeps_the_events_before_it() {
     assert!(!half.events.is_empty() && half.events.len() < full.events.len());
     assert_eq!(&full.events[..half.events.len()], &half.events[..]);
 }
+
+/// The event table agrees with the one generated from falcosecurity/libs
+/// (corpus/scap-format/event_table.tsv): name, direction, parameter names
+/// and types, for every code it holds; and it holds every code the corpus
+/// traces use.
+#[test]
+fn event_table_agrees_with_libs() {
+    let Some(c) = corpus() else { return };
+    let tsv = std::fs::read_to_string(c.join("../scap-format/event_table.tsv")).expect("tsv");
+    let mut rows = std::collections::HashMap::new();
+    for line in tsv.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        rows.insert(f[0].parse::<u16>().expect("code"), f);
+    }
+    for e in scap::table::EVENTS {
+        let f = rows.get(&e.code).unwrap_or_else(|| panic!("code {}", e.code));
+        assert_eq!(e.name, f[3], "name of {}", e.code);
+        assert_eq!(if e.is_enter() { "E" } else { "X" }, f[2], "direction of {}", e.code);
+        let want: Vec<String> = f
+            .get(7)
+            .map(|p| {
+                p.split(", ")
+                    .filter(|x| !x.is_empty())
+                    .map(|x| x.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let got: Vec<String> = e
+            .params
+            .iter()
+            .map(|(n, t)| {
+                // The variant names spell the PT_ names in camel case.
+                format!("{n}:PT_{}", format!("{t:?}").to_uppercase())
+            })
+            .collect();
+        assert_eq!(got, want, "parameters of {} ({})", e.code, e.name);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let inv = std::fs::read_to_string(c.join("INVENTORY.tsv")).expect("inventory");
+    for line in inv.lines().skip(1) {
+        let path = line.split('\t').next().expect("path");
+        let s = ScapFile::open(&c.join(path)).expect("read");
+        seen.extend(s.events.iter().map(|e| e.code));
+    }
+    let missing: Vec<u16> = seen
+        .into_iter()
+        .filter(|c| scap::table::event_info(*c).is_none())
+        .collect();
+    assert!(missing.is_empty(), "codes in the corpus without a table entry: {missing:?}");
+}

@@ -786,12 +786,22 @@ impl<'a> Compiler<'a> {
                     .collect(),
                 _ => Vec::new(),
             };
-            names
-                .into_iter()
-                .filter_map(capture::kind_by_name)
-                .map(|k| k.id)
-                .collect()
-        });
+            // A call without a kind of its own is a generic event named by
+            // its number: only the rendered name can tell it apart.
+            if names.iter().any(|n| {
+                capture::kind_by_name(n).is_none()
+                    && capture::syscalls::x86_64_number(n).is_some()
+            }) {
+                return None;
+            }
+            Some(
+                names
+                    .into_iter()
+                    .filter_map(capture::kind_by_name)
+                    .map(|k| k.id)
+                    .collect(),
+            )
+        }).flatten();
         Ok(prog.push(Node::Check(CheckNode {
             field,
             op: c.op,

@@ -1,0 +1,262 @@
+//! The scap event table for the events that real captures hold: each event
+//! code's name, direction and parameter list with types, as libscap's
+//! `event_table.c` defines them (newest parameter list; older captures hold a
+//! prefix of it, since parameters are only ever appended).
+//!
+//! Codes are even for entry (`>`) and odd for exit (`<`). Codes missing here
+//! are still read (their parameters stay raw bytes); the importer counts them.
+
+/// How a parameter's bytes are to be read (libscap's `PT_*` types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pt {
+    /// `PT_ERRNO`: i64, negative errno on failure.
+    Errno,
+    /// `PT_FD`: i64 file descriptor.
+    Fd,
+    /// `PT_PID`: i64 process or thread id.
+    Pid,
+    /// `PT_INT32`.
+    Int32,
+    /// `PT_INT64`.
+    Int64,
+    /// `PT_UINT8`.
+    Uint8,
+    /// `PT_UINT16`.
+    Uint16,
+    /// `PT_UINT32`.
+    Uint32,
+    /// `PT_UINT64`.
+    Uint64,
+    /// `PT_FLAGS8`.
+    Flags8,
+    /// `PT_FLAGS16`.
+    Flags16,
+    /// `PT_FLAGS32`.
+    Flags32,
+    /// `PT_ENUMFLAGS8`.
+    EnumFlags8,
+    /// `PT_ENUMFLAGS32`.
+    EnumFlags32,
+    /// `PT_UID`: u32.
+    Uid,
+    /// `PT_GID`: u32.
+    Gid,
+    /// `PT_SIGTYPE`: u8 signal number.
+    SigType,
+    /// `PT_SIGSET`: u32.
+    SigSet,
+    /// `PT_RELTIME`: u64 ns.
+    RelTime,
+    /// `PT_ABSTIME`: u64 ns since the epoch.
+    AbsTime,
+    /// `PT_SYSCALLID`: u16.
+    SyscallId,
+    /// `PT_CHARBUF`: NUL-terminated string.
+    Charbuf,
+    /// `PT_FSPATH`: NUL-terminated path.
+    Fspath,
+    /// `PT_BYTEBUF`: raw bytes (NUL-separated lists for argv and env).
+    Bytebuf,
+    /// `PT_SOCKADDR`: family byte, then address and port or a unix path.
+    Sockaddr,
+    /// `PT_SOCKTUPLE`: family byte, then both endpoints.
+    Socktuple,
+    /// `PT_FDLIST`: u16 count, then (u64 fd, u16 flags) pairs.
+    FdList,
+    /// `PT_DYN`: a tagged value (setsockopt's value).
+    Dyn,
+}
+
+/// One event code.
+#[derive(Debug)]
+pub struct EventInfo {
+    /// The `PPME_*` code.
+    pub code: u16,
+    /// Name as sysdig's `evt.type` prints it.
+    pub name: &'static str,
+    /// Parameter names and types, newest list.
+    pub params: &'static [(&'static str, Pt)],
+}
+
+impl EventInfo {
+    /// Whether this is an entry event (even code).
+    pub fn is_enter(&self) -> bool {
+        self.code % 2 == 0
+    }
+
+    /// Position of the parameter called `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.params.iter().position(|(n, _)| *n == name)
+    }
+}
+
+macro_rules! pname {
+    ($i:ident) => {
+        stringify!($i)
+    };
+    ($l:literal) => {
+        $l
+    };
+}
+
+macro_rules! table {
+    ($( $code:literal $name:literal [ $( $pn:tt : $pt:ident ),* ] )*) => {
+        /// Every known event, ordered by code.
+        pub static EVENTS: &[EventInfo] = &[
+            $( EventInfo { code: $code, name: $name, params: &[ $( (pname!($pn), Pt::$pt) ),* ] }, )*
+        ];
+    };
+}
+
+table! {
+    0 "syscall" [ID: SyscallId, nativeID: Uint16]
+    1 "syscall" [ID: SyscallId, nativeID: Uint16]
+    2 "open" [name: Fspath, flags: Flags32, mode: Uint32]
+    3 "open" [fd: Fd, name: Fspath, flags: Flags32, mode: Uint32, dev: Uint32, ino: Uint64]
+    4 "close" [fd: Fd]
+    5 "close" [res: Errno, fd: Fd]
+    6 "read" [fd: Fd, size: Uint32]
+    7 "read" [res: Errno, data: Bytebuf, fd: Fd, size: Uint32]
+    8 "write" [fd: Fd, size: Uint32]
+    9 "write" [res: Errno, data: Bytebuf, fd: Fd, size: Uint32]
+    18 "socket" [domain: EnumFlags32, "type": Uint32, proto: Uint32]
+    19 "socket" [fd: Fd, domain: EnumFlags32, "type": Uint32, proto: Uint32, flags: Flags32]
+    20 "bind" [fd: Fd]
+    21 "bind" [res: Errno, addr: Sockaddr, fd: Fd]
+    22 "connect" [fd: Fd, addr: Sockaddr]
+    23 "connect" [res: Errno, tuple: Socktuple, fd: Fd, addr: Sockaddr]
+    24 "listen" [fd: Fd, backlog: Int32]
+    25 "listen" [res: Errno, fd: Fd, backlog: Int32]
+    30 "sendto" [fd: Fd, size: Uint32, tuple: Socktuple]
+    31 "sendto" [res: Errno, data: Bytebuf, fd: Fd, size: Uint32, tuple: Socktuple]
+    34 "recvfrom" [fd: Fd, size: Uint32]
+    35 "recvfrom" [res: Errno, data: Bytebuf, tuple: Socktuple, fd: Fd, size: Uint32]
+    36 "shutdown" [fd: Fd, how: EnumFlags8]
+    37 "shutdown" [res: Errno, fd: Fd, how: EnumFlags8]
+    38 "getsockname" []
+    39 "getsockname" []
+    40 "getpeername" []
+    41 "getpeername" []
+    44 "setsockopt" []
+    45 "setsockopt" [res: Errno, fd: Fd, level: EnumFlags8, optname: EnumFlags8, val: Dyn, optlen: Uint32]
+    46 "getsockopt" []
+    47 "getsockopt" [res: Errno, fd: Fd, level: EnumFlags8, optname: EnumFlags8, val: Dyn, optlen: Uint32]
+    48 "sendmsg" [fd: Fd, size: Uint32, tuple: Socktuple]
+    49 "sendmsg" [res: Errno, data: Bytebuf, fd: Fd, size: Uint32, tuple: Socktuple]
+    50 "sendmmsg" []
+    51 "sendmmsg" [res: Errno, fd: Fd, size: Uint32, data: Bytebuf, tuple: Socktuple]
+    52 "recvmsg" [fd: Fd]
+    53 "recvmsg" [res: Errno, size: Uint32, data: Bytebuf, tuple: Socktuple, msgcontrol: Bytebuf, fd: Fd]
+    60 "pipe" []
+    61 "pipe" [res: Errno, fd1: Fd, fd2: Fd, ino: Uint64]
+    64 "futex" [addr: Uint64, op: Flags16, val: Uint64]
+    65 "futex" [res: Errno, addr: Uint64, op: Flags16, val: Uint64]
+    66 "stat" []
+    67 "stat" [res: Errno, path: Fspath]
+    68 "lstat" []
+    69 "lstat" [res: Errno, path: Fspath]
+    70 "fstat" [fd: Fd]
+    71 "fstat" [res: Errno, fd: Fd]
+    78 "epoll_wait" [maxevents: Errno]
+    79 "epoll_wait" [res: Errno, maxevents: Errno]
+    80 "poll" [fds: FdList, timeout: Int64]
+    81 "poll" [res: Errno, fds: FdList, timeout: Int64]
+    82 "select" []
+    83 "select" [res: Errno]
+    86 "lseek" [fd: Fd, offset: Uint64, whence: EnumFlags8]
+    87 "lseek" [res: Errno, fd: Fd, offset: Uint64, whence: EnumFlags8]
+    92 "getcwd" []
+    93 "getcwd" [res: Errno, path: Charbuf]
+    94 "chdir" []
+    95 "chdir" [res: Errno, path: Charbuf]
+    102 "openat" [dirfd: Fd, name: Charbuf, flags: Flags32, mode: Uint32]
+    103 "openat" [fd: Fd]
+    108 "unlink" [path: Fspath]
+    109 "unlink" [res: Errno]
+    118 "writev" [fd: Fd, size: Uint32]
+    119 "writev" [res: Errno, data: Bytebuf, fd: Fd, size: Uint32]
+    124 "dup" [fd: Fd]
+    125 "dup" [res: Fd]
+    126 "signalfd" [fd: Fd, mask: Uint32, flags: Uint8]
+    127 "signalfd" [res: Fd, fd: Fd, mask: Uint32, flags: Uint8]
+    128 "kill" [pid: Pid, sig: SigType]
+    129 "kill" [res: Errno, pid: Pid, sig: SigType]
+    134 "nanosleep" [interval: RelTime]
+    135 "nanosleep" [res: Errno, interval: RelTime]
+    140 "getrlimit" [resource: EnumFlags8]
+    141 "getrlimit" [res: Errno, cur: Int64, max: Int64, resource: EnumFlags8]
+    150 "fcntl" [fd: Fd, cmd: EnumFlags8]
+    151 "fcntl" [res: Fd, fd: Fd, cmd: EnumFlags8, arg: Uint64]
+    152 "switch" [next: Pid, pgft_maj: Uint64, pgft_min: Uint64, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32]
+    158 "brk" [addr: Uint64]
+    159 "brk" [res: Uint64, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, addr: Uint64]
+    160 "mmap" [addr: Uint64, length: Uint64, prot: Flags32, flags: Flags32, fd: Fd, offset: Uint64]
+    161 "mmap" [res: Errno, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, addr: Uint64, length: Uint64, prot: Flags32, flags: Flags32, fd: Fd, offset: Uint64]
+    164 "munmap" [addr: Uint64, length: Uint64]
+    165 "munmap" [res: Errno, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, addr: Uint64, length: Uint64]
+    170 "ioctl" [fd: Fd, request: Uint64, argument: Uint64]
+    171 "ioctl" [res: Errno, fd: Fd, request: Uint64, argument: Uint64]
+    186 "procexit" [status: Errno, ret: Errno, sig: SigType, core: Uint8, reaper_tid: Pid]
+    188 "sendfile" [out_fd: Fd, in_fd: Fd, offset: Uint64, size: Uint64]
+    189 "sendfile" [res: Errno, offset: Uint64, out_fd: Fd, in_fd: Fd, size: Uint64]
+    196 "scapevent" [event_type: Uint32, event_data: Uint64]
+    202 "getuid" []
+    203 "getuid" [uid: Uid]
+    204 "geteuid" []
+    205 "geteuid" [euid: Uid]
+    206 "getgid" []
+    207 "getgid" [gid: Gid]
+    208 "getegid" []
+    209 "getegid" [egid: Gid]
+    222 "clone" []
+    223 "clone" [res: Pid, exe: Charbuf, args: Bytebuf, tid: Pid, pid: Pid, ptid: Pid, cwd: Charbuf, fdlimit: Int64, pgft_maj: Uint64, pgft_min: Uint64, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, comm: Charbuf, cgroups: Bytebuf, flags: Flags32, uid: Uint32, gid: Uint32, vtid: Pid, vpid: Pid, pidns_init_start_ts: Uint64]
+    230 "execve" []
+    231 "execve" [res: Errno, exe: Charbuf, args: Bytebuf, tid: Pid, pid: Pid, ptid: Pid, cwd: Charbuf, fdlimit: Uint64, pgft_maj: Uint64, pgft_min: Uint64, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, comm: Charbuf, cgroups: Bytebuf, env: Bytebuf]
+    232 "signaldeliver" [spid: Pid, dpid: Pid, sig: SigType]
+    234 "procinfo" [cpu_usr: Uint64, cpu_sys: Uint64]
+    236 "getdents" [fd: Fd]
+    237 "getdents" [res: Errno, fd: Fd]
+    238 "getdents64" [fd: Fd]
+    239 "getdents64" [res: Errno, fd: Fd]
+    240 "setns" [fd: Fd, nstype: Flags32]
+    241 "setns" [res: Errno, fd: Fd, nstype: Flags32]
+    246 "accept" []
+    247 "accept" [fd: Fd, tuple: Socktuple, queuepct: Uint8, queuelen: Uint32, queuemax: Uint32]
+    248 "accept" [flags: Int32]
+    249 "accept" [fd: Fd, tuple: Socktuple, queuepct: Uint8, queuelen: Uint32, queuemax: Uint32]
+    254 "ppoll" [fds: FdList, timeout: RelTime, sigmask: SigSet]
+    255 "ppoll" [res: Errno, fds: FdList, timeout: RelTime, sigmask: SigSet]
+    260 "k8s" [json: Charbuf]
+    264 "access" [mode: Flags32]
+    265 "access" [res: Errno, name: Fspath, mode: Flags32]
+    272 "container" [json: Charbuf]
+    288 "execve" [filename: Fspath]
+    289 "execve" [res: Errno, exe: Charbuf, args: Bytebuf, tid: Pid, pid: Pid, ptid: Pid, cwd: Charbuf, fdlimit: Uint64, pgft_maj: Uint64, pgft_min: Uint64, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, comm: Charbuf, cgroups: Bytebuf, env: Bytebuf, tty: Int32]
+    292 "execve" [filename: Fspath]
+    293 "execve" [res: Errno, exe: Charbuf, args: Bytebuf, tid: Pid, pid: Pid, ptid: Pid, cwd: Charbuf, fdlimit: Uint64, pgft_maj: Uint64, pgft_min: Uint64, vm_size: Uint32, vm_rss: Uint32, vm_swap: Uint32, comm: Charbuf, cgroups: Bytebuf, env: Bytebuf, tty: Uint32, vpgid: Pid, loginuid: Uid, flags: Flags32, cap_inheritable: Uint64, cap_permitted: Uint64, cap_effective: Uint64, exe_ino: Uint64, exe_ino_ctime: AbsTime, exe_ino_mtime: AbsTime, uid: Uid, trusted_exepath: Fspath, pgid: Pid, gid: Gid, filename: Fspath]
+    294 "setpgid" [pid: Pid, pgid: Pid]
+    295 "setpgid" [res: Errno, pid: Pid, pgid: Pid]
+    354 "useradded" [uid: Uint32, gid: Uint32, name: Charbuf, home: Charbuf, shell: Charbuf, container_id: Charbuf]
+    358 "groupadded" [gid: Uint32, name: Charbuf, container_id: Charbuf]
+}
+
+/// The table entry of `code`, if this build knows it.
+pub fn event_info(code: u16) -> Option<&'static EventInfo> {
+    EVENTS
+        .binary_search_by_key(&code, |e| e.code)
+        .ok()
+        .map(|i| &EVENTS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordered_and_paired() {
+        assert!(EVENTS.windows(2).all(|w| w[0].code < w[1].code));
+        assert_eq!(event_info(3).map(|e| e.name), Some("open"));
+        assert_eq!(event_info(293).and_then(|e| e.index("trusted_exepath")), Some(27));
+        assert!(event_info(999).is_none());
+    }
+}
