@@ -6,10 +6,13 @@
 //! ([`output`]). Also: capture summaries ([`summary`], `analyzer info`), integrity
 //! verification (`analyzer verify`, on [`capture::verify`]), event listing
 //! ([`print`], `analyzer events`) and the synthetic capture generator front
-//! end (`analyzer synth`).
+//! end (`analyzer synth`). sysdig/Falco `.scap` traces are read through
+//! [`input`], which converts them in memory (`analyzer import` writes the
+//! conversion to a file).
 
 pub mod engine;
 pub mod eval;
+pub mod input;
 pub mod output;
 pub mod print;
 pub mod progress;

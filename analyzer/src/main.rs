@@ -96,6 +96,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a sysdig/Falco .scap trace (plain or gzip, format 1.0 to 1.2)
+    /// to a Ferret capture. The process, fd and user lists become the
+    /// snapshot; each exit event is merged with its entry event into one
+    /// event per call; sysdig's internal events are skipped and unknown
+    /// events counted, never fatal. `run`, `info`, `events` and the TUI also
+    /// open .scap files directly. Prints a summary on stderr (and the report
+    /// as JSON on stdout with --json). Exits 0 when the whole trace was read,
+    /// 1 when it is damaged (everything before the damage is converted), 2
+    /// when it cannot be read at all.
+    Import {
+        /// The .scap trace.
+        trace: PathBuf,
+        /// The Ferret capture to write.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Print the report as JSON on stdout: {trace, out, scap_events,
+        /// events, merged, exits_alone, entries_alone, entries_dropped,
+        /// internal: {name: n}, unknown: {code: n}, problems: [{offset,
+        /// reason}], seconds, events_per_sec, scap_bytes, out_bytes}.
+        #[arg(long)]
+        json: bool,
+        /// No summary on stderr.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// Write a synthetic capture with a realistic event mix (web server,
     /// database, shells running tools, outbound connections, file churn,
     /// occasional drops), for tests and benchmarks. Deterministic per seed.
@@ -149,6 +174,85 @@ impl SelectionArgs {
     }
 }
 
+/// Opens a capture or a .scap trace, reporting on stderr what reading the
+/// trace found; the flag says whether the trace was damaged.
+fn open_input(path: &std::path::Path, quiet: bool) -> Result<(Capture, bool)> {
+    let o = analyzer::input::open(path)?;
+    for p in &o.scap_problems {
+        eprintln!("analyzer: {p}");
+    }
+    if let (Some(r), false) = (&o.import, quiet) {
+        eprintln!(
+            "analyzer: {}: {}",
+            path.display(),
+            analyzer::input::import_line(r)
+        );
+    }
+    Ok((o.capture, !o.scap_problems.is_empty()))
+}
+
+fn import(trace: &std::path::Path, dest: &std::path::Path, json: bool, quiet: bool) -> Result<ExitCode> {
+    let t0 = std::time::Instant::now();
+    let scap_bytes = std::fs::metadata(trace)
+        .with_context(|| format!("{}", trace.display()))?
+        .len();
+    let s = scap::ScapFile::open(trace).with_context(|| format!("{}", trace.display()))?;
+    let file = std::fs::File::create(dest).with_context(|| format!("{}", dest.display()))?;
+    let name = dest.display().to_string();
+    let (_, summary, rep) = scap::import::convert(&s, &trace.display().to_string(), file, &name)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let out_bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    let rate = rep.scap_events as f64 / secs.max(1e-9);
+    for p in &s.problems {
+        eprintln!(
+            "analyzer: {}: {p} (the events before it are converted)",
+            trace.display()
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "analyzer: {}: {}",
+            trace.display(),
+            analyzer::input::import_line(&rep)
+        );
+        eprintln!(
+            "analyzer: wrote {} ({} bytes from {} bytes of .scap, {:.2}x) in {:.3} s, {:.0} scap events/s; chain head {}",
+            dest.display(),
+            out_bytes,
+            scap_bytes,
+            scap_bytes as f64 / out_bytes.max(1) as f64,
+            secs,
+            rate,
+            summary.chain_head.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+    }
+    if json {
+        let v = serde_json::json!({
+            "trace": trace.display().to_string(),
+            "out": dest.display().to_string(),
+            "scap_events": rep.scap_events,
+            "events": rep.written,
+            "merged": rep.merged,
+            "exits_alone": rep.exits_alone,
+            "entries_alone": rep.entries_alone,
+            "entries_dropped": rep.entries_dropped,
+            "internal": rep.internal,
+            "unknown": rep.unknown.iter().map(|(c, n)| (c.to_string(), *n)).collect::<std::collections::BTreeMap<_, _>>(),
+            "problems": s.problems.iter().map(|p| serde_json::json!({"offset": p.offset, "reason": p.reason})).collect::<Vec<_>>(),
+            "seconds": secs,
+            "events_per_sec": rate,
+            "scap_bytes": scap_bytes,
+            "out_bytes": out_bytes,
+        });
+        out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+    }
+    Ok(if s.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn parse_priority(s: &str) -> Result<analyzer::rules::Priority, String> {
     analyzer::rules::Priority::parse(s).ok_or_else(|| format!("unknown priority {s:?}"))
 }
@@ -167,14 +271,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_rules(args),
         Command::Info { capture, json } => {
-            let cap = Capture::open(&capture)?;
+            let (cap, damaged) = open_input(&capture, false)?;
             let s = summarize(&cap);
             if json {
                 out(&format!("{}\n", serde_json::to_string_pretty(&s)?));
             } else {
                 out(&s.to_string());
             }
-            Ok(if s.finished && s.problems.is_empty() {
+            Ok(if s.finished && s.problems.is_empty() && !damaged {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -236,7 +340,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             limit,
             json,
         } => {
-            let cap = Capture::open(&capture)?;
+            let (cap, damaged) = open_input(&capture, true)?;
             let mut kinds = capture::KindSet::EMPTY;
             for k in &kind {
                 match capture::kind_by_name(k) {
@@ -289,7 +393,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
             out(&text);
-            Ok(if bad > 0 || !cap.problems().is_empty() {
+            Ok(if bad > 0 || !cap.problems().is_empty() || damaged {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
@@ -370,6 +474,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Import {
+            trace,
+            out: dest,
+            json,
+            quiet,
+        } => import(&trace, &dest, json, quiet),
         Command::ListFields { json } => {
             use analyzer::rules::fields::{ArgForm, FIELDS};
             let arg = |a: ArgForm| match a {
@@ -520,7 +630,8 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
     let mut failed = false;
     let mut damaged = false;
     for path in &a.captures {
-        let cap = Capture::open(path)?;
+        let (cap, scap_damaged) = open_input(path, a.quiet)?;
+        damaged |= scap_damaged;
         for p in cap.problems() {
             eprintln!("analyzer: {p}");
             damaged = true;

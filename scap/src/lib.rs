@@ -87,6 +87,26 @@ pub struct ScapFd {
     pub kind: u8,
     /// The name (path, tuple text, ...), when the entry has one.
     pub name: String,
+    /// The endpoints of an IPv4 or IPv6 socket.
+    pub sock: Option<ScapSock>,
+}
+
+/// The endpoints of a socket in an fd list: source and destination as the
+/// capture stores them (a listening socket has only its own address).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScapSock {
+    /// Source address (4 or 16 bytes, network order).
+    pub sip: Vec<u8>,
+    /// Source port.
+    pub sport: u16,
+    /// Destination address (empty for a listening socket).
+    pub dip: Vec<u8>,
+    /// Destination port.
+    pub dport: u16,
+    /// Layer-4 protocol (libscap's SCAP_L4_*: 1 tcp, 2 udp, 3 icmp, 4 raw).
+    pub l4: u8,
+    /// Whether it is a listening (server) socket.
+    pub listening: bool,
 }
 
 /// A user or group.
@@ -161,9 +181,10 @@ pub struct ScapFile {
     pub problems: Vec<ScapError>,
 }
 
-/// Block type codes.
+pub mod import;
 pub mod table;
 
+/// Block type codes.
 pub mod block {
     /// Section header.
     pub const SHB: u32 = 0x0A0D_0D0A;
@@ -248,6 +269,19 @@ impl<'a> Cur<'a> {
     }
     fn left(&self) -> usize {
         self.b.len().saturating_sub(self.p)
+    }
+}
+
+/// `ip:port` (IPv6 in brackets), as sysdig writes socket endpoints.
+pub fn endpoint(ip: &[u8], port: u16) -> String {
+    match ip.len() {
+        4 => format!("{}.{}.{}.{}:{port}", ip[0], ip[1], ip[2], ip[3]),
+        16 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(ip);
+            format!("{}:{port}", std::net::Ipv6Addr::from(a))
+        }
+        _ => format!(":{port}"),
     }
 }
 
@@ -482,31 +516,36 @@ impl ScapFile {
                 let fd = c.u64()? as i64;
                 c.u64()?; // ino
                 let kind = c.u8()?;
+                let mut sock = None;
                 let name = match kind {
-                    3 => {
-                        let (s, d) = (c.take(4)?, c.take(4)?);
-                        let (sp, dp) = (c.u16()?, c.u16()?);
-                        c.u8()?;
-                        format!(
-                            "{}.{}.{}.{}:{sp}->{}.{}.{}.{}:{dp}",
-                            s[0], s[1], s[2], s[3], d[0], d[1], d[2], d[3]
-                        )
+                    3 | 4 => {
+                        let w = if kind == 3 { 4 } else { 16 };
+                        let (sip, dip) = (c.take(w)?.to_vec(), c.take(w)?.to_vec());
+                        let (sport, dport) = (c.u16()?, c.u16()?);
+                        let l4 = c.u8()?;
+                        let ss = ScapSock { sip, sport, dip, dport, l4, listening: false };
+                        let n = format!(
+                            "{}->{}",
+                            endpoint(&ss.sip, ss.sport),
+                            endpoint(&ss.dip, ss.dport)
+                        );
+                        sock = Some(ss);
+                        n
                     }
-                    5 => {
-                        let ip = c.take(4)?;
+                    5 | 6 => {
+                        let ip = c.take(if kind == 5 { 4 } else { 16 })?.to_vec();
                         let port = c.u16()?;
-                        c.u8()?;
-                        format!("{}.{}.{}.{}:{port}", ip[0], ip[1], ip[2], ip[3])
-                    }
-                    4 => {
-                        c.take(32)?;
-                        c.take(5)?;
-                        String::new()
-                    }
-                    6 => {
-                        c.take(16)?;
-                        c.take(3)?;
-                        String::new()
+                        let l4 = c.u8()?;
+                        let n = endpoint(&ip, port);
+                        sock = Some(ScapSock {
+                            sip: ip,
+                            sport: port,
+                            dip: Vec::new(),
+                            dport: 0,
+                            l4,
+                            listening: true,
+                        });
+                        n
                     }
                     8 => {
                         c.take(16)?;
@@ -524,7 +563,7 @@ impl ScapFile {
                     }
                     _ => text(c.str16()?),
                 };
-                Some(ScapFd { fd, kind, name })
+                Some(ScapFd { fd, kind, name, sock })
             })();
             let Some(fd) = e else {
                 return Err("truncated fd entry".into());

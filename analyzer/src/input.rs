@@ -1,0 +1,74 @@
+//! Opening the files the analyzer reads: Ferret captures, and sysdig/Falco
+//! `.scap` traces (plain or gzip), which are converted in memory
+//! ([`scap::import`]) so that every command works on them unchanged.
+
+use std::io::Read;
+use std::path::Path;
+
+use capture::Capture;
+
+/// An opened capture, with what the conversion said when it was a .scap.
+pub struct Opened {
+    /// The capture.
+    pub capture: Capture,
+    /// Problems reading a .scap trace (the events before each are kept).
+    pub scap_problems: Vec<String>,
+    /// The conversion report of a .scap trace.
+    pub import: Option<scap::import::ImportReport>,
+}
+
+/// Whether the file at `path` is a .scap trace (by its first bytes).
+pub fn is_scap(path: &Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| scap::import::looks_like_scap(&head))
+}
+
+/// Opens a Ferret capture or a .scap trace.
+pub fn open(path: &Path) -> anyhow::Result<Opened> {
+    if is_scap(path) {
+        let imp = scap::import::open(path).map_err(anyhow::Error::msg)?;
+        let shown = path.display();
+        Ok(Opened {
+            capture: imp.capture,
+            scap_problems: imp
+                .problems
+                .iter()
+                .map(|p| format!("{shown}: {p} (the events before it are kept)"))
+                .collect(),
+            import: Some(imp.report),
+        })
+    } else {
+        Ok(Opened {
+            capture: Capture::open(path)?,
+            scap_problems: Vec::new(),
+            import: None,
+        })
+    }
+}
+
+/// A one-line account of a conversion, for stderr.
+pub fn import_line(r: &scap::import::ImportReport) -> String {
+    let internal: u64 = r.internal.values().sum();
+    let unknown: u64 = r.unknown.values().sum();
+    let mut s = format!(
+        "{} scap events -> {} events: {} entry/exit pairs merged, {} exits without entry, \
+         {} entry-only, {} entries without exit dropped, {} internal skipped",
+        r.scap_events,
+        r.written,
+        r.merged,
+        r.exits_alone,
+        r.entries_alone,
+        r.entries_dropped,
+        internal
+    );
+    if unknown > 0 {
+        let codes: Vec<String> = r.unknown.iter().map(|(c, n)| format!("{c}:{n}")).collect();
+        s.push_str(&format!(
+            ", {unknown} of unknown codes skipped ({})",
+            codes.join(" ")
+        ));
+    }
+    s
+}

@@ -1,0 +1,1127 @@
+//! Conversion of a .scap capture into Ferret's model and format.
+//!
+//! * The process list, fd lists and user lists become the start
+//!   [`Snapshot`]; threads are grouped into their processes.
+//! * Each exit event is merged with the entry event of the same thread that
+//!   precedes it (Ferret's events are completed calls, as in current Falco):
+//!   the exit's time, CPU and result, the union of both events' parameters.
+//!   Entry-only events (`exit`, `exit_group`, `rt_sigreturn`, `procexit`,
+//!   `signaldeliver`, `container`) stand alone. An entry whose exit never
+//!   came (a call still blocked when the capture ended) is dropped and
+//!   counted: its result is unknown.
+//! * A successful `execve` also yields a `procexec` record, placed before the
+//!   call, carrying the new image (args, comm, cwd, cgroups, env, tty,
+//!   loginuid); `clone` exits name the child and whether it is a thread.
+//! * sysdig's internal events (`procinfo`, `switch`, `scapevent`, `k8s`,
+//!   `useradded`, `groupadded`) are not events in Ferret; users and groups
+//!   that `useradded`/`groupadded` announce join the snapshot. They are
+//!   counted by name in the report.
+//! * sysdig's own flag encodings (`PPM_O_*`, `PPM_CL_*`, `PPM_MAP_*`) are
+//!   translated to the kernel's, which is what Ferret stores; results that the
+//!   scap event did not carry (generic calls, `getuid`) are
+//!   [`RET_NONE`].
+//!
+//! Events of codes missing from [`crate::table`] are counted and skipped,
+//! never fatal.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use capture::kind::{id, RET_NONE};
+use capture::schema::{
+    container_id_from_cgroup, CaptureMeta, FdInfo, FdTarget, GroupInfo, ProcessInfo, Snapshot,
+    UserInfo,
+};
+use capture::{ArgWriter, CaptureWriter, EventHeader, SockAddr};
+
+use crate::table::{event_info, EventInfo, Pt};
+use crate::{RawEvent, ScapAccount, ScapFile};
+
+/// What an import did, for the summary and for comparisons with sysdig.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// Event blocks read.
+    pub scap_events: u64,
+    /// Ferret events written.
+    pub written: u64,
+    /// Entry/exit pairs merged into one event.
+    pub merged: u64,
+    /// Exit events whose entry was not in the capture (written alone).
+    pub exits_alone: u64,
+    /// Entry events written alone (calls that do not return).
+    pub entries_alone: u64,
+    /// Entry events dropped because their exit never came.
+    pub entries_dropped: u64,
+    /// Internal sysdig events not carried over, by name.
+    pub internal: BTreeMap<&'static str, u64>,
+    /// Events of codes this build does not know, by code.
+    pub unknown: BTreeMap<u16, u64>,
+    /// For each written event (by Ferret sequence number), the sysdig event
+    /// number (`evt.num`, 1-based) it came from: the exit of a merged pair,
+    /// or the lone event; 0 for records Ferret adds (`procexec`).
+    pub origin: Vec<u64>,
+    /// For each written event, the sysdig number of the entry event merged
+    /// into it (0 when none).
+    pub entry_origin: Vec<u64>,
+}
+
+/// The capture metadata of an imported trace.
+pub fn meta(scap: &ScapFile, source: &str) -> CaptureMeta {
+    let m = scap.machine.as_ref();
+    CaptureMeta {
+        hostname: m.map(|m| m.hostname.clone()).unwrap_or_default(),
+        kernel_release: String::new(),
+        arch: "x86_64".into(),
+        num_cpus: m.map_or(0, |m| m.num_cpus),
+        boot_time_unix_ns: 0,
+        recorder: format!("ferret import {}", env!("CARGO_PKG_VERSION")),
+        command_line: Vec::new(),
+        filters: Vec::new(),
+        snaplen: 0,
+        start_unix_ns: scap.events.first().map_or(0, |e| e.ts),
+        segment: 0,
+        source: format!("scap:{source} (version {}.{})", scap.version.0, scap.version.1),
+    }
+}
+
+/// The start snapshot of a trace: its process list grouped into processes,
+/// with their fds, and its users and groups (plus those `useradded` and
+/// `groupadded` events announce for the host).
+pub fn snapshot(scap: &ScapFile) -> Snapshot {
+    let mut procs: Vec<ProcessInfo> = Vec::new();
+    let mut by_pid: HashMap<u64, usize> = HashMap::new();
+    // Leaders first, so that a process takes its main thread's view.
+    let mut order: Vec<&crate::ScapProcess> = scap.processes.iter().collect();
+    order.sort_by_key(|p| (p.tid != p.pid, p.pid, p.tid));
+    for p in order {
+        if let Some(&i) = by_pid.get(&p.pid) {
+            procs[i].threads.push(p.tid as u32);
+            if procs[i].fds.is_empty() {
+                procs[i].fds = fds_of(scap, p.tid);
+            }
+            continue;
+        }
+        let (cgroup, container_id) = pick_cgroup(&p.cgroups);
+        let mut args = Vec::with_capacity(p.args.len() + 1);
+        args.push(p.exe.clone());
+        args.extend(p.args.iter().cloned());
+        by_pid.insert(p.pid, procs.len());
+        procs.push(ProcessInfo {
+            pid: p.pid as u32,
+            ppid: p.ptid as u32,
+            threads: if p.tid != p.pid {
+                vec![p.tid as u32]
+            } else {
+                Vec::new()
+            },
+            uid: p.uid,
+            gid: p.gid,
+            euid: p.uid,
+            egid: p.gid,
+            loginuid: p.loginuid.unwrap_or(u32::MAX),
+            comm: p.comm.clone(),
+            exe: p.exepath.clone().unwrap_or_default(),
+            args,
+            cwd: p.cwd.clone(),
+            tty: p.tty.unwrap_or(0),
+            start_ts: 0,
+            cgroup,
+            container_id,
+            cap_effective: 0,
+            fds: fds_of(scap, p.tid),
+        });
+    }
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    for a in &scap.accounts {
+        match a {
+            ScapAccount::User {
+                uid,
+                gid,
+                name,
+                home,
+                shell,
+            } => users.push(UserInfo {
+                uid: *uid,
+                gid: *gid,
+                name: name.clone(),
+                home: home.clone(),
+                shell: shell.clone(),
+            }),
+            ScapAccount::Group { gid, name } => groups.push(GroupInfo {
+                gid: *gid,
+                name: name.clone(),
+            }),
+        }
+    }
+    // Host accounts announced by events (container ones would need a
+    // per-container table, which Ferret does not keep).
+    for e in &scap.events {
+        let p = |i: usize| e.params.get(i).map(|b| cstr(b)).unwrap_or_default();
+        let host = |i: usize| e.params.get(i).is_none_or(|b| cstr(b).is_empty());
+        if e.code == 354 && host(5) {
+            let uid = num(e.params.first()) as u32;
+            if !users.iter().any(|u| u.uid == uid) {
+                users.push(UserInfo {
+                    uid,
+                    gid: num(e.params.get(1)) as u32,
+                    name: p(2),
+                    home: p(3),
+                    shell: p(4),
+                });
+            }
+        } else if e.code == 358 && host(2) {
+            let gid = num(e.params.first()) as u32;
+            if !groups.iter().any(|g| g.gid == gid) {
+                groups.push(GroupInfo { gid, name: p(1) });
+            }
+        }
+    }
+    Snapshot {
+        processes: procs,
+        users,
+        groups,
+    }
+}
+
+/// The cgroup Ferret keeps for a process (the one naming a container, else
+/// the first) and the container id, from scap's `controller=path` list.
+fn pick_cgroup(cgroups: &[String]) -> (String, String) {
+    let path = |c: &String| c.split_once('=').map_or(c.clone(), |(_, p)| p.to_string());
+    for c in cgroups {
+        let id = container_id_from_cgroup(&path(c));
+        if !id.is_empty() {
+            return (path(c), id);
+        }
+    }
+    (cgroups.first().map(path).unwrap_or_default(), String::new())
+}
+
+fn fds_of(scap: &ScapFile, tid: u64) -> Vec<FdInfo> {
+    let Some(list) = scap.fds.get(&tid) else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|f| FdInfo {
+            fd: f.fd as i32,
+            target: match (f.kind, &f.sock) {
+                (3..=6, Some(s)) => FdTarget::Inet {
+                    proto: match s.l4 {
+                        1 => 6,
+                        2 => 17,
+                        _ => 0,
+                    },
+                    local: s.sip.clone(),
+                    local_port: s.sport,
+                    remote: if s.listening {
+                        vec![0; s.sip.len()]
+                    } else {
+                        s.dip.clone()
+                    },
+                    remote_port: s.dport,
+                    listening: s.listening,
+                },
+                (1 | 2 | 16, _) => FdTarget::File {
+                    path: f.name.clone(),
+                },
+                (7, _) => FdTarget::Pipe {
+                    ino: f
+                        .name
+                        .trim_start_matches("pipe:[")
+                        .trim_end_matches(']')
+                        .parse()
+                        .unwrap_or(0),
+                },
+                (8, _) => FdTarget::Unix {
+                    path: f.name.clone(),
+                },
+                (20, _) => FdTarget::Memfd {
+                    name: f.name.trim_start_matches("memfd:").to_string(),
+                },
+                _ => FdTarget::Other {
+                    desc: f.name.clone(),
+                },
+            },
+        })
+        .collect()
+}
+
+fn cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// A little-endian integer parameter of any width, sign-extended from its
+/// width when `signed`.
+fn int_of(b: &[u8], signed: bool) -> i64 {
+    let mut x = [0u8; 8];
+    let n = b.len().min(8);
+    x[..n].copy_from_slice(&b[..n]);
+    let v = u64::from_le_bytes(x);
+    if signed && n > 0 && n < 8 {
+        let shift = 64 - 8 * n as u32;
+        ((v << shift) as i64) >> shift
+    } else {
+        v as i64
+    }
+}
+
+fn num(b: Option<&Vec<u8>>) -> u64 {
+    b.map_or(0, |b| int_of(b, false) as u64)
+}
+
+fn list(b: &[u8]) -> Vec<&[u8]> {
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    if b.is_empty() {
+        return Vec::new();
+    }
+    b.split(|&c| c == 0).collect()
+}
+
+/// `PPM_O_*` open flags to the kernel's `O_*`.
+fn open_flags(p: u64) -> u64 {
+    const MAP: &[(u64, u64)] = &[
+        (1 << 2, 0o100),       // CREAT
+        (1 << 3, 0o2000),      // APPEND
+        (1 << 4, 0o10000),     // DSYNC
+        (1 << 5, 0o200),       // EXCL
+        (1 << 6, 0o4000),      // NONBLOCK
+        (1 << 7, 0o400),       // NOCTTY
+        (1 << 8, 0o1000),      // TRUNC
+        (1 << 9, 0o4010000),   // SYNC
+        (1 << 10, 0o40000),    // DIRECT
+        (1 << 11, 0o200000),   // DIRECTORY
+        (1 << 12, 0o100000),   // LARGEFILE
+        (1 << 13, 0o2000000),  // CLOEXEC
+        (1 << 14, 0o20200000), // TMPFILE
+    ];
+    let acc = match p & 3 {
+        2 => 1, // WRONLY
+        3 => 2, // RDWR
+        _ => 0, // RDONLY
+    };
+    MAP.iter()
+        .filter(|(ppm, _)| p & ppm != 0)
+        .fold(acc, |a, (_, k)| a | k)
+}
+
+/// `PPM_CL_*` clone flags to the kernel's `CLONE_*`.
+fn clone_flags(p: u64) -> u64 {
+    const MAP: &[(u32, u64)] = &[
+        (0, 0x400),        // FILES
+        (1, 0x200),        // FS
+        (2, 0x8000_0000),  // IO
+        (3, 0x0800_0000),  // NEWIPC
+        (4, 0x4000_0000),  // NEWNET
+        (5, 0x2_0000),     // NEWNS
+        (6, 0x2000_0000),  // NEWPID
+        (7, 0x0400_0000),  // NEWUTS
+        (8, 0x8000),       // PARENT
+        (9, 0x10_0000),    // PARENT_SETTID
+        (10, 0x2000),      // PTRACE
+        (11, 0x800),       // SIGHAND
+        (12, 0x4_0000),    // SYSVSEM
+        (13, 0x1_0000),    // THREAD
+        (14, 0x80_0000),   // UNTRACED
+        (15, 0x100),       // VM
+        (20, 0x1000_0000), // NEWUSER
+        (22, 0x20_0000),   // CHILD_CLEARTID
+        (23, 0x100_0000),  // CHILD_SETTID
+        (24, 0x8_0000),    // SETTLS
+        (26, 0x4000),      // VFORK
+        (27, 0x0200_0000), // NEWCGROUP
+    ];
+    MAP.iter()
+        .filter(|(bit, _)| p & (1 << bit) != 0)
+        .fold(0, |a, (_, k)| a | k)
+}
+
+/// `PPM_MAP_*` mmap flags to the kernel's `MAP_*`.
+fn map_flags(p: u64) -> u64 {
+    const MAP: &[(u32, u64)] = &[
+        (0, 0x1),      // SHARED
+        (1, 0x2),      // PRIVATE
+        (2, 0x10),     // FIXED
+        (3, 0x20),     // ANONYMOUS
+        (4, 0x40),     // 32BIT
+        (6, 0x4000),   // NORESERVE
+        (7, 0x8000),   // POPULATE
+        (8, 0x1_0000), // NONBLOCK
+        (9, 0x100),    // GROWSDOWN
+        (10, 0x800),   // DENYWRITE
+        (11, 0x1000),  // EXECUTABLE
+        (14, 0x2000),  // LOCKED
+    ];
+    MAP.iter()
+        .filter(|(bit, _)| p & (1 << bit) != 0)
+        .fold(0, |a, (_, k)| a | k)
+}
+
+/// `PPM_FCNTL_*` commands to the kernel's `F_*`, for the ones whose meaning
+/// is certain; others become 0xffff, which no state change acts on.
+fn fcntl_cmd(p: u64) -> u64 {
+    match p {
+        1 => 0, // F_DUPFD
+        2 => 1, // F_GETFD
+        3 => 2, // F_SETFD
+        4 => 3, // F_GETFL
+        5 => 4, // F_SETFL
+        _ => 0xffff,
+    }
+}
+
+/// A `PT_SOCKADDR` parameter.
+fn sockaddr(b: &[u8]) -> SockAddr<'_> {
+    match b.split_first() {
+        Some((2, r)) if r.len() >= 6 => SockAddr::Inet(
+            [r[0], r[1], r[2], r[3]],
+            u16::from_le_bytes([r[4], r[5]]),
+        ),
+        Some((10, r)) if r.len() >= 18 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&r[..16]);
+            SockAddr::Inet6(a, u16::from_le_bytes([r[16], r[17]]))
+        }
+        Some((1, r)) => SockAddr::Unix(r.split(|&c| c == 0).next().unwrap_or(r)),
+        Some((f, _)) => SockAddr::Other(u16::from(*f)),
+        None => SockAddr::None,
+    }
+}
+
+/// A `PT_SOCKTUPLE` parameter: (source, destination).
+fn socktuple(b: &[u8]) -> (SockAddr<'_>, SockAddr<'_>) {
+    match b.split_first() {
+        Some((2, r)) if r.len() >= 12 => (
+            SockAddr::Inet([r[0], r[1], r[2], r[3]], u16::from_le_bytes([r[4], r[5]])),
+            SockAddr::Inet([r[6], r[7], r[8], r[9]], u16::from_le_bytes([r[10], r[11]])),
+        ),
+        Some((10, r)) if r.len() >= 36 => {
+            let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
+            s.copy_from_slice(&r[..16]);
+            d.copy_from_slice(&r[18..34]);
+            (
+                SockAddr::Inet6(s, u16::from_le_bytes([r[16], r[17]])),
+                SockAddr::Inet6(d, u16::from_le_bytes([r[34], r[35]])),
+            )
+        }
+        Some((1, r)) if r.len() >= 16 => {
+            let path = &r[16..];
+            let path = path.split(|&c| c == 0).next().unwrap_or(path);
+            (SockAddr::Unix(b""), SockAddr::Unix(path))
+        }
+        _ => (SockAddr::None, SockAddr::None),
+    }
+}
+
+/// A `PT_FDLIST` parameter as text: `fd:flags` pairs.
+fn fdlist(b: &[u8]) -> String {
+    let n = b.get(..2).map_or(0, |x| u16::from_le_bytes([x[0], x[1]]) as usize);
+    (0..n)
+        .filter_map(|i| {
+            let e = b.get(2 + i * 10..12 + i * 10)?;
+            Some(format!(
+                "{}:{}",
+                int_of(&e[..8], true),
+                u16::from_le_bytes([e[8], e[9]])
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One call: its entry and exit events (either may be missing).
+struct Call<'a> {
+    enter: Option<(&'a RawEvent, &'static EventInfo)>,
+    exit: Option<(&'a RawEvent, &'static EventInfo)>,
+}
+
+impl<'a> Call<'a> {
+    /// Parameter `name`, from the exit if it has it, else from the entry.
+    fn p(&self, name: &str) -> Option<&'a [u8]> {
+        let from = |x: Option<(&'a RawEvent, &'static EventInfo)>| {
+            x.and_then(|(e, i)| i.index(name).and_then(|k| e.params.get(k)))
+                .filter(|b| !b.is_empty())
+                .map(|b| b.as_slice())
+        };
+        from(self.exit).or_else(|| from(self.enter))
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        let signed = self
+            .exit
+            .iter()
+            .chain(self.enter.iter())
+            .find_map(|(_, i)| i.params.iter().find(|(n, _)| *n == name))
+            .is_some_and(|(_, t)| {
+                matches!(t, Pt::Errno | Pt::Fd | Pt::Pid | Pt::Int32 | Pt::Int64)
+            });
+        self.p(name).map(|b| int_of(b, signed))
+    }
+
+    fn uint(&self, name: &str) -> Option<u64> {
+        self.p(name).map(|b| int_of(b, false) as u64)
+    }
+
+    fn str(&self, name: &str) -> Option<&'a [u8]> {
+        self.p(name)
+            .map(|b| b.strip_suffix(&[0]).unwrap_or(b))
+            .map(|b| b.split(|&c| c == 0).next().unwrap_or(b))
+    }
+
+    /// The result: the exit's first parameter when it is `res` or `fd`.
+    fn ret(&self) -> i64 {
+        match self.exit {
+            Some((e, i)) => match (i.params.first(), e.params.first()) {
+                (Some(("res" | "fd", t)), Some(b)) if !b.is_empty() => int_of(
+                    b,
+                    matches!(t, Pt::Errno | Pt::Fd | Pt::Pid | Pt::Int32 | Pt::Int64),
+                ),
+                _ => RET_NONE,
+            },
+            None => RET_NONE,
+        }
+    }
+
+    fn any(&self) -> &'a RawEvent {
+        self.exit.or(self.enter).map(|(e, _)| e).expect("a call has an event")
+    }
+}
+
+fn opt_int(a: &mut ArgWriter<'_>, v: Option<i64>) {
+    match v {
+        Some(v) => a.int(v),
+        None => a.absent(),
+    };
+}
+
+fn opt_uint(a: &mut ArgWriter<'_>, v: Option<u64>) {
+    match v {
+        Some(v) => a.uint(v),
+        None => a.absent(),
+    };
+}
+
+fn opt_str(a: &mut ArgWriter<'_>, v: Option<&[u8]>) {
+    match v {
+        Some(v) => a.str(v),
+        None => a.absent(),
+    };
+}
+
+fn opt_bytes(a: &mut ArgWriter<'_>, v: Option<&[u8]>) {
+    match v {
+        Some(v) => a.bytes(v),
+        None => a.absent(),
+    };
+}
+
+/// The Ferret kind for a scap event name, `None` for internal events.
+fn kind_for(name: &str) -> Option<u16> {
+    Some(match name {
+        "syscall" => id::GENERIC,
+        "open" => id::OPEN,
+        "openat" => id::OPENAT,
+        "close" => id::CLOSE,
+        "read" => id::READ,
+        "write" => id::WRITE,
+        "writev" => id::WRITEV,
+        "socket" => id::SOCKET,
+        "bind" => id::BIND,
+        "connect" => id::CONNECT,
+        "listen" => id::LISTEN,
+        "accept" => id::ACCEPT,
+        "sendto" => id::SENDTO,
+        "recvfrom" => id::RECVFROM,
+        "sendmsg" => id::SENDMSG,
+        "sendmmsg" => id::SENDMMSG,
+        "recvmsg" => id::RECVMSG,
+        "shutdown" => id::SHUTDOWN,
+        "getsockname" => id::GETSOCKNAME,
+        "getpeername" => id::GETPEERNAME,
+        "setsockopt" => id::SETSOCKOPT,
+        "getsockopt" => id::GETSOCKOPT,
+        "pipe" => id::PIPE,
+        "futex" => id::FUTEX,
+        "stat" => id::STAT,
+        "lstat" => id::LSTAT,
+        "fstat" => id::FSTAT,
+        "epoll_wait" => id::EPOLL_WAIT,
+        "poll" => id::POLL,
+        "ppoll" => id::PPOLL,
+        "select" => id::SELECT,
+        "lseek" => id::LSEEK,
+        "getcwd" => id::GETCWD,
+        "chdir" => id::CHDIR,
+        "unlink" => id::UNLINK,
+        "dup" => id::DUP,
+        "signalfd" => id::SIGNALFD,
+        "kill" => id::KILL,
+        "nanosleep" => id::NANOSLEEP,
+        "getrlimit" => id::GETRLIMIT,
+        "fcntl" => id::FCNTL,
+        "brk" => id::BRK,
+        "mmap" => id::MMAP,
+        "munmap" => id::MUNMAP,
+        "ioctl" => id::IOCTL,
+        "procexit" => id::PROC_EXIT,
+        "sendfile" => id::SENDFILE,
+        "getuid" => id::GETUID,
+        "geteuid" => id::GETEUID,
+        "getgid" => id::GETGID,
+        "getegid" => id::GETEGID,
+        "clone" => id::CLONE,
+        "execve" => id::EXECVE,
+        "signaldeliver" => id::SIGNALDELIVER,
+        "getdents" => id::GETDENTS,
+        "getdents64" => id::GETDENTS64,
+        "setns" => id::SETNS,
+        "access" => id::ACCESS,
+        "container" => id::CONTAINER,
+        "setpgid" => id::SETPGID,
+        _ => return None,
+    })
+}
+
+/// Entry events that are complete on their own.
+fn entry_only(e: &RawEvent, info: &EventInfo) -> bool {
+    match info.name {
+        "procexit" | "signaldeliver" | "container" => true,
+        // exit, exit_group and rt_sigreturn do not return.
+        "syscall" => matches!(num(e.params.get(1)), 15 | 60 | 231),
+        _ => false,
+    }
+}
+
+/// A JSON string value `"key":"value"` in a flat search of `json` (enough
+/// for the container records, whose keys are unique where it matters).
+fn json_str(json: &str, key: &str) -> Option<String> {
+    let pat = format!("\"{key}\":");
+    let at = json.find(&pat)? + pat.len();
+    let rest = json[at..].trim_start();
+    if let Some(r) = rest.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = r.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(out),
+                '\\' => out.push(chars.next()?),
+                c => out.push(c),
+            }
+        }
+        None
+    } else {
+        let end = rest.find([',', '}']).unwrap_or(rest.len());
+        Some(rest[..end].trim().to_string())
+    }
+}
+
+/// Thread bookkeeping: which process each thread belongs to.
+#[derive(Default)]
+struct Threads {
+    pid_of: HashMap<u64, u64>,
+    members: HashMap<u64, HashSet<u64>>,
+}
+
+impl Threads {
+    fn add(&mut self, tid: u64, pid: u64) {
+        if let Some(old) = self.pid_of.insert(tid, pid) {
+            if old != pid {
+                if let Some(m) = self.members.get_mut(&old) {
+                    m.remove(&tid);
+                }
+            }
+        }
+        self.members.entry(pid).or_default().insert(tid);
+    }
+
+    fn pid(&self, tid: u64) -> u64 {
+        self.pid_of.get(&tid).copied().unwrap_or(tid)
+    }
+
+    /// Removes a thread; true when it was its process's last.
+    fn remove(&mut self, tid: u64) -> bool {
+        let pid = self.pid(tid);
+        self.pid_of.remove(&tid);
+        match self.members.get_mut(&pid) {
+            Some(m) => {
+                m.remove(&tid);
+                m.is_empty()
+            }
+            None => true,
+        }
+    }
+}
+
+/// Writes the events of `scap` (after [`meta`] and [`snapshot`] went into
+/// the writer) and returns what was done.
+pub fn import_events<W: capture::Sink>(
+    scap: &ScapFile,
+    w: &mut CaptureWriter<W>,
+) -> capture::Result<ImportReport> {
+    let mut rep = ImportReport {
+        scap_events: scap.events.len() as u64,
+        ..ImportReport::default()
+    };
+    let mut threads = Threads::default();
+    for p in &scap.processes {
+        threads.add(p.tid, p.pid);
+    }
+    let mut pending: HashMap<u64, (usize, &'static EventInfo)> = HashMap::new();
+    let mut out = Out {
+        w,
+        rep: &mut rep,
+        threads: &mut threads,
+    };
+    for (i, e) in scap.events.iter().enumerate() {
+        let Some(info) = event_info(e.code) else {
+            *out.rep.unknown.entry(e.code).or_default() += 1;
+            continue;
+        };
+        if kind_for(info.name).is_none() {
+            *out.rep.internal.entry(info.name).or_default() += 1;
+            continue;
+        }
+        if info.is_enter() {
+            if let Some((j, _)) = pending.remove(&e.tid) {
+                let _ = j;
+                out.rep.entries_dropped += 1;
+            }
+            if entry_only(e, info) {
+                out.rep.entries_alone += 1;
+                out.call(
+                    &Call {
+                        enter: Some((e, info)),
+                        exit: None,
+                    },
+                    i as u64 + 1,
+                    0,
+                )?;
+            } else {
+                pending.insert(e.tid, (i, info));
+            }
+            continue;
+        }
+        let enter = match pending.remove(&e.tid) {
+            Some((j, ei)) if ei.code + 1 == e.code => Some((j, ei)),
+            Some(_) => {
+                out.rep.entries_dropped += 1;
+                None
+            }
+            None => None,
+        };
+        let call = Call {
+            enter: enter.map(|(j, ei)| (&scap.events[j], ei)),
+            exit: Some((e, info)),
+        };
+        if enter.is_some() {
+            out.rep.merged += 1;
+        } else {
+            out.rep.exits_alone += 1;
+        }
+        out.call(&call, i as u64 + 1, enter.map_or(0, |(j, _)| j as u64 + 1))?;
+    }
+    out.rep.entries_dropped += pending.len() as u64;
+    Ok(rep)
+}
+
+struct Out<'w, 'r, W: capture::Sink> {
+    w: &'w mut CaptureWriter<W>,
+    rep: &'r mut ImportReport,
+    threads: &'r mut Threads,
+}
+
+impl<W: capture::Sink> Out<'_, '_, W> {
+    fn push(
+        &mut self,
+        h: EventHeader,
+        num: u64,
+        entry: u64,
+        args: impl FnOnce(&mut ArgWriter<'_>),
+    ) -> capture::Result<()> {
+        self.w.push(&h, args)?;
+        self.rep.origin.push(num);
+        self.rep.entry_origin.push(entry);
+        self.rep.written += 1;
+        Ok(())
+    }
+
+    fn call(&mut self, c: &Call<'_>, num: u64, entry: u64) -> capture::Result<()> {
+        let e = c.any();
+        let name = c.exit.or(c.enter).map(|(_, i)| i.name).unwrap_or("");
+        let kind = kind_for(name).unwrap_or(id::GENERIC);
+        let ret = c.ret();
+        // Threads that clone and exec tell which process they belong to.
+        if matches!(kind, id::CLONE | id::EXECVE) {
+            if let (Some(t), Some(p)) = (c.int("tid"), c.int("pid")) {
+                if ret == 0 || kind == id::EXECVE {
+                    self.threads.add(t as u64, p as u64);
+                }
+            }
+        }
+        let h = EventHeader {
+            ts: e.ts,
+            cpu: e.cpu,
+            pid: self.threads.pid(e.tid) as u32,
+            tid: e.tid as u32,
+            kind,
+            ret,
+        };
+        match kind {
+            id::GENERIC => {
+                let nr = c
+                    .enter
+                    .and_then(|(e, _)| e.params.get(1))
+                    .filter(|b| b.len() == 2)
+                    .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])));
+                self.push(h, num, entry, |a| opt_uint(a, nr))
+            }
+            id::OPEN | id::OPENAT => {
+                let flags = c.uint("flags").map(open_flags);
+                self.push(h, num, entry, |a| {
+                    if kind == id::OPENAT {
+                        opt_int(a, c.int("dirfd"));
+                    }
+                    opt_str(a, c.str("name"));
+                    opt_uint(a, flags);
+                    opt_uint(a, c.uint("mode"));
+                })
+            }
+            id::CLOSE
+            | id::FSTAT
+            | id::GETDENTS
+            | id::GETDENTS64
+            | id::GETSOCKNAME
+            | id::GETPEERNAME => self.push(h, num, entry, |a| opt_int(a, c.int("fd"))),
+            id::READ | id::WRITE | id::WRITEV => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("size"));
+                opt_bytes(a, c.p("data"));
+            }),
+            id::SENDTO | id::RECVFROM | id::SENDMSG | id::RECVMSG | id::SENDMMSG => {
+                let (_, dst) = c.p("tuple").map(socktuple).unwrap_or((SockAddr::None, SockAddr::None));
+                self.push(h, num, entry, |a| {
+                    opt_int(a, c.int("fd"));
+                    opt_uint(a, c.uint("size"));
+                    a.sockaddr(&dst);
+                    opt_bytes(a, c.p("data"));
+                })
+            }
+            id::SOCKET => self.push(h, num, entry, |a| {
+                opt_uint(a, c.uint("domain"));
+                opt_uint(a, c.uint("type"));
+                opt_uint(a, c.uint("proto"));
+            }),
+            id::BIND => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                a.sockaddr(&c.p("addr").map(sockaddr).unwrap_or(SockAddr::None));
+            }),
+            id::CONNECT => {
+                let (src, dst) = c.p("tuple").map(socktuple).unwrap_or((SockAddr::None, SockAddr::None));
+                let dst = match dst {
+                    SockAddr::None => c.p("addr").map(sockaddr).unwrap_or(SockAddr::None),
+                    d => d,
+                };
+                self.push(h, num, entry, |a| {
+                    opt_int(a, c.int("fd"));
+                    a.sockaddr(&dst);
+                    a.sockaddr(&src);
+                })
+            }
+            id::ACCEPT => {
+                // The tuple runs from the peer (source) to this end.
+                let (src, dst) = c.p("tuple").map(socktuple).unwrap_or((SockAddr::None, SockAddr::None));
+                self.push(h, num, entry, |a| {
+                    a.absent();
+                    a.sockaddr(&src);
+                    a.sockaddr(&dst);
+                })
+            }
+            id::LISTEN => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_int(a, c.int("backlog"));
+            }),
+            id::SHUTDOWN => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("how"));
+            }),
+            id::SETSOCKOPT | id::GETSOCKOPT => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("level"));
+                opt_uint(a, c.uint("optname"));
+                opt_bytes(a, c.p("val"));
+                opt_uint(a, c.uint("optlen"));
+            }),
+            id::PIPE => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd1"));
+                opt_int(a, c.int("fd2"));
+            }),
+            id::FUTEX => self.push(h, num, entry, |a| {
+                opt_uint(a, c.uint("addr"));
+                opt_uint(a, c.uint("op"));
+                opt_uint(a, c.uint("val"));
+            }),
+            id::STAT | id::LSTAT | id::GETCWD | id::CHDIR | id::UNLINK => {
+                self.push(h, num, entry, |a| opt_str(a, c.str("path")))
+            }
+            id::EPOLL_WAIT => self.push(h, num, entry, |a| opt_int(a, c.int("maxevents"))),
+            id::POLL | id::PPOLL => {
+                let fds = c.p("fds").map(fdlist);
+                self.push(h, num, entry, |a| {
+                    opt_str(a, fds.as_deref().map(str::as_bytes));
+                    if kind == id::POLL {
+                        opt_int(a, c.int("timeout"));
+                    } else {
+                        opt_uint(a, c.uint("timeout"));
+                    }
+                })
+            }
+            id::SELECT => self.push(h, num, entry, |_| {}),
+            id::LSEEK => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("offset"));
+                opt_uint(a, c.uint("whence"));
+            }),
+            id::DUP => self.push(h, num, entry, |a| opt_int(a, c.enter.and(c.int("fd")))),
+            id::SIGNALFD => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("mask"));
+                opt_uint(a, c.uint("flags"));
+            }),
+            id::KILL => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("pid"));
+                opt_uint(a, c.uint("sig"));
+            }),
+            id::NANOSLEEP => self.push(h, num, entry, |a| opt_uint(a, c.uint("interval"))),
+            id::GETRLIMIT => self.push(h, num, entry, |a| {
+                opt_uint(a, c.uint("resource"));
+                opt_int(a, c.int("cur"));
+                opt_int(a, c.int("max"));
+            }),
+            id::FCNTL => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("cmd").map(fcntl_cmd));
+                opt_uint(a, c.uint("arg"));
+            }),
+            id::BRK => self.push(h, num, entry, |a| opt_uint(a, c.uint("addr"))),
+            id::MMAP => self.push(h, num, entry, |a| {
+                opt_uint(a, c.uint("addr"));
+                opt_uint(a, c.uint("length"));
+                opt_uint(a, c.uint("prot"));
+                opt_uint(a, c.uint("flags").map(map_flags));
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("offset"));
+            }),
+            id::MUNMAP => self.push(h, num, entry, |a| {
+                opt_uint(a, c.uint("addr"));
+                opt_uint(a, c.uint("length"));
+            }),
+            id::IOCTL => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("request"));
+                opt_uint(a, c.uint("argument"));
+            }),
+            id::SENDFILE => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("out_fd"));
+                opt_int(a, c.int("in_fd"));
+                opt_uint(a, c.uint("offset"));
+                opt_uint(a, c.uint("size"));
+            }),
+            id::GETUID | id::GETEUID | id::GETGID | id::GETEGID => {
+                let v = c.exit.and_then(|(e, _)| e.params.first()).map(|b| int_of(b, false) as u64);
+                self.push(h, num, entry, |a| opt_uint(a, v))
+            }
+            id::SETNS => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("fd"));
+                opt_uint(a, c.uint("nstype"));
+            }),
+            id::ACCESS => self.push(h, num, entry, |a| {
+                opt_str(a, c.str("name"));
+                opt_uint(a, c.uint("mode"));
+            }),
+            id::SETPGID => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("pid"));
+                opt_int(a, c.int("pgid"));
+            }),
+            id::SIGNALDELIVER => self.push(h, num, entry, |a| {
+                opt_int(a, c.int("spid"));
+                opt_int(a, c.int("dpid"));
+                opt_uint(a, c.uint("sig"));
+            }),
+            id::PROC_EXIT => {
+                let group_dead = self.threads.remove(e.tid);
+                self.push(h, num, entry, |a| {
+                    opt_int(a, c.int("status"));
+                    opt_uint(a, c.uint("sig"));
+                    a.uint(u64::from(group_dead));
+                })
+            }
+            id::CONTAINER => {
+                let json = c.str("json").map(|j| String::from_utf8_lossy(j).into_owned());
+                let j = json.as_deref().unwrap_or("");
+                let cid = json_str(j, "id").map(|s| s.chars().take(12).collect::<String>());
+                let privileged = json_str(j, "privileged").map(|p| u64::from(p == "true"));
+                self.push(h, num, entry, |a| {
+                    opt_str(a, cid.as_deref().map(str::as_bytes));
+                    opt_str(a, json_str(j, "name").as_deref().map(str::as_bytes));
+                    opt_str(a, json_str(j, "image").as_deref().map(str::as_bytes));
+                    opt_uint(a, privileged);
+                    opt_str(a, json.as_deref().map(str::as_bytes));
+                })
+            }
+            id::CLONE => {
+                let child_thread = matches!((c.int("tid"), c.int("pid")), (Some(t), Some(p)) if t != p);
+                let mut flags = c.uint("flags").map(clone_flags).unwrap_or(0);
+                if child_thread {
+                    flags |= 0x1_0000;
+                }
+                if ret > 0 {
+                    if let (Some(t), Some(p)) = (c.int("tid"), c.int("pid")) {
+                        // The parent's exit names the child only by its
+                        // result; the parameters describe the parent.
+                        let child_pid = if flags & 0x1_0000 != 0 { p } else { ret };
+                        let _ = t;
+                        self.threads.add(ret as u64, child_pid as u64);
+                    }
+                }
+                self.push(h, num, entry, |a| {
+                    a.uint(flags);
+                })
+            }
+            id::EXECVE => {
+                let args = c.p("args").map(list).unwrap_or_default();
+                let exe = c.str("exe").unwrap_or(b"");
+                let env = c.p("env").map(list);
+                let filename = c.str("filename");
+                if ret == 0 {
+                    let cgroups: Vec<String> = c
+                        .p("cgroups")
+                        .map(list)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|x| String::from_utf8_lossy(x).into_owned())
+                        .collect();
+                    let (cgroup, _) = pick_cgroup(&cgroups);
+                    let rec = EventHeader {
+                        kind: id::PROC_EXEC,
+                        ret: 0,
+                        ..h
+                    };
+                    let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
+                    self.push(rec, 0, 0, |a| {
+                        opt_str(a, filename.or(c.str("trusted_exepath")));
+                        a.str_list(argv.iter());
+                        opt_str(a, c.str("comm"));
+                        opt_str(a, c.str("cwd"));
+                        opt_uint(a, c.uint("uid"));
+                        opt_uint(a, c.uint("gid"));
+                        a.absent();
+                        opt_uint(a, c.uint("loginuid"));
+                        opt_uint(a, c.uint("tty"));
+                        a.str(cgroup);
+                        match &env {
+                            Some(en) => a.str_list(en.iter()),
+                            None => a.absent(),
+                        };
+                    })?;
+                }
+                let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
+                self.push(h, num, entry, |a| {
+                    opt_str(a, filename);
+                    a.str_list(argv.iter());
+                    match &env {
+                        Some(en) => a.str_list(en.iter()),
+                        None => a.absent(),
+                    };
+                })
+            }
+            _ => self.push(h, num, entry, |_| {}),
+        }
+    }
+}
+
+/// Whether `data` starts like a .scap file (section header block, or gzip,
+/// which Ferret captures never are).
+pub fn looks_like_scap(data: &[u8]) -> bool {
+    data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) || data.starts_with(&[0x1f, 0x8b])
+}
+
+/// Converts a read trace into a Ferret capture written to `out` (`name` is
+/// used in messages, `source` names the trace in the metadata).
+pub fn convert<W: capture::Sink>(
+    scap: &ScapFile,
+    source: &str,
+    out: W,
+    name: &str,
+) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
+    let meta = meta(scap, source);
+    let snap = snapshot(scap);
+    let mut w = capture::CaptureWriterBuilder::new().build(out, name, &meta, Some(&snap))?;
+    let report = import_events(scap, &mut w)?;
+    let end = scap.events.iter().map(|e| e.ts).max().unwrap_or(meta.start_unix_ns);
+    let (out, summary) = w.finish(end)?;
+    Ok((out, summary, report))
+}
+
+/// A .scap file converted in memory, open as a Ferret capture.
+pub struct Imported {
+    /// The converted capture.
+    pub capture: capture::Capture,
+    /// What the conversion did.
+    pub report: ImportReport,
+    /// Problems reading the trace (events before each were kept).
+    pub problems: Vec<crate::ScapError>,
+}
+
+/// Reads and converts the .scap file at `path` in memory, so that `run`,
+/// `info` and the TUI open sysdig and Falco traces directly.
+pub fn open(path: &std::path::Path) -> Result<Imported, String> {
+    let shown = path.display().to_string();
+    let scap = ScapFile::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    let (bytes, _, report) = convert(&scap, &shown, Vec::new(), &shown)
+        .map_err(|e| format!("{shown}: converting: {e}"))?;
+    let capture = capture::Capture::from_bytes(capture::Bytes::Owned(bytes), &shown)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    Ok(Imported {
+        capture,
+        report,
+        problems: scap.problems,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_translation() {
+        // O_NONBLOCK|O_RDONLY in sysdig's encoding (65).
+        assert_eq!(open_flags(65), 0o4000);
+        // O_WRONLY|O_CREAT|O_TRUNC.
+        assert_eq!(open_flags(2 | 4 | 256), 0o1101);
+        assert_eq!(open_flags(3), 2);
+        // CLONE_THREAD|CLONE_VM|CLONE_FILES.
+        assert_eq!(clone_flags((1 << 13) | (1 << 15) | 1), 0x1_0000 | 0x100 | 0x400);
+        assert_eq!(map_flags(0b1010), 0x22);
+    }
+
+    #[test]
+    fn parameter_decoding() {
+        assert_eq!(int_of(&[0xff, 0xff, 0xff, 0xff], true), -1);
+        assert_eq!(int_of(&[0xff, 0xff, 0xff, 0xff], false), 0xffff_ffff);
+        assert_eq!(int_of(&[0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], true), -115);
+        let t = [2, 127, 0, 0, 1, 0xb8, 0x58, 127, 0, 0, 1, 80, 0];
+        let (s, d) = socktuple(&t);
+        assert_eq!(s.to_string(), "127.0.0.1:22712");
+        assert_eq!(d.to_string(), "127.0.0.1:80");
+        assert_eq!(list(b"a\0bc\0"), vec![&b"a"[..], b"bc"]);
+        assert!(list(b"").is_empty());
+        assert_eq!(fdlist(&[1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0]), "3:1");
+        assert_eq!(
+            json_str(r#"{"container":{"id":"abc","privileged":true,"name":"x\"y"}}"#, "name"),
+            Some("x\"y".into())
+        );
+        assert_eq!(
+            json_str(r#"{"privileged":true}"#, "privileged"),
+            Some("true".into())
+        );
+    }
+}
