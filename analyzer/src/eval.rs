@@ -601,6 +601,8 @@ impl<'a> EvCtx<'a> {
             | id::DUP
             | id::DUP2
             | id::DUP3 => Some(e.ret),
+            // Falco gives mmap no fd (its fd argument is often -1).
+            id::MMAP => None,
             _ => args.get("fd").and_then(|v| v.as_i64()),
         };
         let fd = fd_num

@@ -191,7 +191,12 @@ fn open_input(path: &std::path::Path, quiet: bool) -> Result<(Capture, bool)> {
     Ok((o.capture, !o.scap_problems.is_empty()))
 }
 
-fn import(trace: &std::path::Path, dest: &std::path::Path, json: bool, quiet: bool) -> Result<ExitCode> {
+fn import(
+    trace: &std::path::Path,
+    dest: &std::path::Path,
+    json: bool,
+    quiet: bool,
+) -> Result<ExitCode> {
     let t0 = std::time::Instant::now();
     let scap_bytes = std::fs::metadata(trace)
         .with_context(|| format!("{}", trace.display()))?

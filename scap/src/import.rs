@@ -79,7 +79,10 @@ pub fn meta(scap: &ScapFile, source: &str) -> CaptureMeta {
         snaplen: 0,
         start_unix_ns: scap.events.first().map_or(0, |e| e.ts),
         segment: 0,
-        source: format!("scap:{source} (version {}.{})", scap.version.0, scap.version.1),
+        source: format!(
+            "scap:{source} (version {}.{})",
+            scap.version.0, scap.version.1
+        ),
     }
 }
 
@@ -372,10 +375,9 @@ fn fcntl_cmd(p: u64) -> u64 {
 /// A `PT_SOCKADDR` parameter.
 fn sockaddr(b: &[u8]) -> SockAddr<'_> {
     match b.split_first() {
-        Some((2, r)) if r.len() >= 6 => SockAddr::Inet(
-            [r[0], r[1], r[2], r[3]],
-            u16::from_le_bytes([r[4], r[5]]),
-        ),
+        Some((2, r)) if r.len() >= 6 => {
+            SockAddr::Inet([r[0], r[1], r[2], r[3]], u16::from_le_bytes([r[4], r[5]]))
+        }
         Some((10, r)) if r.len() >= 18 => {
             let mut a = [0u8; 16];
             a.copy_from_slice(&r[..16]);
@@ -414,7 +416,9 @@ fn socktuple(b: &[u8]) -> (SockAddr<'_>, SockAddr<'_>) {
 
 /// A `PT_FDLIST` parameter as text: `fd:flags` pairs.
 fn fdlist(b: &[u8]) -> String {
-    let n = b.get(..2).map_or(0, |x| u16::from_le_bytes([x[0], x[1]]) as usize);
+    let n = b
+        .get(..2)
+        .map_or(0, |x| u16::from_le_bytes([x[0], x[1]]) as usize);
     (0..n)
         .filter_map(|i| {
             let e = b.get(2 + i * 10..12 + i * 10)?;
@@ -482,7 +486,10 @@ impl<'a> Call<'a> {
     }
 
     fn any(&self) -> &'a RawEvent {
-        self.exit.or(self.enter).map(|(e, _)| e).expect("a call has an event")
+        self.exit
+            .or(self.enter)
+            .map(|(e, _)| e)
+            .expect("a call has an event")
     }
 }
 
@@ -797,7 +804,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 opt_bytes(a, c.p("data"));
             }),
             id::SENDTO | id::RECVFROM | id::SENDMSG | id::RECVMSG | id::SENDMMSG => {
-                let (_, dst) = c.p("tuple").map(socktuple).unwrap_or((SockAddr::None, SockAddr::None));
+                let (_, dst) = c
+                    .p("tuple")
+                    .map(socktuple)
+                    .unwrap_or((SockAddr::None, SockAddr::None));
                 self.push(h, num, entry, |a| {
                     opt_int(a, c.int("fd"));
                     opt_uint(a, c.uint("size"));
@@ -815,7 +825,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 a.sockaddr(&c.p("addr").map(sockaddr).unwrap_or(SockAddr::None));
             }),
             id::CONNECT => {
-                let (src, dst) = c.p("tuple").map(socktuple).unwrap_or((SockAddr::None, SockAddr::None));
+                let (src, dst) = c
+                    .p("tuple")
+                    .map(socktuple)
+                    .unwrap_or((SockAddr::None, SockAddr::None));
                 let dst = match dst {
                     SockAddr::None => c.p("addr").map(sockaddr).unwrap_or(SockAddr::None),
                     d => d,
@@ -828,7 +841,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
             }
             id::ACCEPT => {
                 // The tuple runs from the peer (source) to this end.
-                let (src, dst) = c.p("tuple").map(socktuple).unwrap_or((SockAddr::None, SockAddr::None));
+                let (src, dst) = c
+                    .p("tuple")
+                    .map(socktuple)
+                    .unwrap_or((SockAddr::None, SockAddr::None));
                 self.push(h, num, entry, |a| {
                     a.absent();
                     a.sockaddr(&src);
@@ -926,7 +942,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 opt_uint(a, c.uint("size"));
             }),
             id::GETUID | id::GETEUID | id::GETGID | id::GETEGID => {
-                let v = c.exit.and_then(|(e, _)| e.params.first()).map(|b| int_of(b, false) as u64);
+                let v = c
+                    .exit
+                    .and_then(|(e, _)| e.params.first())
+                    .map(|b| int_of(b, false) as u64);
                 self.push(h, num, entry, |a| opt_uint(a, v))
             }
             id::SETNS => self.push(h, num, entry, |a| {
@@ -955,7 +974,9 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 })
             }
             id::CONTAINER => {
-                let json = c.str("json").map(|j| String::from_utf8_lossy(j).into_owned());
+                let json = c
+                    .str("json")
+                    .map(|j| String::from_utf8_lossy(j).into_owned());
                 let j = json.as_deref().unwrap_or("");
                 let cid = json_str(j, "id").map(|s| s.chars().take(12).collect::<String>());
                 let privileged = json_str(j, "privileged").map(|p| u64::from(p == "true"));
@@ -968,7 +989,8 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 })
             }
             id::CLONE => {
-                let child_thread = matches!((c.int("tid"), c.int("pid")), (Some(t), Some(p)) if t != p);
+                let child_thread =
+                    matches!((c.int("tid"), c.int("pid")), (Some(t), Some(p)) if t != p);
                 let mut flags = c.uint("flags").map(clone_flags).unwrap_or(0);
                 if child_thread {
                     flags |= 0x1_0000;
@@ -1005,7 +1027,8 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                         ret: 0,
                         ..h
                     };
-                    let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
+                    let argv: Vec<&[u8]> =
+                        std::iter::once(exe).chain(args.iter().copied()).collect();
                     self.push(rec, 0, 0, |a| {
                         opt_str(a, filename.or(c.str("trusted_exepath")));
                         a.str_list(argv.iter());
@@ -1056,7 +1079,12 @@ pub fn convert<W: capture::Sink>(
     let snap = snapshot(scap);
     let mut w = capture::CaptureWriterBuilder::new().build(out, name, &meta, Some(&snap))?;
     let report = import_events(scap, &mut w)?;
-    let end = scap.events.iter().map(|e| e.ts).max().unwrap_or(meta.start_unix_ns);
+    let end = scap
+        .events
+        .iter()
+        .map(|e| e.ts)
+        .max()
+        .unwrap_or(meta.start_unix_ns);
     let (out, summary) = w.finish(end)?;
     Ok((out, summary, report))
 }
@@ -1099,7 +1127,10 @@ mod tests {
         assert_eq!(open_flags(2 | 4 | 256), 0o1101);
         assert_eq!(open_flags(3), 2);
         // CLONE_THREAD|CLONE_VM|CLONE_FILES.
-        assert_eq!(clone_flags((1 << 13) | (1 << 15) | 1), 0x1_0000 | 0x100 | 0x400);
+        assert_eq!(
+            clone_flags((1 << 13) | (1 << 15) | 1),
+            0x1_0000 | 0x100 | 0x400
+        );
         assert_eq!(map_flags(0b1010), 0x22);
     }
 
@@ -1107,7 +1138,10 @@ mod tests {
     fn parameter_decoding() {
         assert_eq!(int_of(&[0xff, 0xff, 0xff, 0xff], true), -1);
         assert_eq!(int_of(&[0xff, 0xff, 0xff, 0xff], false), 0xffff_ffff);
-        assert_eq!(int_of(&[0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], true), -115);
+        assert_eq!(
+            int_of(&[0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], true),
+            -115
+        );
         let t = [2, 127, 0, 0, 1, 0xb8, 0x58, 127, 0, 0, 1, 80, 0];
         let (s, d) = socktuple(&t);
         assert_eq!(s.to_string(), "127.0.0.1:22712");
@@ -1116,7 +1150,10 @@ mod tests {
         assert!(list(b"").is_empty());
         assert_eq!(fdlist(&[1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0]), "3:1");
         assert_eq!(
-            json_str(r#"{"container":{"id":"abc","privileged":true,"name":"x\"y"}}"#, "name"),
+            json_str(
+                r#"{"container":{"id":"abc","privileged":true,"name":"x\"y"}}"#,
+                "name"
+            ),
             Some("x\"y".into())
         );
         assert_eq!(

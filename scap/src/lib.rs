@@ -523,7 +523,14 @@ impl ScapFile {
                         let (sip, dip) = (c.take(w)?.to_vec(), c.take(w)?.to_vec());
                         let (sport, dport) = (c.u16()?, c.u16()?);
                         let l4 = c.u8()?;
-                        let ss = ScapSock { sip, sport, dip, dport, l4, listening: false };
+                        let ss = ScapSock {
+                            sip,
+                            sport,
+                            dip,
+                            dport,
+                            l4,
+                            listening: false,
+                        };
                         let n = format!(
                             "{}->{}",
                             endpoint(&ss.sip, ss.sport),
@@ -563,7 +570,12 @@ impl ScapFile {
                     }
                     _ => text(c.str16()?),
                 };
-                Some(ScapFd { fd, kind, name, sock })
+                Some(ScapFd {
+                    fd,
+                    kind,
+                    name,
+                    sock,
+                })
             })();
             let Some(fd) = e else {
                 return Err("truncated fd entry".into());

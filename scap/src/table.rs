@@ -256,7 +256,10 @@ mod tests {
     fn ordered_and_paired() {
         assert!(EVENTS.windows(2).all(|w| w[0].code < w[1].code));
         assert_eq!(event_info(3).map(|e| e.name), Some("open"));
-        assert_eq!(event_info(293).and_then(|e| e.index("trusted_exepath")), Some(27));
+        assert_eq!(
+            event_info(293).and_then(|e| e.index("trusted_exepath")),
+            Some(27)
+        );
         assert!(event_info(999).is_none());
     }
 }

@@ -121,9 +121,16 @@ fn event_table_agrees_with_libs() {
         rows.insert(f[0].parse::<u16>().expect("code"), f);
     }
     for e in scap::table::EVENTS {
-        let f = rows.get(&e.code).unwrap_or_else(|| panic!("code {}", e.code));
+        let f = rows
+            .get(&e.code)
+            .unwrap_or_else(|| panic!("code {}", e.code));
         assert_eq!(e.name, f[3], "name of {}", e.code);
-        assert_eq!(if e.is_enter() { "E" } else { "X" }, f[2], "direction of {}", e.code);
+        assert_eq!(
+            if e.is_enter() { "E" } else { "X" },
+            f[2],
+            "direction of {}",
+            e.code
+        );
         let want: Vec<String> = f
             .get(7)
             .map(|p| {
@@ -154,5 +161,8 @@ fn event_table_agrees_with_libs() {
         .into_iter()
         .filter(|c| scap::table::event_info(*c).is_none())
         .collect();
-    assert!(missing.is_empty(), "codes in the corpus without a table entry: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes in the corpus without a table entry: {missing:?}"
+    );
 }

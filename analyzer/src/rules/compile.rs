@@ -771,37 +771,39 @@ impl<'a> Compiler<'a> {
         };
         let is_evt_type =
             fields::FIELDS[field.id as usize].name == "evt.type" && field.transformers.is_empty();
-        let kinds = (is_evt_type && matches!(c.op, Op::Eq | Op::Ne | Op::In)).then(|| {
-            let names: Vec<&str> = match &operand {
-                Operand::Const(Const::Str(n)) => vec![n.as_ref()],
-                Operand::Set(items, _) => items
-                    .iter()
-                    .filter_map(|k| {
-                        if let Const::Str(n) = k {
-                            Some(n.as_ref())
-                        } else {
-                            None
-                        }
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            // A call without a kind of its own is a generic event named by
-            // its number: only the rendered name can tell it apart.
-            if names.iter().any(|n| {
-                capture::kind_by_name(n).is_none()
-                    && capture::syscalls::x86_64_number(n).is_some()
-            }) {
-                return None;
-            }
-            Some(
-                names
-                    .into_iter()
-                    .filter_map(capture::kind_by_name)
-                    .map(|k| k.id)
-                    .collect(),
-            )
-        }).flatten();
+        let kinds = (is_evt_type && matches!(c.op, Op::Eq | Op::Ne | Op::In))
+            .then(|| {
+                let names: Vec<&str> = match &operand {
+                    Operand::Const(Const::Str(n)) => vec![n.as_ref()],
+                    Operand::Set(items, _) => items
+                        .iter()
+                        .filter_map(|k| {
+                            if let Const::Str(n) = k {
+                                Some(n.as_ref())
+                            } else {
+                                None
+                            }
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                // A call without a kind of its own is a generic event named by
+                // its number: only the rendered name can tell it apart.
+                if names.iter().any(|n| {
+                    capture::kind_by_name(n).is_none()
+                        && capture::syscalls::x86_64_number(n).is_some()
+                }) {
+                    return None;
+                }
+                Some(
+                    names
+                        .into_iter()
+                        .filter_map(capture::kind_by_name)
+                        .map(|k| k.id)
+                        .collect(),
+                )
+            })
+            .flatten();
         Ok(prog.push(Node::Check(CheckNode {
             field,
             op: c.op,
