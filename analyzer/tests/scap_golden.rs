@@ -246,3 +246,77 @@ const MINIMUM: &[(&str, f64)] = &[
     ("evt.res", 0.999),
     ("container.id", 0.96),
 ];
+
+/// `analyzer import` on a whole and on a cut trace: the cut one converts
+/// every event before the cut, names the offset and exits 1; `info` and
+/// `run` open the .scap directly.
+#[test]
+fn import_cli_whole_and_cut() {
+    let Some(c) = corpus() else { return };
+    let bin = env!("CARGO_BIN_EXE_analyzer");
+    let trace = c.join("falco/cat_write.scap");
+    let dir = ferret_tests::scratch("scap-import-cli");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let out = dir.join("whole.cap");
+    let r = std::process::Command::new(bin)
+        .args(["import", "--json"])
+        .arg(&trace)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let rep: serde_json::Value = serde_json::from_slice(&r.stdout).expect("json");
+    assert_eq!(rep["scap_events"], 345);
+    assert_eq!(rep["merged"], 41);
+    let whole = Capture::open(&out).expect("open");
+    assert_eq!(whole.event_count(), rep["events"].as_u64().expect("events"));
+
+    let (data, _) = scap::decompress(std::fs::read(&trace).expect("read"));
+    let cut = dir.join("cut.scap");
+    // Inside the block of the 150th event, among cat's calls.
+    let at = scap::ScapFile::parse(&data).events[150].offset as usize + 10;
+    std::fs::write(&cut, &data[..at]).expect("write");
+    let out2 = dir.join("cut.cap");
+    let r = std::process::Command::new(bin)
+        .arg("import")
+        .arg(&cut)
+        .arg("-o")
+        .arg(&out2)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("offset"), "{err}");
+    let part = Capture::open(&out2).expect("open");
+    assert!(part.event_count() > 0 && part.event_count() < whole.event_count());
+
+    let r = std::process::Command::new(bin)
+        .args(["info", "--json"])
+        .arg(&trace)
+        .output()
+        .expect("run");
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules");
+    let r = std::process::Command::new(bin)
+        .args(["run", "-q", "--rules"])
+        .arg(&rules)
+        .arg(&trace)
+        .output()
+        .expect("run");
+    assert!(
+        matches!(r.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}

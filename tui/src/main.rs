@@ -20,7 +20,7 @@ struct Cli {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let cap = capture::Capture::open(&cli.capture)?;
+    let cap = analyzer::input::open(&cli.capture)?.capture;
     let mut rules = cli.rules.clone();
     if rules.is_empty() && std::path::Path::new("rules").is_dir() {
         rules.push(PathBuf::from("rules"));
@@ -33,7 +33,9 @@ fn main() -> Result<()> {
                 let set =
                     analyzer::rules::load_rules(&rules, &analyzer::rules::Selection::default());
                 let enabled: Vec<_> = set.enabled().cloned().collect();
-                let cap = capture::Capture::open(&path).map_err(|e| e.to_string())?;
+                let cap = analyzer::input::open(&path)
+                    .map_err(|e| e.to_string())?
+                    .capture;
                 let opts = analyzer::engine::RunOptions {
                     matching: analyzer::engine::Matching::All,
                     threads: 0,
