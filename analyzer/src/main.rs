@@ -228,7 +228,7 @@ fn import(
             scap_bytes as f64 / out_bytes.max(1) as f64,
             secs,
             rate,
-            summary.chain_head.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            capture::format::hex(&summary.chain_head)
         );
     }
     if json {

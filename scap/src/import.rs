@@ -688,8 +688,7 @@ pub fn import_events<W: capture::Sink>(
             continue;
         }
         if info.is_enter() {
-            if let Some((j, _)) = pending.remove(&e.tid) {
-                let _ = j;
+            if pending.remove(&e.tid).is_some() {
                 out.rep.entries_dropped += 1;
             }
             if entry_only(e, info) {
@@ -996,11 +995,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                     flags |= 0x1_0000;
                 }
                 if ret > 0 {
-                    if let (Some(t), Some(p)) = (c.int("tid"), c.int("pid")) {
+                    if let Some(p) = c.int("pid") {
                         // The parent's exit names the child only by its
                         // result; the parameters describe the parent.
                         let child_pid = if flags & 0x1_0000 != 0 { p } else { ret };
-                        let _ = t;
                         self.threads.add(ret as u64, child_pid as u64);
                     }
                 }
@@ -1013,6 +1011,7 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 let exe = c.str("exe").unwrap_or(b"");
                 let env = c.p("env").map(list);
                 let filename = c.str("filename");
+                let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
                 if ret == 0 {
                     let cgroups: Vec<String> = c
                         .p("cgroups")
@@ -1027,8 +1026,6 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                         ret: 0,
                         ..h
                     };
-                    let argv: Vec<&[u8]> =
-                        std::iter::once(exe).chain(args.iter().copied()).collect();
                     self.push(rec, 0, 0, |a| {
                         opt_str(a, filename.or(c.str("trusted_exepath")));
                         a.str_list(argv.iter());
@@ -1046,7 +1043,6 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                         };
                     })?;
                 }
-                let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
                 self.push(h, num, entry, |a| {
                     opt_str(a, filename);
                     a.str_list(argv.iter());
