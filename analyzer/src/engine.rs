@@ -116,6 +116,7 @@ fn state_kinds() -> KindSet {
         id::SETGID,
         id::SETREGID,
         id::SETRESGID,
+        id::CONTAINER,
     ]
     .into_iter()
     .collect()
@@ -211,7 +212,11 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
                 st.apply(&e);
             }
             let cands = &by_kind[(e.kind as usize).min(255)];
-            if !cands.is_empty() {
+            // Containers already running when the capture began are state,
+            // as in Falco, which learns them without a container event.
+            let initial =
+                e.kind == id::CONTAINER && e.arg("initial").and_then(|v| v.as_u64()) == Some(1);
+            if !cands.is_empty() && !initial {
                 let env = Env {
                     state: &st,
                     anchor,

@@ -161,7 +161,17 @@ enum F {
     FsPathSource,
     FsPathTarget,
     ContainerId,
+    ContainerFullId,
     ContainerName,
+    ContainerImage,
+    ContainerImageId,
+    ContainerImageRepository,
+    ContainerImageTag,
+    ContainerImageDigest,
+    ContainerType,
+    ContainerPrivileged,
+    ContainerIp,
+    ContainerMounts,
     Unsupported,
 }
 
@@ -271,8 +281,18 @@ fn kinds() -> &'static [F] {
                 "fs.path.name" | "fs.path.nameraw" => F::FsPathName,
                 "fs.path.source" | "fs.path.sourceraw" => F::FsPathSource,
                 "fs.path.target" | "fs.path.targetraw" => F::FsPathTarget,
-                "container.id" | "container.full_id" => F::ContainerId,
+                "container.id" => F::ContainerId,
+                "container.full_id" => F::ContainerFullId,
                 "container.name" => F::ContainerName,
+                "container.image" => F::ContainerImage,
+                "container.image.id" => F::ContainerImageId,
+                "container.image.repository" => F::ContainerImageRepository,
+                "container.image.tag" => F::ContainerImageTag,
+                "container.image.digest" => F::ContainerImageDigest,
+                "container.type" => F::ContainerType,
+                "container.privileged" => F::ContainerPrivileged,
+                "container.ip" => F::ContainerIp,
+                "container.mounts" => F::ContainerMounts,
                 _ => F::Unsupported,
             })
             .collect()
@@ -705,10 +725,68 @@ fn proc_field<'c>(f: F, p: &'c Process, cx: &EvCtx<'_>) -> Val<'c> {
     }
 }
 
+/// Container fields: of the container a `container` record describes, else
+/// of the event's process (`host` for id and name on the host).
+fn container_field<'c>(f: F, cx: &'c EvCtx<'_>) -> Val<'c> {
+    let id: Option<&str> = if cx.e.kind == id::CONTAINER {
+        match cx.args.get("id") {
+            Some(ArgValue::Str(b)) => std::str::from_utf8(b).ok().map(|x| &x[..x.len().min(12)]),
+            _ => None,
+        }
+    } else {
+        cx.proc_.and_then(|p| p.container_id.as_deref())
+    };
+    let Some(id) = id else { return Val::NA };
+    if id.is_empty() {
+        return match f {
+            F::ContainerId | F::ContainerFullId | F::ContainerName => {
+                Val::Str(Cow::Borrowed("host"))
+            }
+            _ => Val::NA,
+        };
+    }
+    let c = cx.env.state.containers.get(id);
+    let txt = |v: Option<&'c std::sync::Arc<str>>| s(v);
+    match f {
+        F::ContainerId => Val::Str(Cow::Owned(id.to_string())),
+        F::ContainerFullId => match c {
+            Some(c) => Val::Str(Cow::Borrowed(&c.full_id)),
+            None => Val::Str(Cow::Owned(id.to_string())),
+        },
+        F::ContainerName => txt(c.and_then(|c| c.name.as_ref())),
+        F::ContainerImage => txt(c.and_then(|c| c.image.as_ref())),
+        F::ContainerImageId => txt(c.and_then(|c| c.image_id.as_ref())),
+        F::ContainerImageRepository => txt(c.and_then(|c| c.image_repository.as_ref())),
+        F::ContainerImageTag => txt(c.and_then(|c| c.image_tag.as_ref())),
+        F::ContainerImageDigest => txt(c.and_then(|c| c.image_digest.as_ref())),
+        F::ContainerType => txt(c.and_then(|c| c.runtime.as_ref())),
+        F::ContainerPrivileged => c
+            .and_then(|c| c.privileged)
+            .map(Val::Bool)
+            .unwrap_or(Val::NA),
+        F::ContainerIp => c.and_then(|c| c.ip).map(Val::Ip).unwrap_or(Val::NA),
+        F::ContainerMounts => match c.and_then(|c| c.mounts.as_ref()) {
+            // sysdig's form: source:dest:mode:rdwr:propagation, comma-separated.
+            Some(ms) => Val::Str(Cow::Owned(
+                ms.iter()
+                    .map(|m| {
+                        format!(
+                            "{}:{}:{}:{}:{}",
+                            m.source, m.dest, m.mode, m.rdwr, m.propagation
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            None => Val::NA,
+        },
+        _ => Val::NA,
+    }
+}
+
 fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     let e = cx.e;
     let f = kinds()[r.id as usize];
-    let p = cx.proc_;
     let t = cx.fd.and_then(|f| f.tuple.as_ref());
     let na = Val::NA;
     match f {
@@ -974,119 +1052,151 @@ fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
         F::FdIsServer => t.map(|t| Val::Bool(t.server)).unwrap_or(na),
         F::FdConnected => t.map(|t| Val::Bool(t.connected)).unwrap_or(na),
         F::FdNameChanged => Val::Bool(false),
-        F::ContainerId => match p.and_then(|p| p.container_id.as_ref()) {
-            Some(c) if !c.is_empty() => Val::Str(Cow::Borrowed(c)),
-            Some(_) => Val::Str(Cow::Borrowed("host")),
-            None => na,
-        },
-        F::ContainerName => match p.and_then(|p| p.container_id.as_ref()) {
-            Some(c) if c.is_empty() => Val::Str(Cow::Borrowed("host")),
-            _ => na,
-        },
+        F::ContainerId
+        | F::ContainerFullId
+        | F::ContainerName
+        | F::ContainerImage
+        | F::ContainerImageId
+        | F::ContainerImageRepository
+        | F::ContainerImageTag
+        | F::ContainerImageDigest
+        | F::ContainerType
+        | F::ContainerPrivileged
+        | F::ContainerIp
+        | F::ContainerMounts => container_field(f, cx),
         F::Unsupported => na,
         _ => {
-            let Some(p) = p else { return na };
-            let user = |uid: Option<u32>| cx.user(uid);
-            match f {
-                F::ProcPid | F::ProcVpid => Val::Int(i64::from(p.pid)),
-                F::ProcName => s(p.comm.as_ref()),
-                F::ProcExe => p
-                    .args
-                    .as_ref()
-                    .and_then(|a| a.first())
-                    .map(|x| Val::Str(Cow::Borrowed(&**x)))
-                    .unwrap_or(na),
-                F::ProcExepath => s(p.exepath.as_ref()),
-                F::ProcArgs => match &p.args {
-                    Some(a) => Val::Str(Cow::Owned(
-                        a.iter().skip(1).map(|x| &**x).collect::<Vec<_>>().join(" "),
-                    )),
-                    None => na,
-                },
-                F::ProcExeline => match &p.args {
-                    Some(a) => Val::Str(Cow::Owned(
-                        a.iter().map(|x| &**x).collect::<Vec<_>>().join(" "),
-                    )),
-                    None => na,
-                },
-                F::ProcCmdline => cmdline(p),
-                F::ProcEnv => match (&p.env, &r.arg) {
-                    (Some(env), FieldArg::Key(k)) => env
-                        .iter()
-                        .find_map(|kv| {
-                            kv.strip_prefix(k.as_str())
-                                .and_then(|r| r.strip_prefix('='))
-                                .map(|v| Val::Str(Cow::Owned(v.to_string())))
-                        })
-                        .unwrap_or(na),
-                    (Some(env), _) => Val::Str(Cow::Owned(
-                        env.iter().map(|x| &**x).collect::<Vec<_>>().join(" "),
-                    )),
-                    _ => na,
-                },
-                F::ProcCwd => s(p.cwd.as_ref()),
-                F::ProcPpid | F::ProcPvpid => p.ppid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
-                F::ProcPname | F::ProcPexe | F::ProcPexepath | F::ProcPcmdline => {
-                    let Some(pp) = cx.parent(p) else { return na };
-                    let g = match f {
-                        F::ProcPname => F::ProcName,
-                        F::ProcPexe => F::ProcExe,
-                        F::ProcPexepath => F::ProcExepath,
-                        _ => F::ProcCmdline,
-                    };
-                    proc_field(g, pp, cx)
-                }
-                F::ProcDuration => p
-                    .start_ts
-                    .map(|st| Val::Int(e.ts.saturating_sub(st) as i64))
-                    .unwrap_or(na),
-                F::ProcStartTs => p
-                    .start_ts
-                    .map(|st| Val::Int(st.wrapping_add(cx.env.anchor) as i64))
-                    .unwrap_or(na),
-                F::ProcTty => p.tty.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
-                F::ProcIsExeFromMemfd => Val::Bool(p.exe_from_memfd),
-                F::ProcFdopencount => Val::Int(p.fds.len() as i64),
-                F::ThreadCapEff => match p.cap_effective {
-                    Some(c) => Val::Str(Cow::Owned(
-                        CAPS.iter()
-                            .enumerate()
-                            .filter(|(i, _)| c & (1 << i) != 0)
-                            .map(|(_, n)| *n)
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    )),
-                    None => na,
-                },
-                F::UserUid => p.uid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
-                F::UserName => user(p.uid)
-                    .map(|u| Val::Str(Cow::Borrowed(&*u.0)))
-                    .unwrap_or(na),
-                F::UserHomedir => user(p.uid)
-                    .map(|u| Val::Str(Cow::Borrowed(&*u.1)))
-                    .unwrap_or(na),
-                F::UserShell => user(p.uid)
-                    .map(|u| Val::Str(Cow::Borrowed(&*u.2)))
-                    .unwrap_or(na),
-                F::UserLoginuid => p
-                    .loginuid
-                    .map(|x| Val::Int(if x == u32::MAX { -1 } else { i64::from(x) }))
-                    .unwrap_or(na),
-                F::UserLoginname => match p.loginuid {
-                    Some(u32::MAX) => Val::Str(Cow::Borrowed("<NA>")),
-                    l => user(l)
-                        .map(|u| Val::Str(Cow::Borrowed(&*u.0)))
-                        .unwrap_or(na),
-                },
-                F::GroupGid => p.gid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
-                F::GroupName => p
-                    .gid
-                    .and_then(|g| cx.env.state.accounts.groups.get(&g))
-                    .map(|n| Val::Str(Cow::Borrowed(&**n)))
-                    .unwrap_or(na),
-                _ => na,
+            let v = own_proc_field(f, r, cx);
+            if matches!(v, Val::NA) {
+                unknown_thread_default(f).unwrap_or(v)
+            } else {
+                v
             }
         }
+    }
+}
+
+/// What Falco's libraries give the fields of a thread they know nothing
+/// about (they create it on the fly with these values), so that rules
+/// behave the same: `proc.name != foo` holds and `proc.name != <NA>` (the
+/// `proc_name_exists` macro) does not. Parent fields stay missing.
+fn unknown_thread_default(f: F) -> Option<Val<'static>> {
+    Some(match f {
+        F::ProcName | F::ProcExe | F::ProcCmdline => Val::Str(Cow::Borrowed("<NA>")),
+        F::ProcExepath | F::ProcArgs | F::ProcCwd | F::ProcEnv => Val::Str(Cow::Borrowed("")),
+        F::ProcPpid => Val::Int(-1),
+        F::UserUid | F::GroupGid => Val::Int(i64::from(u32::MAX)),
+        F::UserLoginuid => Val::Int(-1),
+        F::ProcTty => Val::Int(0),
+        _ => return None,
+    })
+}
+
+/// Fields of the event's own process (and its ancestors by index).
+fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
+    let e = cx.e;
+    let p = cx.proc_;
+    let na = Val::NA;
+    let Some(p) = p else { return na };
+    let user = |uid: Option<u32>| cx.user(uid);
+    match f {
+        F::ProcPid | F::ProcVpid => Val::Int(i64::from(p.pid)),
+        F::ProcName => s(p.comm.as_ref()),
+        F::ProcExe => p
+            .args
+            .as_ref()
+            .and_then(|a| a.first())
+            .map(|x| Val::Str(Cow::Borrowed(&**x)))
+            .unwrap_or(na),
+        F::ProcExepath => s(p.exepath.as_ref()),
+        F::ProcArgs => match &p.args {
+            Some(a) => Val::Str(Cow::Owned(
+                a.iter().skip(1).map(|x| &**x).collect::<Vec<_>>().join(" "),
+            )),
+            None => na,
+        },
+        F::ProcExeline => match &p.args {
+            Some(a) => Val::Str(Cow::Owned(
+                a.iter().map(|x| &**x).collect::<Vec<_>>().join(" "),
+            )),
+            None => na,
+        },
+        F::ProcCmdline => cmdline(p),
+        F::ProcEnv => match (&p.env, &r.arg) {
+            (Some(env), FieldArg::Key(k)) => env
+                .iter()
+                .find_map(|kv| {
+                    kv.strip_prefix(k.as_str())
+                        .and_then(|r| r.strip_prefix('='))
+                        .map(|v| Val::Str(Cow::Owned(v.to_string())))
+                })
+                .unwrap_or(na),
+            (Some(env), _) => Val::Str(Cow::Owned(
+                env.iter().map(|x| &**x).collect::<Vec<_>>().join(" "),
+            )),
+            _ => na,
+        },
+        F::ProcCwd => s(p.cwd.as_ref()),
+        F::ProcPpid | F::ProcPvpid => p.ppid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
+        F::ProcPname | F::ProcPexe | F::ProcPexepath | F::ProcPcmdline => {
+            let Some(pp) = cx.parent(p) else { return na };
+            let g = match f {
+                F::ProcPname => F::ProcName,
+                F::ProcPexe => F::ProcExe,
+                F::ProcPexepath => F::ProcExepath,
+                _ => F::ProcCmdline,
+            };
+            proc_field(g, pp, cx)
+        }
+        F::ProcDuration => p
+            .start_ts
+            .map(|st| Val::Int(e.ts.saturating_sub(st) as i64))
+            .unwrap_or(na),
+        F::ProcStartTs => p
+            .start_ts
+            .map(|st| Val::Int(st.wrapping_add(cx.env.anchor) as i64))
+            .unwrap_or(na),
+        F::ProcTty => p.tty.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
+        F::ProcIsExeFromMemfd => Val::Bool(p.exe_from_memfd),
+        F::ProcFdopencount => Val::Int(p.fds.len() as i64),
+        F::ThreadCapEff => match p.cap_effective {
+            Some(c) => Val::Str(Cow::Owned(
+                CAPS.iter()
+                    .enumerate()
+                    .filter(|(i, _)| c & (1 << i) != 0)
+                    .map(|(_, n)| *n)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )),
+            None => na,
+        },
+        F::UserUid => p.uid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
+        F::UserName => user(p.uid)
+            .map(|u| Val::Str(Cow::Borrowed(&*u.0)))
+            .unwrap_or(na),
+        F::UserHomedir => user(p.uid)
+            .map(|u| Val::Str(Cow::Borrowed(&*u.1)))
+            .unwrap_or(na),
+        F::UserShell => user(p.uid)
+            .map(|u| Val::Str(Cow::Borrowed(&*u.2)))
+            .unwrap_or(na),
+        F::UserLoginuid => p
+            .loginuid
+            .map(|x| Val::Int(if x == u32::MAX { -1 } else { i64::from(x) }))
+            .unwrap_or(na),
+        F::UserLoginname => match p.loginuid {
+            Some(u32::MAX) => Val::Str(Cow::Borrowed("<NA>")),
+            l => user(l)
+                .map(|u| Val::Str(Cow::Borrowed(&*u.0)))
+                .unwrap_or(na),
+        },
+        F::GroupGid => p.gid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
+        F::GroupName => p
+            .gid
+            .and_then(|g| cx.env.state.accounts.groups.get(&g))
+            .map(|n| Val::Str(Cow::Borrowed(&**n)))
+            .unwrap_or(na),
+        _ => na,
     }
 }
 

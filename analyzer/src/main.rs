@@ -65,9 +65,23 @@ enum Command {
         /// Stop after this many events.
         #[arg(long)]
         limit: Option<u64>,
-        /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret, args).
+        /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret, args;
+        /// with --format, {"num", "output"}).
         #[arg(long)]
         json: bool,
+        /// Only events matching this condition, in Falco's rule language
+        /// (sysdig's filter): 'evt.type=openat and fd.name startswith /etc'.
+        /// Macros and lists of --rules files may be used.
+        #[arg(long, short = 'f')]
+        filter: Option<String>,
+        /// Print each event with this format instead ('%evt.num %proc.name
+        /// %fd.name', like sysdig -p); missing values print as <NA>.
+        #[arg(long, short = 'p')]
+        format: Option<String>,
+        /// Rule files or directories whose macros and lists --filter may use
+        /// (their rules are not evaluated).
+        #[arg(long)]
+        rules: Vec<PathBuf>,
     },
     /// Load and compile Falco rule files and directories (in order) and print
     /// every error and warning with file, line, column and a caret. Exits 1
@@ -344,18 +358,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
             pid,
             limit,
             json,
+            filter,
+            format,
+            rules,
         } => {
+            let selector = if filter.is_some() || format.is_some() {
+                match analyzer::filter::compile(&rules, filter.as_deref(), format.as_deref()) {
+                    Ok(f) => Some(f),
+                    Err(diags) => {
+                        for d in &diags {
+                            eprint!("{}", d.render());
+                        }
+                        return Ok(ExitCode::from(2));
+                    }
+                }
+            } else {
+                None
+            };
             let (cap, damaged) = open_input(&capture, true)?;
             let mut kinds = capture::KindSet::EMPTY;
+            // Calls without a kind of their own are generic events named
+            // by their number.
+            let mut generic: Vec<&str> = Vec::new();
             for k in &kind {
                 match capture::kind_by_name(k) {
                     Some(info) => kinds.insert(info.id),
+                    None if capture::syscalls::x86_64_number(k).is_some() => {
+                        kinds.insert(capture::kind::id::GENERIC);
+                        generic.push(k);
+                    }
                     None => anyhow::bail!("unknown event type {k:?}"),
                 }
             }
             let filter_kinds = !kind.is_empty();
+            // State (processes, fds) is replayed from the start when the
+            // filter or format may need it, so every chunk is read then.
             let sel = cap.select_chunks(
-                if filter_kinds {
+                if filter_kinds && selector.is_none() {
                     &kinds
                 } else {
                     &capture::KindSet::ALL
@@ -364,6 +403,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 u64::MAX,
             );
             let anchor = cap.meta().map(|m| m.boot_time_unix_ns).unwrap_or(0);
+            let hostname = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
+            let mut state = selector.as_ref().map(|_| {
+                analyzer::state::State::from_snapshot(
+                    &cap.snapshot().ok().flatten().unwrap_or_default(),
+                )
+            });
             let mut printed = 0u64;
             let mut text = String::new();
             let mut bad = 0;
@@ -377,18 +422,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 };
                 for e in c.events() {
-                    if (filter_kinds && !kinds.contains(e.kind)) || pid.is_some_and(|p| p != e.pid)
-                    {
-                        continue;
+                    if let Some(st) = &mut state {
+                        st.apply(&e);
                     }
+                    let generic_ok = e.kind != capture::kind::id::GENERIC
+                        || generic.is_empty()
+                        || generic.contains(&e.kind_name().as_ref());
+                    let wanted = (!filter_kinds || kinds.contains(e.kind))
+                        && generic_ok
+                        && pid.is_none_or(|p| p == e.pid);
+                    let mut line = None;
+                    if let (true, Some(sel), Some(st)) = (wanted, &selector, &state) {
+                        let env = analyzer::eval::Env {
+                            state: st,
+                            anchor,
+                            hostname: &hostname,
+                        };
+                        let cx = analyzer::eval::EvCtx::new(&e, &env);
+                        let hit = sel
+                            .program
+                            .as_ref()
+                            .is_none_or(|p| analyzer::eval::matches_in(p, &cx));
+                        if hit {
+                            line = Some(match &sel.format {
+                                Some(f) => {
+                                    let (out, _) = analyzer::eval::format_output_in(f, &cx);
+                                    if json {
+                                        serde_json::json!({"num": e.seq + 1, "output": out})
+                                            .to_string()
+                                    } else {
+                                        out
+                                    }
+                                }
+                                None if json => analyzer::print::json(&e, anchor).to_string(),
+                                None => analyzer::print::line(&e, anchor),
+                            });
+                        }
+                    } else if wanted && selector.is_none() {
+                        line = Some(if json {
+                            analyzer::print::json(&e, anchor).to_string()
+                        } else {
+                            analyzer::print::line(&e, anchor)
+                        });
+                    }
+                    if let Some(st) = &mut state {
+                        st.retire(&e);
+                    }
+                    let Some(line) = line else { continue };
                     if limit.is_some_and(|l| printed >= l) {
                         break 'chunks;
                     }
-                    if json {
-                        text += &analyzer::print::json(&e, anchor).to_string();
-                    } else {
-                        text += &analyzer::print::line(&e, anchor);
-                    }
+                    text += &line;
                     text.push('\n');
                     printed += 1;
                     if text.len() > 1 << 16 {

@@ -63,18 +63,21 @@ pub fn named_args<'a>(e: &EventRef<'a>) -> Vec<(String, Option<ArgType>, ArgValu
         .collect()
 }
 
-/// One text line: `seq time cpu pid/tid kind ret=R name=value ...`.
+/// One text line: `seq time cpu pid/tid kind ret=R name=value ...`
+/// (`ret=` is left out for events without a result).
 pub fn line(e: &EventRef<'_>, anchor: u64) -> String {
     let mut s = format!(
-        "{} {} {} {}/{} {} ret={}",
+        "{} {} {} {}/{} {}",
         e.seq + 1,
         utc(e.ts.wrapping_add(anchor)),
         e.cpu,
         e.pid,
         e.tid,
         e.kind_name(),
-        e.ret
     );
+    if let Some(r) = e.result() {
+        let _ = write!(s, " ret={r}");
+    }
     for (name, ty, v) in named_args(e) {
         let _ = write!(s, " {name}={}", render(&v, ty));
     }
@@ -107,7 +110,7 @@ pub fn json(e: &EventRef<'_>, anchor: u64) -> Value {
         "pid": e.pid,
         "tid": e.tid,
         "type": e.kind_name(),
-        "ret": e.ret,
+        "ret": e.result(),
         "args": Value::Object(args),
     })
 }

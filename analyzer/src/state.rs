@@ -196,6 +196,149 @@ pub struct Accounts {
     pub groups: HashMap<u32, Arc<str>>,
 }
 
+/// One mount of a container.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Mount {
+    /// Host path.
+    pub source: Arc<str>,
+    /// Path in the container.
+    pub dest: Arc<str>,
+    /// Mount mode ("ro", "z", ...).
+    pub mode: Arc<str>,
+    /// Read-write.
+    pub rdwr: bool,
+    /// Propagation ("rprivate", ...).
+    pub propagation: Arc<str>,
+}
+
+/// What a `container` record says of a container (sysdig's container JSON).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Container {
+    /// Full id.
+    pub full_id: Arc<str>,
+    /// Name.
+    pub name: Option<Arc<str>>,
+    /// Image as started (`nginx:latest`).
+    pub image: Option<Arc<str>>,
+    /// Image id.
+    pub image_id: Option<Arc<str>>,
+    /// Image repository (`nginx`).
+    pub image_repository: Option<Arc<str>>,
+    /// Image tag (`latest`).
+    pub image_tag: Option<Arc<str>>,
+    /// Image digest.
+    pub image_digest: Option<Arc<str>>,
+    /// Runtime (docker, cri, containerd, ...).
+    pub runtime: Option<Arc<str>>,
+    /// Privileged.
+    pub privileged: Option<bool>,
+    /// Address.
+    pub ip: Option<IpAddr>,
+    /// Mounts (absent when the record lists none).
+    pub mounts: Option<Arc<[Mount]>>,
+}
+
+/// sysdig's container types (`CT_*`), by number.
+const RUNTIMES: &[&str] = &[
+    "docker",
+    "lxc",
+    "libvirt-lxc",
+    "mesos",
+    "rkt",
+    "custom",
+    "cri",
+    "containerd",
+    "cri-o",
+    "bpm",
+    "static",
+    "podman",
+];
+
+impl Container {
+    /// Reads a `container` record: its id, name, image and privileged
+    /// arguments, completed from the JSON document when there is one.
+    pub fn from_event(e: &EventRef<'_>) -> Option<(Arc<str>, Container)> {
+        let text = |n: &str| match e.arg(n) {
+            Some(ArgValue::Str(b)) if !b.is_empty() => Some(lossy(b)),
+            _ => None,
+        };
+        let id = text("id")?;
+        let mut c = Container {
+            full_id: id.clone(),
+            name: text("name"),
+            image: text("image"),
+            privileged: e.arg("privileged").and_then(|v| v.as_u64()).map(|v| v != 0),
+            ..Container::default()
+        };
+        let json: Option<serde_json::Value> =
+            text("json").and_then(|j| serde_json::from_str(&j).ok());
+        if let Some(j) = json.as_ref().map(|j| j.get("container").unwrap_or(j)) {
+            let st = |k: &str| {
+                j.get(k)
+                    .and_then(|v| v.as_str())
+                    .filter(|v| !v.is_empty())
+                    .map(s)
+            };
+            if let Some(f) = st("full_id").or_else(|| st("id")) {
+                c.full_id = f;
+            }
+            c.name = c.name.or_else(|| st("name"));
+            c.image = c.image.or_else(|| st("image"));
+            c.image_id = st("imageid");
+            c.image_repository = st("imagerepo");
+            c.image_tag = st("imagetag");
+            c.image_digest = st("imagedigest");
+            c.runtime = j
+                .get("type")
+                .and_then(|t| t.as_u64())
+                .and_then(|t| RUNTIMES.get(t as usize))
+                .map(|t| s(t));
+            if c.privileged.is_none() {
+                c.privileged = j.get("privileged").and_then(|v| v.as_bool());
+            }
+            c.ip = st("ip").and_then(|ip| ip.parse().ok());
+            if let Some(ms) = j.get("Mounts").and_then(|m| m.as_array()) {
+                let m = |x: &serde_json::Value, k: &str| {
+                    s(x.get(k).and_then(|v| v.as_str()).unwrap_or(""))
+                };
+                c.mounts = Some(
+                    ms.iter()
+                        .map(|x| Mount {
+                            source: m(x, "Source"),
+                            dest: m(x, "Destination"),
+                            mode: m(x, "Mode"),
+                            rdwr: x.get("RW").and_then(|v| v.as_bool()).unwrap_or(false),
+                            propagation: m(x, "Propagation"),
+                        })
+                        .collect(),
+                );
+            }
+        }
+        // A repository and tag from the image name when the record has
+        // none (`registry:5000/team/app:1.2@sha256:...`).
+        if let (None, Some(img)) = (&c.image_repository, &c.image) {
+            let (repo, tag) = split_image(img);
+            c.image_repository = Some(s(repo));
+            if c.image_tag.is_none() {
+                c.image_tag = tag.map(s);
+            }
+        }
+        let short: Arc<str> = s(&id.chars().take(12).collect::<String>());
+        Some((short, c))
+    }
+}
+
+/// An image name's repository and tag: `registry:5000/team/app:1.2@sha256:..`
+/// is `registry:5000/team/app` and `1.2`.
+fn split_image(img: &str) -> (&str, Option<&str>) {
+    let no_digest = img.split('@').next().unwrap_or(img);
+    let slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    match no_digest[slash..].rfind(':') {
+        Some(i) => (&no_digest[..slash + i], Some(&no_digest[slash + i + 1..])),
+        None => (no_digest, None),
+    }
+}
+
 /// The state of the recorded host at one point of the capture.
 #[derive(Clone, Debug, Default)]
 pub struct State {
@@ -203,6 +346,8 @@ pub struct State {
     pub procs: HashMap<u32, Process, FxBuild>,
     /// Users and groups (shared, never changes).
     pub accounts: Arc<Accounts>,
+    /// Containers by (12-character) id, from `container` records.
+    pub containers: HashMap<Arc<str>, Arc<Container>, FxBuild>,
 }
 
 fn s(x: &str) -> Arc<str> {
@@ -364,6 +509,7 @@ impl State {
         State {
             procs,
             accounts: Arc::new(acc),
+            containers: HashMap::default(),
         }
     }
 
@@ -439,7 +585,14 @@ impl State {
                 let euid = int("euid").map(|x| x as u32);
                 let loginuid = int("loginuid").map(|x| x as u32);
                 let tty = int("tty").map(|x| x as u32);
+                let ppid = match e.kind {
+                    id::PROC_EXEC => int("ppid").filter(|&x| x > 0).map(|x| x as u32),
+                    _ => None,
+                };
                 let p = self.proc_mut(e.pid);
+                if p.ppid.is_none() {
+                    p.ppid = ppid;
+                }
                 if let Some(f) = filename {
                     let resolved = if f.starts_with('/') {
                         f.clone()
@@ -683,6 +836,11 @@ impl State {
                     self.proc_mut(e.pid).gid = Some(g as u32);
                 }
             }
+            id::CONTAINER => {
+                if let Some((id, c)) = Container::from_event(e) {
+                    self.containers.insert(id, Arc::new(c));
+                }
+            }
             _ => {}
         }
     }
@@ -772,6 +930,33 @@ fn set_endpoints(
         }
     }
     t.server = t.server || server;
+    // An IPv6 socket talking IPv4 (::ffff:a.b.c.d at both ends) is shown
+    // as IPv4, as Falco does, so `fd.net`, `fd.typechar = 4` and the tuple
+    // text match what rules expect.
+    let mapped = |e: Option<(IpAddr, u16)>| match e {
+        Some((IpAddr::V6(a), _)) => a.to_ipv4_mapped().is_some() || a.is_unspecified(),
+        Some((IpAddr::V4(_), _)) | None => true,
+    };
+    let any_mapped = [t.local, t.remote]
+        .iter()
+        .any(|e| matches!(e, Some((IpAddr::V6(a), _)) if a.to_ipv4_mapped().is_some()));
+    if any_mapped && mapped(t.local) && mapped(t.remote) {
+        let v4 = |e: Option<(IpAddr, u16)>| {
+            e.map(|(ip, port)| match ip {
+                IpAddr::V6(a) => (
+                    IpAddr::V4(
+                        a.to_ipv4_mapped()
+                            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+                    ),
+                    port,
+                ),
+                v4 => (v4, port),
+            })
+        };
+        t.local = v4(t.local);
+        t.remote = v4(t.remote);
+        f.kind = FdKind::Ipv4;
+    }
     // The tuple text (fd.name) is built when a rule or output asks for it.
 }
 
@@ -827,6 +1012,20 @@ impl<'a> Args<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_names_split_into_repository_and_tag() {
+        assert_eq!(split_image("nginx:latest"), ("nginx", Some("latest")));
+        assert_eq!(split_image("tutum/curl"), ("tutum/curl", None));
+        assert_eq!(
+            split_image("registry:5000/team/app:1.2@sha256:abcd"),
+            ("registry:5000/team/app", Some("1.2"))
+        );
+        assert_eq!(
+            split_image("registry:5000/app"),
+            ("registry:5000/app", None)
+        );
+    }
 
     #[test]
     fn paths_resolve_lexically() {

@@ -121,7 +121,7 @@ fn append_override_exceptions_and_selection_compose() {
     assert_eq!(
         r1.program.to_string(),
         "(evt.type in (open, openat) or evt.type = creat) and proc.name in (cat, less, tail, head) and fd.name startswith /etc \
-         and not (proc.name = cat and fd.directory in (/tmp, /var/tmp) or proc.name = less and fd.directory in (/home))"
+         and not ((proc.name = cat and fd.directory in (/tmp, /var/tmp)) or (proc.name = less and fd.directory in (/home)))"
     );
     assert_eq!(r1.evttypes.as_ref().map(|s| s.len()), Some(3));
     assert!(!set.rules[1].enabled);
@@ -269,4 +269,25 @@ fn list_fields_lists_types_and_descriptions() {
         .expect("proc.aname");
     assert_eq!(aname["type"], "CHARBUF");
     assert_eq!(aname["arg"], "[N] optional");
+}
+
+#[test]
+fn quoted_list_items_keep_their_escapes_meaning() {
+    // Falco substitutes list items as text: '"sh -c \"x\""' is the
+    // quoted string sh -c "x" once in the condition.
+    let text = r#"
+- list: cmds
+  items: ['"sh -c \"x\""', plain]
+- rule: r
+  desc: d
+  condition: proc.cmdline in (cmds)
+  output: x
+  priority: INFO
+"#;
+    let set = load_rules_str("inline.yaml", text, &Selection::default());
+    assert_eq!(set.errors(), 0, "{:#?}", set.diagnostics);
+    assert_eq!(
+        set.rules[0].program.to_string(),
+        r#"proc.cmdline in ("sh -c \"x\"", plain)"#
+    );
 }

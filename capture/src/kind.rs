@@ -164,10 +164,10 @@ kinds! {
     // Capture records and lifecycle (from the scheduler tracepoints).
     1 LOSS "ferret_loss" Capture false [("count", Uint), ("first_ts", Uint), ("last_ts", Uint)]
     2 PROC_FORK "procfork" Process false [("child_pid", Pid), ("child_tid", Pid), ("flags", Flags(F::Clone))]
-    3 PROC_EXEC "procexec" Process false [("filename", Path), ("args", StrList), ("comm", Str), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("env", StrList)]
+    3 PROC_EXEC "procexec" Process false [("filename", Path), ("args", StrList), ("comm", Str), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("env", StrList), ("ppid", Pid)]
     4 PROC_EXIT "procexit" Process false [("status", Int), ("sig", Signal), ("group_dead", Uint)]
     5 GENERIC "syscall" Other true [("nr", Uint), ("a0", Uint), ("a1", Uint), ("a2", Uint), ("a3", Uint), ("a4", Uint), ("a5", Uint)]
-    6 CONTAINER "container" Capture false [("id", Str), ("name", Str), ("image", Str), ("privileged", Uint), ("json", Str)]
+    6 CONTAINER "container" Capture false [("id", Str), ("name", Str), ("image", Str), ("privileged", Uint), ("json", Str), ("initial", Uint)]
     // Process.
     10 EXECVE "execve" Process true [("filename", Path), ("args", StrList), ("env", StrList)]
     11 EXECVEAT "execveat" Process true [("dirfd", Dirfd), ("filename", Path), ("args", StrList), ("env", StrList), ("flags", Flags(F::At))]

@@ -450,15 +450,24 @@ impl<'a> Call<'a> {
     }
 
     fn int(&self, name: &str) -> Option<i64> {
-        let signed = self
+        let ty = self
             .exit
             .iter()
             .chain(self.enter.iter())
             .find_map(|(_, i)| i.params.iter().find(|(n, _)| *n == name))
-            .is_some_and(|(_, t)| {
-                matches!(t, Pt::Errno | Pt::Fd | Pt::Pid | Pt::Int32 | Pt::Int64)
-            });
-        self.p(name).map(|b| int_of(b, signed))
+            .map(|(_, t)| *t);
+        let signed = matches!(
+            ty,
+            Some(Pt::Errno | Pt::Fd | Pt::Pid | Pt::Int32 | Pt::Int64)
+        );
+        let v = self.p(name).map(|b| int_of(b, signed))?;
+        // File descriptors are C ints; old drivers stored some (mmap's)
+        // zero-extended in 64 bits, so -1 arrives as 4294967295.
+        Some(if ty == Some(Pt::Fd) {
+            i64::from(v as i32)
+        } else {
+            v
+        })
     }
 
     fn uint(&self, name: &str) -> Option<u64> {
@@ -626,6 +635,8 @@ fn json_str(json: &str, key: &str) -> Option<String> {
 struct Threads {
     pid_of: HashMap<u64, u64>,
     members: HashMap<u64, HashSet<u64>>,
+    /// Child processes a parent's clone exit announced.
+    announced: HashSet<u64>,
 }
 
 impl Threads {
@@ -677,12 +688,30 @@ pub fn import_events<W: capture::Sink>(
         w,
         rep: &mut rep,
         threads: &mut threads,
+        leading: true,
     };
+    // Container records written before anything else describe the
+    // containers already running when the capture began (sysdig's dump at
+    // start): state, not launches.
+    let mut leading = true;
+    // sysdig does not number the user and group records that open a trace
+    // (it reads them as the trace's user list), so event numbers, which
+    // the report keeps to point back at sysdig's, start after them.
+    let unnumbered = scap
+        .events
+        .iter()
+        .take_while(|e| {
+            event_info(e.code).is_some_and(|i| matches!(i.name, "useradded" | "groupadded"))
+        })
+        .count();
+    let number = |i: usize| (i + 1).saturating_sub(unnumbered) as u64;
     for (i, e) in scap.events.iter().enumerate() {
         let Some(info) = event_info(e.code) else {
             *out.rep.unknown.entry(e.code).or_default() += 1;
             continue;
         };
+        leading &= matches!(info.name, "container" | "k8s" | "mesos");
+        out.leading = leading;
         if kind_for(info.name).is_none() {
             *out.rep.internal.entry(info.name).or_default() += 1;
             continue;
@@ -698,7 +727,7 @@ pub fn import_events<W: capture::Sink>(
                         enter: Some((e, info)),
                         exit: None,
                     },
-                    i as u64 + 1,
+                    number(i),
                     0,
                 )?;
             } else {
@@ -723,7 +752,7 @@ pub fn import_events<W: capture::Sink>(
         } else {
             out.rep.exits_alone += 1;
         }
-        out.call(&call, i as u64 + 1, enter.map_or(0, |(j, _)| j as u64 + 1))?;
+        out.call(&call, number(i), enter.map_or(0, |(j, _)| number(j)))?;
     }
     out.rep.entries_dropped += pending.len() as u64;
     Ok(rep)
@@ -733,6 +762,8 @@ struct Out<'w, 'r, W: capture::Sink> {
     w: &'w mut CaptureWriter<W>,
     rep: &'r mut ImportReport,
     threads: &'r mut Threads,
+    /// Whether only container (and k8s/mesos) records came so far.
+    leading: bool,
 }
 
 impl<W: capture::Sink> Out<'_, '_, W> {
@@ -973,6 +1004,7 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 })
             }
             id::CONTAINER => {
+                let leading = self.leading;
                 let json = c
                     .str("json")
                     .map(|j| String::from_utf8_lossy(j).into_owned());
@@ -985,11 +1017,15 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                     opt_str(a, json_str(j, "image").as_deref().map(str::as_bytes));
                     opt_uint(a, privileged);
                     opt_str(a, json.as_deref().map(str::as_bytes));
+                    a.uint(u64::from(leading));
                 })
             }
             id::CLONE => {
-                let child_thread =
-                    matches!((c.int("tid"), c.int("pid")), (Some(t), Some(p)) if t != p);
+                // On the child's exit (result 0) tid and pid describe the
+                // child, so they tell a thread; on the parent's exit they
+                // describe the parent, and only the flags tell.
+                let child_thread = ret == 0
+                    && matches!((c.int("tid"), c.int("pid")), (Some(t), Some(p)) if t != p);
                 let mut flags = c.uint("flags").map(clone_flags).unwrap_or(0);
                 if child_thread {
                     flags |= 0x1_0000;
@@ -1000,6 +1036,30 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                         // result; the parameters describe the parent.
                         let child_pid = if flags & 0x1_0000 != 0 { p } else { ret };
                         self.threads.add(ret as u64, child_pid as u64);
+                        if child_pid == ret {
+                            self.threads.announced.insert(ret as u64);
+                        }
+                    }
+                }
+                // A child whose parent's exit is not in the trace (it came
+                // before the capture, or was dropped) still names its
+                // parent thread: a fork record gives it its parent.
+                let ptid = c.int("ptid").filter(|&t| t > 0);
+                if let (0, false, Some(pt)) = (ret, child_thread, ptid) {
+                    if self.threads.announced.insert(e.tid) {
+                        let parent = self.threads.pid(pt as u64);
+                        let rec = EventHeader {
+                            pid: parent as u32,
+                            tid: pt as u32,
+                            kind: id::PROC_FORK,
+                            ret: 0,
+                            ..h
+                        };
+                        self.push(rec, 0, 0, |a| {
+                            a.int(e.tid as i64);
+                            a.int(e.tid as i64);
+                            a.uint(flags);
+                        })?;
                     }
                 }
                 self.push(h, num, entry, |a| {
@@ -1012,6 +1072,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                 let env = c.p("env").map(list);
                 let filename = c.str("filename");
                 let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
+                let ppid = c
+                    .int("ptid")
+                    .filter(|&t| t > 0)
+                    .map(|t| self.threads.pid(t as u64) as i64);
                 if ret == 0 {
                     let cgroups: Vec<String> = c
                         .p("cgroups")
@@ -1041,6 +1105,8 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                             Some(en) => a.str_list(en.iter()),
                             None => a.absent(),
                         };
+                        // The parent, as the thread that cloned: its process.
+                        opt_int(a, ppid);
                     })?;
                 }
                 self.push(h, num, entry, |a| {

@@ -223,7 +223,10 @@ impl Program {
             Node::And(_) => 2,
             _ => 3,
         };
-        if prec < min {
+        // Nested `and`/`or` are always bracketed: older parsers (sysdig
+        // 0.29, Falco before 0.33) reject mixing them without brackets.
+        let wrap = prec < min || (prec < 3 && min > 0 && prec != min);
+        if wrap {
             f.write_str("(")?;
         }
         match n {
@@ -266,7 +269,7 @@ impl Program {
                 }
             }
         }
-        if prec < min {
+        if wrap {
             f.write_str(")")?;
         }
         Ok(())
@@ -740,7 +743,7 @@ impl<'a> Compiler<'a> {
                         // Falco substitutes list items as text, so an item written
                         // with quotes ('"10.0.0.0/8"') is a quoted string.
                         values.extend(expanded.into_iter().map(|t| Value {
-                            text: unquote(&t).to_string(),
+                            text: unquote(&t),
                             quoted: true,
                             span: it.span,
                         }));
@@ -1224,13 +1227,28 @@ fn macro_cycle(
     walk(macros, start, start, &mut path, &mut HashSet::new()).then_some(path)
 }
 
-fn unquote(t: &str) -> &str {
+fn unquote(t: &str) -> String {
     let b = t.as_bytes();
-    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
-        &t[1..t.len() - 1]
-    } else {
-        t
+    if b.len() < 2 || !(b[0] == b'"' || b[0] == b'\'') || b[b.len() - 1] != b[0] {
+        return t.to_string();
     }
+    // The item is a quoted string of the condition language once
+    // substituted, so its escapes mean what they mean there.
+    let mut out = String::with_capacity(t.len());
+    let mut chars = t[1..t.len() - 1].chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(e) => out.push(e),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// Compiles every rule of `defs`. Returns the compiled rules (rules with
