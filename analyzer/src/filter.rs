@@ -48,10 +48,18 @@ pub fn compile(
     // Line 4 holds the condition and the format follows it, so positions
     // map back to what the user typed.
     let cond_lines = cond.lines().count().max(1);
+    // The first line goes in without its indentation (YAML takes a block's
+    // indentation from its first line); columns on it are shifted back.
+    let lead = |t: &str| t.len() - t.trim_start_matches([' ', '\t']).len();
+    let (cond_lead, fmt_lead) = (lead(cond), lead(fmt));
     let text = format!(
-        "- rule: {RULE}\n  desc: the filter of analyzer events\n  condition: |-\n{}  output: |-\n{}  priority: INFO\n",
-        block(if cond.trim().is_empty() { "\"\"" } else { cond }),
-        block(fmt)
+        "- rule: {RULE}\n  desc: the filter of analyzer events\n  condition: |2-\n{}  output: |2-\n{}  priority: INFO\n",
+        block(if cond.trim().is_empty() {
+            "\"\""
+        } else {
+            &cond[cond_lead..]
+        }),
+        block(&fmt[fmt_lead..])
     );
     let mut defs = load::Definitions::default();
     for f in load::expand_paths(rules) {
@@ -78,13 +86,13 @@ pub fn compile(
         if d.file != FILE || d.line < 4 {
             continue;
         }
-        let (what, first, src) = if d.line < 4 + cond_lines {
-            ("--filter", 4, cond)
+        let (what, first, src, shift) = if d.line < 4 + cond_lines {
+            ("--filter", 4, cond, cond_lead)
         } else {
-            ("--format", 5 + cond_lines, fmt)
+            ("--format", 5 + cond_lines, fmt, fmt_lead)
         };
         d.line = d.line + 1 - first;
-        d.column = d.column.saturating_sub(4);
+        d.column = d.column.saturating_sub(4) + if d.line == 1 { shift } else { 0 };
         d.source_line = src.lines().nth(d.line - 1).unwrap_or("").to_string();
         d.file = what.to_string();
         d.item_type = String::new();

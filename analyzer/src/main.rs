@@ -190,7 +190,12 @@ impl SelectionArgs {
 
 /// Opens a capture or a .scap trace, reporting on stderr what reading the
 /// trace found; the flag says whether the trace was damaged.
-fn open_input(path: &std::path::Path, quiet: bool) -> Result<(Capture, bool)> {
+/// Opens a capture or a .scap trace: the capture, whether reading the
+/// trace hit damage, and the conversion report of a trace.
+fn open_input(
+    path: &std::path::Path,
+    quiet: bool,
+) -> Result<(Capture, bool, Option<scap::import::ImportReport>)> {
     let o = analyzer::input::open(path)?;
     for p in &o.scap_problems {
         eprintln!("analyzer: {p}");
@@ -202,7 +207,8 @@ fn open_input(path: &std::path::Path, quiet: bool) -> Result<(Capture, bool)> {
             analyzer::input::import_line(r)
         );
     }
-    Ok((o.capture, !o.scap_problems.is_empty()))
+    let damaged = !o.scap_problems.is_empty();
+    Ok((o.capture, damaged, o.import))
 }
 
 fn import(
@@ -290,7 +296,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run_rules(args),
         Command::Info { capture, json } => {
-            let (cap, damaged) = open_input(&capture, false)?;
+            let (cap, damaged, _) = open_input(&capture, false)?;
             let s = summarize(&cap);
             if json {
                 out(&format!("{}\n", serde_json::to_string_pretty(&s)?));
@@ -375,7 +381,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 None
             };
-            let (cap, damaged) = open_input(&capture, true)?;
+            let (cap, damaged, _) = open_input(&capture, true)?;
             let mut kinds = capture::KindSet::EMPTY;
             // Calls without a kind of their own are generic events named
             // by their number.
@@ -719,7 +725,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
     let mut failed = false;
     let mut damaged = false;
     for path in &a.captures {
-        let (cap, scap_damaged) = open_input(path, a.quiet)?;
+        let (cap, scap_damaged, import) = open_input(path, a.quiet)?;
         damaged |= scap_damaged;
         for p in cap.problems() {
             eprintln!("analyzer: {p}");
@@ -734,7 +740,15 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
         let mut text = String::new();
         let mut by_rule: BTreeMap<(analyzer::rules::Priority, &str), u64> = BTreeMap::new();
         for al in &res.alerts {
-            let j = analyzer::output::json(al, &host);
+            let mut j = analyzer::output::json(al, &host);
+            if let Some(rep) = &import {
+                // sysdig's own number for the event, to pivot to
+                // `sysdig -r trace "evt.num=N"`.
+                let i = (al.evt_num as usize).wrapping_sub(1);
+                if let (Some(&n), Some(o)) = (rep.origin.get(i), j.as_object_mut()) {
+                    o.insert("scap_evt_num".into(), serde_json::json!(n));
+                }
+            }
             if a.json {
                 text += &j.to_string();
             } else {

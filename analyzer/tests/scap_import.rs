@@ -161,6 +161,16 @@ fn events_filter_errors_point_into_the_filter() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown field 'proc.nme'"), "{err}");
     assert!(err.contains("--> --filter:1:19"), "{err}");
+    // Line and column within a filter of several lines, however indented.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .arg("events")
+        .arg(c.join("falco/cat_write.scap"))
+        .args(["--filter", "   evt.type=open\n and proc.nam=cat"])
+        .output()
+        .expect("run analyzer");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--> --filter:2:6"), "{err}");
     // Generic calls are selected by their name.
     let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
         .arg("events")
@@ -174,4 +184,26 @@ fn events_filter_errors_point_into_the_filter() {
         text.lines().all(|l| l.contains(" clock_gettime ")),
         "{text}"
     );
+}
+
+#[test]
+fn alerts_on_a_scap_trace_carry_sysdigs_event_number() {
+    let Some(c) = corpus() else { return };
+    let rules = c.join("../falco-rules/legacy_falco_rules_v1.0.1.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(["run", "--json", "-q", "--rules"])
+        .arg(&rules)
+        .arg(c.join("falco/psp/privileged.scap"))
+        .output()
+        .expect("run analyzer");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let launch: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|a| a["rule"] == "Launch Privileged Container")
+        .collect();
+    // sysdig -r privileged.scap "evt.type=container" shows it as 1405.
+    assert_eq!(launch.len(), 1, "{text}");
+    assert_eq!(launch[0]["scap_evt_num"], 1405);
+    assert_eq!(launch[0]["evt_num"], 1);
 }
