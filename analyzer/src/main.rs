@@ -51,10 +51,13 @@ enum Command {
         json: bool,
     },
     /// List events, one line each (number, time, cpu, pid/tid, type, return
-    /// value, named arguments), or as JSON lines. Damaged chunks are skipped
-    /// with a warning on stderr; every intact event is listed.
+    /// value when there is one, named arguments), or as JSON lines; with
+    /// --filter/--format, like `sysdig -r trace "filter" -p format`. Damaged
+    /// chunks are skipped with a warning on stderr; every intact event is
+    /// listed. Exits 0, 1 when the capture is damaged, 2 when the filter or
+    /// format does not compile (every problem shown with its position).
     Events {
-        /// The capture file.
+        /// The capture file (Ferret capture or sysdig/Falco .scap).
         capture: PathBuf,
         /// Only these event types (comma-separated names: openat,execve).
         #[arg(long, value_delimiter = ',')]
@@ -65,8 +68,8 @@ enum Command {
         /// Stop after this many events.
         #[arg(long)]
         limit: Option<u64>,
-        /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret, args;
-        /// with --format, {"num", "output"}).
+        /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret
+        /// (null without a result), args; with --format, {"num", "output"}).
         #[arg(long)]
         json: bool,
         /// Only events matching this condition, in Falco's rule language
