@@ -116,6 +116,7 @@ fn state_kinds() -> KindSet {
         id::SETGID,
         id::SETREGID,
         id::SETRESGID,
+        id::SIGNALFD,
         id::CONTAINER,
     ]
     .into_iter()

@@ -623,6 +623,8 @@ impl<'a> EvCtx<'a> {
             | id::DUP3 => Some(e.ret),
             // Falco gives mmap no fd (its fd argument is often -1).
             id::MMAP => None,
+            // sendfile's fd is where it writes, as in Falco.
+            id::SENDFILE => args.get("out_fd").and_then(|v| v.as_i64()),
             _ => args.get("fd").and_then(|v| v.as_i64()),
         };
         let fd = fd_num

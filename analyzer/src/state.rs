@@ -83,7 +83,25 @@ pub enum FdKind {
     Pipe,
     /// A memfd.
     Memfd,
-    /// An eventfd, epoll, signalfd, ...: something else.
+    /// An eventfd.
+    Event,
+    /// A signalfd.
+    Signalfd,
+    /// An epoll instance.
+    Eventpoll,
+    /// An inotify instance.
+    Inotify,
+    /// A timerfd.
+    Timerfd,
+    /// A BPF map, program or link.
+    Bpf,
+    /// A userfaultfd.
+    Userfaultfd,
+    /// An io_uring instance.
+    IoUring,
+    /// A pidfd.
+    Pidfd,
+    /// Something else.
     Other,
 }
 
@@ -98,6 +116,15 @@ impl FdKind {
             FdKind::Unix => "u",
             FdKind::Pipe => "p",
             FdKind::Memfd => "m",
+            FdKind::Event => "e",
+            FdKind::Signalfd => "s",
+            FdKind::Eventpoll => "l",
+            FdKind::Inotify => "i",
+            FdKind::Timerfd => "t",
+            FdKind::Bpf => "b",
+            FdKind::Userfaultfd => "u",
+            FdKind::IoUring => "r",
+            FdKind::Pidfd => "P",
             FdKind::Other => "o",
         }
     }
@@ -112,8 +139,36 @@ impl FdKind {
             FdKind::Unix => "unix",
             FdKind::Pipe => "pipe",
             FdKind::Memfd => "memfd",
+            FdKind::Event => "event",
+            FdKind::Signalfd => "signalfd",
+            FdKind::Eventpoll => "eventpoll",
+            FdKind::Inotify => "inotify",
+            FdKind::Timerfd => "timerfd",
+            FdKind::Bpf => "bpf",
+            FdKind::Userfaultfd => "userfaultfd",
+            FdKind::IoUring => "io_uring",
+            FdKind::Pidfd => "pidfd",
             FdKind::Other => "other",
         }
+    }
+
+    /// The kind of an anonymous-inode fd from its `/proc/PID/fd` link text
+    /// (`anon_inode:[eventfd]`), `None` for anything else.
+    pub fn of_anon_inode(desc: &str) -> Option<FdKind> {
+        let what = desc.strip_prefix("anon_inode:")?;
+        let what = what.trim_start_matches('[').trim_end_matches(']');
+        Some(match what {
+            "eventfd" => FdKind::Event,
+            "signalfd" => FdKind::Signalfd,
+            "eventpoll" => FdKind::Eventpoll,
+            "inotify" => FdKind::Inotify,
+            "timerfd" => FdKind::Timerfd,
+            "userfaultfd" => FdKind::Userfaultfd,
+            "io_uring" => FdKind::IoUring,
+            "pidfd" => FdKind::Pidfd,
+            w if w.starts_with("bpf") => FdKind::Bpf,
+            _ => return None,
+        })
     }
 }
 
@@ -473,10 +528,18 @@ impl State {
                         name: format!("memfd:{name}").into(),
                         tuple: None,
                     },
-                    FdTarget::Other { desc } => Fd {
-                        kind: FdKind::Other,
-                        name: s(desc),
-                        tuple: None,
+                    // Anonymous inodes have no name in Falco (fd.name "").
+                    FdTarget::Other { desc } => match FdKind::of_anon_inode(desc) {
+                        Some(kind) => Fd {
+                            kind,
+                            name: s(""),
+                            tuple: None,
+                        },
+                        None => Fd {
+                            kind: FdKind::Other,
+                            name: s(desc),
+                            tuple: None,
+                        },
                     },
                 };
                 fds.insert(f.fd, fd);
@@ -836,6 +899,16 @@ impl State {
                     self.proc_mut(e.pid).gid = Some(g as u32);
                 }
             }
+            id::SIGNALFD if e.ret >= 0 => {
+                self.proc_mut(e.pid).fds.insert(
+                    e.ret as i32,
+                    Fd {
+                        kind: FdKind::Signalfd,
+                        name: s(""),
+                        tuple: None,
+                    },
+                );
+            }
             id::CONTAINER => {
                 if let Some((id, c)) = Container::from_event(e) {
                     self.containers.insert(id, Arc::new(c));
@@ -1012,6 +1085,19 @@ impl<'a> Args<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anonymous_inodes_have_falco_types() {
+        let k = |d: &str| FdKind::of_anon_inode(d).map(|k| (k.type_name(), k.typechar()));
+        assert_eq!(k("anon_inode:[eventfd]"), Some(("event", "e")));
+        assert_eq!(k("anon_inode:[eventpoll]"), Some(("eventpoll", "l")));
+        assert_eq!(k("anon_inode:inotify"), Some(("inotify", "i")));
+        assert_eq!(k("anon_inode:[timerfd]"), Some(("timerfd", "t")));
+        assert_eq!(k("anon_inode:bpf-map"), Some(("bpf", "b")));
+        assert_eq!(k("anon_inode:[pidfd]"), Some(("pidfd", "P")));
+        assert_eq!(k("anon_inode:[perf_event]"), None);
+        assert_eq!(k("socket:[1234]"), None);
+    }
 
     #[test]
     fn image_names_split_into_repository_and_tag() {

@@ -240,6 +240,21 @@ fn fds_of(scap: &ScapFile, tid: u64) -> Vec<FdInfo> {
                 (20, _) => FdTarget::Memfd {
                     name: f.name.trim_start_matches("memfd:").to_string(),
                 },
+                // Anonymous inodes, written as /proc shows them.
+                (9 | 11..=14 | 17..=19 | 21, _) => FdTarget::Other {
+                    desc: match f.kind {
+                        9 => "anon_inode:[eventfd]",
+                        11 => "anon_inode:[signalfd]",
+                        12 => "anon_inode:[eventpoll]",
+                        13 => "anon_inode:inotify",
+                        14 => "anon_inode:[timerfd]",
+                        17 => "anon_inode:bpf",
+                        18 => "anon_inode:[userfaultfd]",
+                        19 => "anon_inode:[io_uring]",
+                        _ => "anon_inode:[pidfd]",
+                    }
+                    .to_string(),
+                },
                 _ => FdTarget::Other {
                     desc: f.name.clone(),
                 },
