@@ -69,7 +69,8 @@ enum Command {
         #[arg(long)]
         limit: Option<u64>,
         /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret
-        /// (null without a result), args; with --format, {"num", "output"}).
+        /// (null without a result), args; with --format, {"num", "output"};
+        /// on a .scap trace also scap_evt_num, sysdig's number for the event).
         #[arg(long)]
         json: bool,
         /// Only events matching this condition, in Falco's rule language
@@ -384,7 +385,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 None
             };
-            let (cap, damaged, _) = open_input(&capture, true)?;
+            let (cap, damaged, import) = open_input(&capture, true)?;
+            // sysdig's number for an event of a .scap trace (0: none).
+            let scap_num = |seq: u64| {
+                import
+                    .as_ref()
+                    .and_then(|r| r.origin.get(seq as usize).copied())
+                    .filter(|&n| n != 0)
+            };
+            let event_json = |e: &capture::EventRef<'_>, anchor: u64| {
+                let mut v = analyzer::print::json(e, anchor);
+                if let (Some(n), Some(o)) = (scap_num(e.seq), v.as_object_mut()) {
+                    o.insert("scap_evt_num".into(), serde_json::json!(n));
+                }
+                v.to_string()
+            };
             let mut kinds = capture::KindSet::EMPTY;
             // Calls without a kind of their own are generic events named
             // by their number.
@@ -457,19 +472,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                                 Some(f) => {
                                     let (out, _) = analyzer::eval::format_output_in(f, &cx);
                                     if json {
-                                        serde_json::json!({"num": e.seq + 1, "output": out})
-                                            .to_string()
+                                        let mut v =
+                                            serde_json::json!({"num": e.seq + 1, "output": out});
+                                        if let (Some(n), Some(o)) =
+                                            (scap_num(e.seq), v.as_object_mut())
+                                        {
+                                            o.insert("scap_evt_num".into(), serde_json::json!(n));
+                                        }
+                                        v.to_string()
                                     } else {
                                         out
                                     }
                                 }
-                                None if json => analyzer::print::json(&e, anchor).to_string(),
+                                None if json => event_json(&e, anchor),
                                 None => analyzer::print::line(&e, anchor),
                             });
                         }
                     } else if wanted && selector.is_none() {
                         line = Some(if json {
-                            analyzer::print::json(&e, anchor).to_string()
+                            event_json(&e, anchor)
                         } else {
                             analyzer::print::line(&e, anchor)
                         });

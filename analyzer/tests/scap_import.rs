@@ -206,4 +206,20 @@ fn alerts_on_a_scap_trace_carry_sysdigs_event_number() {
     assert_eq!(launch.len(), 1, "{text}");
     assert_eq!(launch[0]["scap_evt_num"], 1405);
     assert_eq!(launch[0]["evt_num"], 1);
+    // The event listing says the same.
+    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .arg("events")
+        .arg(c.join("falco/psp/privileged.scap"))
+        .args([
+            "--json",
+            "--filter",
+            "evt.type=container",
+            "--format",
+            "%container.name",
+        ])
+        .output()
+        .expect("run analyzer");
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(line["scap_evt_num"], 1405);
+    assert_eq!(line["output"], "epic_cray");
 }
