@@ -748,20 +748,19 @@ fn container_field<'c>(f: F, cx: &'c EvCtx<'_>) -> Val<'c> {
         };
     }
     let c = cx.env.state.containers.get(id);
-    let txt = |v: Option<&'c std::sync::Arc<str>>| s(v);
     match f {
         F::ContainerId => Val::Str(Cow::Owned(id.to_string())),
         F::ContainerFullId => match c {
             Some(c) => Val::Str(Cow::Borrowed(&c.full_id)),
             None => Val::Str(Cow::Owned(id.to_string())),
         },
-        F::ContainerName => txt(c.and_then(|c| c.name.as_ref())),
-        F::ContainerImage => txt(c.and_then(|c| c.image.as_ref())),
-        F::ContainerImageId => txt(c.and_then(|c| c.image_id.as_ref())),
-        F::ContainerImageRepository => txt(c.and_then(|c| c.image_repository.as_ref())),
-        F::ContainerImageTag => txt(c.and_then(|c| c.image_tag.as_ref())),
-        F::ContainerImageDigest => txt(c.and_then(|c| c.image_digest.as_ref())),
-        F::ContainerType => txt(c.and_then(|c| c.runtime.as_ref())),
+        F::ContainerName => s(c.and_then(|c| c.name.as_ref())),
+        F::ContainerImage => s(c.and_then(|c| c.image.as_ref())),
+        F::ContainerImageId => s(c.and_then(|c| c.image_id.as_ref())),
+        F::ContainerImageRepository => s(c.and_then(|c| c.image_repository.as_ref())),
+        F::ContainerImageTag => s(c.and_then(|c| c.image_tag.as_ref())),
+        F::ContainerImageDigest => s(c.and_then(|c| c.image_digest.as_ref())),
+        F::ContainerType => s(c.and_then(|c| c.runtime.as_ref())),
         F::ContainerPrivileged => c
             .and_then(|c| c.privileged)
             .map(Val::Bool)

@@ -67,21 +67,18 @@ pub fn compile(
     }
     defs.read_str(Arc::from(FILE), &text);
     let (compiled, diags) = crate::rules::compile::compile(&defs);
+    // Problems of the filter and format, and reading errors of the rule
+    // files (a missing file would silently drop macros the filter uses).
     let mut errors: Vec<Diagnostic> = defs
         .diags
         .iter()
         .chain(&diags)
-        .filter(|d| d.severity == Severity::Error && (d.file == FILE || d.file.is_empty()))
+        .filter(|d| {
+            d.severity == Severity::Error
+                && (d.file == FILE || d.file.is_empty() || d.code == "LOAD_ERR_READ")
+        })
         .cloned()
         .collect();
-    // Reading errors of the rule files themselves (missing file, bad YAML)
-    // would silently drop macros the filter relies on.
-    errors.extend(
-        defs.diags
-            .iter()
-            .filter(|d| d.severity == Severity::Error && d.code == "LOAD_ERR_READ")
-            .cloned(),
-    );
     for d in &mut errors {
         if d.file != FILE || d.line < 4 {
             continue;

@@ -215,6 +215,19 @@ fn open_input(
     Ok((o.capture, damaged, o.import))
 }
 
+/// Adds `scap_evt_num`, sysdig's number for the event at `seq` of a
+/// converted .scap trace, to a JSON object, so that a reader can pivot to
+/// `sysdig -r trace "evt.num=N"`. Events of Ferret's own (number 0) and
+/// native captures get none.
+fn add_scap_num(v: &mut serde_json::Value, import: Option<&scap::import::ImportReport>, seq: u64) {
+    let n = import
+        .and_then(|r| r.origin.get(seq as usize).copied())
+        .filter(|&n| n != 0);
+    if let (Some(n), Some(o)) = (n, v.as_object_mut()) {
+        o.insert("scap_evt_num".into(), serde_json::json!(n));
+    }
+}
+
 fn import(
     trace: &std::path::Path,
     dest: &std::path::Path,
@@ -386,20 +399,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 None
             };
             let (cap, damaged, import) = open_input(&capture, true)?;
-            // sysdig's number for an event of a .scap trace (0: none).
-            let scap_num = |seq: u64| {
-                import
-                    .as_ref()
-                    .and_then(|r| r.origin.get(seq as usize).copied())
-                    .filter(|&n| n != 0)
-            };
-            let event_json = |e: &capture::EventRef<'_>, anchor: u64| {
-                let mut v = analyzer::print::json(e, anchor);
-                if let (Some(n), Some(o)) = (scap_num(e.seq), v.as_object_mut()) {
-                    o.insert("scap_evt_num".into(), serde_json::json!(n));
-                }
-                v.to_string()
-            };
             let mut kinds = capture::KindSet::EMPTY;
             // Calls without a kind of their own are generic events named
             // by their number.
@@ -455,46 +454,41 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let wanted = (!filter_kinds || kinds.contains(e.kind))
                         && generic_ok
                         && pid.is_none_or(|p| p == e.pid);
-                    let mut line = None;
-                    if let (true, Some(sel), Some(st)) = (wanted, &selector, &state) {
-                        let env = analyzer::eval::Env {
-                            state: st,
-                            anchor,
-                            hostname: &hostname,
-                        };
-                        let cx = analyzer::eval::EvCtx::new(&e, &env);
-                        let hit = sel
-                            .program
-                            .as_ref()
-                            .is_none_or(|p| analyzer::eval::matches_in(p, &cx));
-                        if hit {
-                            line = Some(match &sel.format {
-                                Some(f) => {
-                                    let (out, _) = analyzer::eval::format_output_in(f, &cx);
-                                    if json {
-                                        let mut v =
-                                            serde_json::json!({"num": e.seq + 1, "output": out});
-                                        if let (Some(n), Some(o)) =
-                                            (scap_num(e.seq), v.as_object_mut())
-                                        {
-                                            o.insert("scap_evt_num".into(), serde_json::json!(n));
-                                        }
-                                        v.to_string()
-                                    } else {
-                                        out
-                                    }
-                                }
-                                None if json => event_json(&e, anchor),
-                                None => analyzer::print::line(&e, anchor),
-                            });
+                    // None: not listed; Some(None): the event's own line;
+                    // Some(Some(text)): the --format text.
+                    let shown: Option<Option<String>> = match (&selector, &state) {
+                        _ if !wanted => None,
+                        (Some(sel), Some(st)) => {
+                            let env = analyzer::eval::Env {
+                                state: st,
+                                anchor,
+                                hostname: &hostname,
+                            };
+                            let cx = analyzer::eval::EvCtx::new(&e, &env);
+                            let hit = sel
+                                .program
+                                .as_ref()
+                                .is_none_or(|p| analyzer::eval::matches_in(p, &cx));
+                            hit.then(|| {
+                                sel.format
+                                    .as_ref()
+                                    .map(|f| analyzer::eval::format_output_in(f, &cx).0)
+                            })
                         }
-                    } else if wanted && selector.is_none() {
-                        line = Some(if json {
-                            event_json(&e, anchor)
-                        } else {
-                            analyzer::print::line(&e, anchor)
-                        });
-                    }
+                        _ => Some(None),
+                    };
+                    let line = shown.map(|formatted| match (formatted, json) {
+                        (Some(out), false) => out,
+                        (None, false) => analyzer::print::line(&e, anchor),
+                        (formatted, true) => {
+                            let mut v = match formatted {
+                                Some(out) => serde_json::json!({"num": e.seq + 1, "output": out}),
+                                None => analyzer::print::json(&e, anchor),
+                            };
+                            add_scap_num(&mut v, import.as_ref(), e.seq);
+                            v.to_string()
+                        }
+                    });
                     if let Some(st) = &mut state {
                         st.retire(&e);
                     }
@@ -765,14 +759,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
         let mut by_rule: BTreeMap<(analyzer::rules::Priority, &str), u64> = BTreeMap::new();
         for al in &res.alerts {
             let mut j = analyzer::output::json(al, &host);
-            if let Some(rep) = &import {
-                // sysdig's own number for the event, to pivot to
-                // `sysdig -r trace "evt.num=N"`.
-                let i = (al.evt_num as usize).wrapping_sub(1);
-                if let (Some(&n), Some(o)) = (rep.origin.get(i), j.as_object_mut()) {
-                    o.insert("scap_evt_num".into(), serde_json::json!(n));
-                }
-            }
+            add_scap_num(&mut j, import.as_ref(), al.evt_num.wrapping_sub(1));
             if a.json {
                 text += &j.to_string();
             } else {

@@ -3,8 +3,9 @@
 //! `-r trace "filter" -p format`) on ../shared/corpus/scap, with sysdig's
 //! own output for the same events as the reference.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/scap");
@@ -14,14 +15,24 @@ fn corpus() -> Option<PathBuf> {
     Some(p)
 }
 
+/// Runs `analyzer` with these arguments.
+fn analyzer<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(args)
+        .output()
+        .expect("run analyzer")
+}
+
 /// `analyzer events TRACE --filter F --format P`: the printed lines.
 fn events(trace: &Path, filter: &str, format: &str) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
-        .arg("events")
-        .arg(trace)
-        .args(["--filter", filter, "--format", format])
-        .output()
-        .expect("run analyzer");
+    let out = analyzer([
+        OsStr::new("events"),
+        trace.as_os_str(),
+        OsStr::new("--filter"),
+        OsStr::new(filter),
+        OsStr::new("--format"),
+        OsStr::new(format),
+    ]);
     assert!(
         out.status.success(),
         "{filter}: {}",
@@ -151,33 +162,35 @@ fn mmap_fd_minus_one_is_not_zero_extended() {
 #[test]
 fn events_filter_errors_point_into_the_filter() {
     let Some(c) = corpus() else { return };
-    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
-        .arg("events")
-        .arg(c.join("falco/cat_write.scap"))
-        .args(["--filter", "evt.type=open and proc.nme=cat"])
-        .output()
-        .expect("run analyzer");
+    let cat = c.join("falco/cat_write.scap");
+    let filter = |f: &str| {
+        analyzer([
+            OsStr::new("events"),
+            cat.as_os_str(),
+            OsStr::new("--filter"),
+            OsStr::new(f),
+        ])
+    };
+    let out = filter("evt.type=open and proc.nme=cat");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown field 'proc.nme'"), "{err}");
     assert!(err.contains("--> --filter:1:19"), "{err}");
     // Line and column within a filter of several lines, however indented.
-    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
-        .arg("events")
-        .arg(c.join("falco/cat_write.scap"))
-        .args(["--filter", "   evt.type=open\n and proc.nam=cat"])
-        .output()
-        .expect("run analyzer");
+    let out = filter("   evt.type=open\n and proc.nam=cat");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--> --filter:2:6"), "{err}");
     // Generic calls are selected by their name.
-    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
-        .arg("events")
-        .arg(c.join("bencer/k8s_node_capture.scap"))
-        .args(["--kind", "clock_gettime", "--limit", "3"])
-        .output()
-        .expect("run analyzer");
+    let k8s = c.join("bencer/k8s_node_capture.scap");
+    let out = analyzer([
+        OsStr::new("events"),
+        k8s.as_os_str(),
+        OsStr::new("--kind"),
+        OsStr::new("clock_gettime"),
+        OsStr::new("--limit"),
+        OsStr::new("3"),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.lines().count(), 3);
     assert!(
@@ -190,12 +203,15 @@ fn events_filter_errors_point_into_the_filter() {
 fn alerts_on_a_scap_trace_carry_sysdigs_event_number() {
     let Some(c) = corpus() else { return };
     let rules = c.join("../falco-rules/legacy_falco_rules_v1.0.1.yaml");
-    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
-        .args(["run", "--json", "-q", "--rules"])
-        .arg(&rules)
-        .arg(c.join("falco/psp/privileged.scap"))
-        .output()
-        .expect("run analyzer");
+    let trace = c.join("falco/psp/privileged.scap");
+    let out = analyzer([
+        OsStr::new("run"),
+        OsStr::new("--json"),
+        OsStr::new("-q"),
+        OsStr::new("--rules"),
+        rules.as_os_str(),
+        trace.as_os_str(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     let launch: Vec<serde_json::Value> = text
         .lines()
@@ -207,18 +223,15 @@ fn alerts_on_a_scap_trace_carry_sysdigs_event_number() {
     assert_eq!(launch[0]["scap_evt_num"], 1405);
     assert_eq!(launch[0]["evt_num"], 1);
     // The event listing says the same.
-    let out = Command::new(env!("CARGO_BIN_EXE_analyzer"))
-        .arg("events")
-        .arg(c.join("falco/psp/privileged.scap"))
-        .args([
-            "--json",
-            "--filter",
-            "evt.type=container",
-            "--format",
-            "%container.name",
-        ])
-        .output()
-        .expect("run analyzer");
+    let out = analyzer([
+        OsStr::new("events"),
+        trace.as_os_str(),
+        OsStr::new("--json"),
+        OsStr::new("--filter"),
+        OsStr::new("evt.type=container"),
+        OsStr::new("--format"),
+        OsStr::new("%container.name"),
+    ]);
     let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(line["scap_evt_num"], 1405);
     assert_eq!(line["output"], "epic_cray");
