@@ -64,6 +64,16 @@ fn container_records_fill_container_fields_and_only_later_ones_are_launches() {
     let initial = events(&k8s, "evt.type=container", "%evt.arg.initial");
     assert_eq!(initial.len(), 20);
     assert!(initial.iter().all(|l| l == "1"), "{initial:?}");
+    // sysdig writes that dump with ts 0; the records take the time the
+    // trace starts at, so nothing is dated 1970.
+    let times = events(&k8s, "evt.type=container", "%evt.rawtime");
+    assert!(
+        times.iter().all(|t| t == "1481211698271980141"),
+        "{times:?}"
+    );
+    let info = analyzer([OsStr::new("info"), k8s.as_os_str()]);
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(!info.contains("1970"), "{info}");
     let kubelet = events(
         &k8s,
         "evt.type=setns and proc.name=nsenter",

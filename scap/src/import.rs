@@ -77,13 +77,23 @@ pub fn meta(scap: &ScapFile, source: &str) -> CaptureMeta {
         command_line: Vec::new(),
         filters: Vec::new(),
         snaplen: 0,
-        start_unix_ns: scap.events.first().map_or(0, |e| e.ts),
+        start_unix_ns: first_timed(scap),
         segment: 0,
         source: format!(
             "scap:{source} (version {}.{})",
             scap.version.0, scap.version.1
         ),
     }
+}
+
+/// The time of a trace's first timed event (sysdig writes its container
+/// dump with ts 0), 0 when none has one.
+fn first_timed(scap: &ScapFile) -> u64 {
+    scap.events
+        .iter()
+        .map(|e| e.ts)
+        .find(|&t| t != 0)
+        .unwrap_or(0)
 }
 
 /// The start snapshot of a trace: its process list grouped into processes,
@@ -704,6 +714,7 @@ pub fn import_events<W: capture::Sink>(
         rep: &mut rep,
         threads: &mut threads,
         leading: true,
+        start_ts: first_timed(scap),
     };
     // Container records written before anything else describe the
     // containers already running when the capture began (sysdig's dump at
@@ -779,6 +790,8 @@ struct Out<'w, 'r, W: capture::Sink> {
     threads: &'r mut Threads,
     /// Whether only container (and k8s/mesos) records came so far.
     leading: bool,
+    /// The time of the trace's first timed event.
+    start_ts: u64,
 }
 
 impl<W: capture::Sink> Out<'_, '_, W> {
@@ -789,6 +802,16 @@ impl<W: capture::Sink> Out<'_, '_, W> {
         entry: u64,
         args: impl FnOnce(&mut ArgWriter<'_>),
     ) -> capture::Result<()> {
+        // Records stored without a time (sysdig writes its container dump
+        // at the start of a trace with ts 0) describe the trace's start.
+        let h = if h.ts == 0 {
+            EventHeader {
+                ts: self.start_ts,
+                ..h
+            }
+        } else {
+            h
+        };
         self.w.push(&h, args)?;
         self.rep.origin.push(num);
         self.rep.entry_origin.push(entry);
