@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use capture::args::ArgValue;
-use capture::kind::{id, ArgType, FlagSet};
+use capture::kind::{id, task_flags, ArgType, FlagSet};
 use capture::EventRef;
 use rulelang::{Op, Transformer};
 
@@ -172,6 +172,15 @@ enum F {
     ContainerPrivileged,
     ContainerIp,
     ContainerMounts,
+    ProcSid,
+    ProcVpgid,
+    ProcIsSidLeader,
+    ProcIsVpgidLeader,
+    ProcIsExeWritable,
+    ProcIsExeUpperLayer,
+    ThreadVtid,
+    ThreadCapPerm,
+    ThreadCapInh,
     Unsupported,
 }
 
@@ -241,9 +250,18 @@ fn kinds() -> &'static [F] {
                 "proc.is_container_healthcheck"
                 | "proc.is_container_liveness_probe"
                 | "proc.is_container_readiness_probe" => F::ProcFalse,
-                "thread.tid" | "thread.vtid" => F::ThreadTid,
+                "thread.tid" => F::ThreadTid,
+                "thread.vtid" => F::ThreadVtid,
+                "proc.sid" => F::ProcSid,
+                "proc.vpgid" => F::ProcVpgid,
+                "proc.is_sid_leader" => F::ProcIsSidLeader,
+                "proc.is_vpgid_leader" => F::ProcIsVpgidLeader,
+                "proc.is_exe_writable" => F::ProcIsExeWritable,
+                "proc.is_exe_upper_layer" => F::ProcIsExeUpperLayer,
                 "thread.ismain" => F::ThreadIsmain,
-                "thread.cap_effective" | "thread.cap_permitted" => F::ThreadCapEff,
+                "thread.cap_effective" => F::ThreadCapEff,
+                "thread.cap_permitted" => F::ThreadCapPerm,
+                "thread.cap_inheritable" => F::ThreadCapInh,
                 "user.uid" => F::UserUid,
                 "user.name" => F::UserName,
                 "user.homedir" => F::UserHomedir,
@@ -1093,6 +1111,21 @@ fn unknown_thread_default(f: F) -> Option<Val<'static>> {
     })
 }
 
+/// A capability set as Falco prints it (`CAP_CHOWN CAP_KILL ...`).
+fn caps<'c>(set: Option<u64>) -> Val<'c> {
+    match set {
+        Some(c) => Val::Str(Cow::Owned(
+            CAPS.iter()
+                .enumerate()
+                .filter(|(i, _)| c & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+        None => Val::NA,
+    }
+}
+
 /// Fields of the event's own process (and its ancestors by index).
 fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     let e = cx.e;
@@ -1101,7 +1134,8 @@ fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     let Some(p) = p else { return na };
     let user = |uid: Option<u32>| cx.user(uid);
     match f {
-        F::ProcPid | F::ProcVpid => Val::Int(i64::from(p.pid)),
+        F::ProcPid => Val::Int(i64::from(p.pid)),
+        F::ProcVpid => Val::Int(i64::from(p.vpid.unwrap_or(p.pid))),
         F::ProcName => s(p.comm.as_ref()),
         F::ProcExe => p
             .args
@@ -1109,6 +1143,36 @@ fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
             .and_then(|a| a.first())
             .map(|x| Val::Str(Cow::Borrowed(&**x)))
             .unwrap_or(na),
+        F::ProcSid => p.sid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
+        F::ProcVpgid => p.vpgid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
+        F::ProcIsSidLeader => match (p.sid, p.vpid) {
+            (Some(sid), Some(vpid)) => Val::Bool(sid == vpid),
+            _ => na,
+        },
+        F::ProcIsVpgidLeader => match (p.vpgid, p.vpid) {
+            (Some(g), Some(vpid)) => Val::Bool(g == vpid),
+            _ => na,
+        },
+        F::ProcIsExeWritable | F::ProcIsExeUpperLayer => {
+            let bit = match f {
+                F::ProcIsExeWritable => task_flags::EXE_WRITABLE,
+                _ => task_flags::EXE_UPPER_LAYER,
+            };
+            p.task_flags.map(|t| Val::Bool(t & bit != 0)).unwrap_or(na)
+        }
+        F::ThreadVtid => {
+            if e.tid == e.pid {
+                p.vpid.map(|v| Val::Int(i64::from(v))).unwrap_or(na)
+            } else {
+                p.vtids
+                    .as_ref()
+                    .and_then(|m| m.get(&e.tid))
+                    .map(|v| Val::Int(i64::from(*v)))
+                    .unwrap_or(na)
+            }
+        }
+        F::ThreadCapPerm => caps(p.cap_permitted),
+        F::ThreadCapInh => caps(p.cap_inheritable),
         F::ProcExepath => s(p.exepath.as_ref()),
         F::ProcArgs => match &p.args {
             Some(a) => Val::Str(Cow::Owned(
@@ -1160,17 +1224,7 @@ fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
         F::ProcTty => p.tty.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
         F::ProcIsExeFromMemfd => Val::Bool(p.exe_from_memfd),
         F::ProcFdopencount => Val::Int(p.fds.len() as i64),
-        F::ThreadCapEff => match p.cap_effective {
-            Some(c) => Val::Str(Cow::Owned(
-                CAPS.iter()
-                    .enumerate()
-                    .filter(|(i, _)| c & (1 << i) != 0)
-                    .map(|(_, n)| *n)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )),
-            None => na,
-        },
+        F::ThreadCapEff => caps(p.cap_effective),
         F::UserUid => p.uid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
         F::UserName => user(p.uid)
             .map(|u| Val::Str(Cow::Borrowed(&*u.0)))

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use capture::args::{ArgValue, SockAddr};
-use capture::kind::id;
+use capture::kind::{id, task_flags};
 use capture::schema::{FdTarget, Snapshot};
 use capture::EventRef;
 
@@ -233,8 +233,28 @@ pub struct Process {
     pub start_ts: Option<u64>,
     /// Effective capabilities.
     pub cap_effective: Option<u64>,
+    /// Permitted capabilities.
+    pub cap_permitted: Option<u64>,
+    /// Inheritable capabilities.
+    pub cap_inheritable: Option<u64>,
     /// Whether the image was executed from a memfd.
     pub exe_from_memfd: bool,
+    /// Effective gid.
+    pub egid: Option<u32>,
+    /// Session id (in its pid namespace).
+    pub sid: Option<u32>,
+    /// Process group id (in its pid namespace).
+    pub vpgid: Option<u32>,
+    /// Process id in its pid namespace.
+    pub vpid: Option<u32>,
+    /// Kernel facts of the executable (`capture::kind::task_flags`).
+    pub task_flags: Option<u64>,
+    /// The pid namespace's init (host pid): where orphans go.
+    pub reaper: Option<u32>,
+    /// Live child processes recorded with their parent, for reparenting.
+    pub children: u32,
+    /// Thread ids in the pid namespace, by host tid (threads only).
+    pub vtids: Option<Arc<HashMap<u32, u32, FxBuild>>>,
     /// Open fds.
     pub fds: HashMap<i32, Fd, FxBuild>,
 }
@@ -565,9 +585,17 @@ impl State {
                     start_ts: Some(p.start_ts),
                     cap_effective: Some(p.cap_effective),
                     exe_from_memfd: p.exe.starts_with("/memfd:"),
+                    egid: Some(p.egid),
                     fds,
+                    ..Process::default()
                 },
             );
+        }
+        let parents: Vec<u32> = procs.values().filter_map(|p| p.ppid).collect();
+        for pp in parents {
+            if let Some(p) = procs.get_mut(&pp) {
+                p.children += 1;
+            }
         }
         State {
             procs,
@@ -595,6 +623,39 @@ impl State {
                 let Some(child) = int("child_pid").map(|c| c as u32) else {
                     return;
                 };
+                let facts = KernelFacts::of(&decoded);
+                if let Some(k) = &facts {
+                    // Kernel facts (live recordings): the task is known
+                    // exactly, whatever order its parent's events come in.
+                    if k.flags & task_flags::THREAD != 0 {
+                        let tid = int("child_tid").map(|c| c as u32).unwrap_or(child);
+                        if let (Some(vtid), Some(p)) = (k.vtid, self.procs.get_mut(&child)) {
+                            let mut m = p.vtids.as_deref().cloned().unwrap_or_default();
+                            m.insert(tid, vtid);
+                            p.vtids = Some(Arc::new(m));
+                        }
+                        return;
+                    }
+                    if child == e.pid {
+                        return;
+                    }
+                    // A process of this pid already in the state is an earlier
+                    // one whose exit was not seen: the pid was reused.
+                    if let Some(old) = self.procs.remove(&child) {
+                        self.forget_child(&old);
+                    }
+                    let mut p = self.procs.get(&e.pid).cloned().unwrap_or_default();
+                    p.pid = child;
+                    p.start_ts = Some(e.ts);
+                    p.children = 0;
+                    p.vtids = None;
+                    k.apply(&mut p);
+                    if let Some(pp) = p.ppid.and_then(|pp| self.procs.get_mut(&pp)) {
+                        pp.children += 1;
+                    }
+                    self.procs.insert(child, p);
+                    return;
+                }
                 if child == e.pid || self.procs.contains_key(&child) {
                     return;
                 }
@@ -602,6 +663,11 @@ impl State {
                 p.pid = child;
                 p.ppid = Some(e.pid);
                 p.start_ts = Some(e.ts);
+                p.children = 0;
+                p.vtids = None;
+                if let Some(pp) = self.procs.get_mut(&e.pid) {
+                    pp.children += 1;
+                }
                 self.procs.insert(child, p);
             }
             id::CLONE | id::CLONE3 | id::FORK | id::VFORK => {
@@ -650,6 +716,10 @@ impl State {
                 let tty = int("tty").map(|x| x as u32);
                 let ppid = match e.kind {
                     id::PROC_EXEC => int("ppid").filter(|&x| x > 0).map(|x| x as u32),
+                    _ => None,
+                };
+                let facts = match e.kind {
+                    id::PROC_EXEC => KernelFacts::of(&decoded),
                     _ => None,
                 };
                 let p = self.proc_mut(e.pid);
@@ -708,6 +778,11 @@ impl State {
                 p.euid = euid.or(p.euid);
                 p.loginuid = loginuid.or(p.loginuid);
                 p.tty = tty.or(p.tty);
+                if let Some(k) = &facts {
+                    // The kernel's view at exec wins over what was inferred
+                    // from the filename (interpreters, relative paths).
+                    k.apply(p);
+                }
                 // Close-on-exec is not recorded; Falco keeps fds across exec too.
             }
             id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
@@ -935,10 +1010,53 @@ impl State {
                     .and_then(|v| v.as_u64())
                     .unwrap_or(u64::from(e.pid == e.tid));
                 if group_dead != 0 {
-                    self.procs.remove(&e.pid);
+                    if let Some(old) = self.procs.remove(&e.pid) {
+                        self.forget_child(&old);
+                        if old.children > 0 {
+                            self.reparent_children_of(&old);
+                        }
+                    }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A process left the state: its parent has one child fewer.
+    fn forget_child(&mut self, gone: &Process) {
+        if let Some(pp) = gone.ppid.and_then(|pp| self.procs.get_mut(&pp)) {
+            pp.children = pp.children.saturating_sub(1);
+        }
+    }
+
+    /// The children of an exited process go where the kernel sends them
+    /// (`find_new_reaper`): the nearest live ancestor that is a child
+    /// subreaper, else the init of its pid namespace.
+    fn reparent_children_of(&mut self, dead: &Process) {
+        let mut target = None;
+        let mut cur = dead.ppid;
+        for _ in 0..MAX_ANCESTRY {
+            let Some(a) = cur.and_then(|c| self.procs.get(&c)) else {
+                break;
+            };
+            if a.task_flags.is_some_and(|f| f & task_flags::SUBREAPER != 0) {
+                target = Some(a.pid);
+                break;
+            }
+            cur = a.ppid;
+        }
+        let Some(target) = target.or(dead.reaper) else {
+            return;
+        };
+        let mut moved = 0;
+        for p in self.procs.values_mut() {
+            if p.ppid == Some(dead.pid) {
+                p.ppid = Some(target);
+                moved += 1;
+            }
+        }
+        if let Some(t) = self.procs.get_mut(&target) {
+            t.children += moved;
         }
     }
 
@@ -1033,17 +1151,118 @@ fn set_endpoints(
     // The tuple text (fd.name) is built when a rule or output asks for it.
 }
 
+/// Most arguments decoded per event: the longest kind of the event table
+/// (`procexec`, 24); a test keeps the table within it.
+pub const MAX_ARGS: usize = 24;
+
+/// Most ancestors any walk up the process tree visits (cycles in hostile
+/// snapshots end there).
+pub const MAX_ANCESTRY: usize = 256;
+
+/// What the recorder read from the kernel at fork or exec (the trailing
+/// arguments of `procfork` and `procexec`); absent in older captures and in
+/// imported traces.
+struct KernelFacts {
+    ppid: Option<u32>,
+    comm: Option<Arc<str>>,
+    exepath: Option<Arc<str>>,
+    cwd: Option<Arc<str>>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    euid: Option<u32>,
+    egid: Option<u32>,
+    loginuid: Option<u32>,
+    tty: Option<u32>,
+    cgroup: Option<Arc<str>>,
+    sid: Option<u32>,
+    vpgid: Option<u32>,
+    vpid: Option<u32>,
+    vtid: Option<u32>,
+    cap_inheritable: Option<u64>,
+    cap_permitted: Option<u64>,
+    cap_effective: Option<u64>,
+    flags: u64,
+    reaper: Option<u32>,
+}
+
+impl KernelFacts {
+    /// The facts, when the event carries them (`task_flags` present).
+    fn of(a: &Args<'_>) -> Option<KernelFacts> {
+        let flags = a.get("task_flags").and_then(|v| v.as_u64())?;
+        let u32_of = |n: &str| a.get(n).and_then(|v| v.as_i64()).map(|x| x as u32);
+        let u64_of = |n: &str| a.get(n).and_then(|v| v.as_u64());
+        let str_of = |n: &str| match a.get(n) {
+            Some(ArgValue::Str(s)) => Some(lossy(s)),
+            _ => None,
+        };
+        Some(KernelFacts {
+            ppid: u32_of("ppid").filter(|&p| p > 0),
+            comm: str_of("comm"),
+            exepath: str_of("exepath"),
+            cwd: str_of("cwd"),
+            uid: u32_of("uid"),
+            gid: u32_of("gid"),
+            euid: u32_of("euid"),
+            egid: u32_of("egid"),
+            loginuid: u32_of("loginuid"),
+            tty: u32_of("tty"),
+            cgroup: str_of("cgroup"),
+            sid: u32_of("sid"),
+            vpgid: u32_of("vpgid"),
+            vpid: u32_of("vpid"),
+            vtid: u32_of("vtid"),
+            cap_inheritable: u64_of("cap_inheritable"),
+            cap_permitted: u64_of("cap_permitted"),
+            cap_effective: u64_of("cap_effective"),
+            flags,
+            reaper: u32_of("reaper").filter(|&p| p > 0),
+        })
+    }
+
+    fn apply(&self, p: &mut Process) {
+        fn set<T: Clone>(dst: &mut Option<T>, v: &Option<T>) {
+            if v.is_some() {
+                dst.clone_from(v);
+            }
+        }
+        set(&mut p.ppid, &self.ppid);
+        set(&mut p.comm, &self.comm);
+        set(&mut p.exepath, &self.exepath);
+        set(&mut p.cwd, &self.cwd);
+        set(&mut p.uid, &self.uid);
+        set(&mut p.gid, &self.gid);
+        set(&mut p.euid, &self.euid);
+        set(&mut p.egid, &self.egid);
+        set(&mut p.loginuid, &self.loginuid);
+        set(&mut p.tty, &self.tty);
+        if let Some(c) = &self.cgroup {
+            p.container_id = Some(capture::schema::container_id_from_cgroup(c).into());
+            p.cgroup = Some(c.clone());
+        }
+        set(&mut p.sid, &self.sid);
+        set(&mut p.vpgid, &self.vpgid);
+        set(&mut p.vpid, &self.vpid);
+        set(&mut p.cap_inheritable, &self.cap_inheritable);
+        set(&mut p.cap_permitted, &self.cap_permitted);
+        set(&mut p.cap_effective, &self.cap_effective);
+        set(&mut p.reaper, &self.reaper);
+        p.task_flags = Some(self.flags);
+        p.exe_from_memfd = self.flags & task_flags::EXE_FROM_MEMFD != 0;
+    }
+}
+
 /// An event's arguments decoded once (lookups by name then cost no decoding).
 pub struct Args<'a> {
-    vals: [ArgValue<'a>; 12],
+    vals: [ArgValue<'a>; MAX_ARGS],
     n: usize,
     names: &'static [(&'static str, capture::kind::ArgType)],
 }
 
 impl<'a> Args<'a> {
-    /// Decodes the arguments of `e` (up to 12; a malformed stream stops early).
+    /// Decodes the arguments of `e` (up to [`MAX_ARGS`], which every kind of
+    /// the event table fits; a malformed stream stops early).
     pub fn new(e: &EventRef<'a>) -> Args<'a> {
-        let mut vals = [ArgValue::Absent; 12];
+        let mut vals = [ArgValue::Absent; MAX_ARGS];
         let mut n = 0;
         for v in e.args() {
             let Ok(v) = v else { break };
@@ -1085,6 +1304,18 @@ impl<'a> Args<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_fits_the_argument_decoder() {
+        for k in capture::kind::KINDS {
+            assert!(
+                k.args.len() <= MAX_ARGS,
+                "{} has {} arguments",
+                k.name,
+                k.args.len()
+            );
+        }
+    }
 
     #[test]
     fn anonymous_inodes_have_falco_types() {

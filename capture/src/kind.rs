@@ -163,8 +163,8 @@ use FlagSet as F;
 kinds! {
     // Capture records and lifecycle (from the scheduler tracepoints).
     1 LOSS "ferret_loss" Capture false [("count", Uint), ("first_ts", Uint), ("last_ts", Uint)]
-    2 PROC_FORK "procfork" Process false [("child_pid", Pid), ("child_tid", Pid), ("flags", Flags(F::Clone))]
-    3 PROC_EXEC "procexec" Process false [("filename", Path), ("args", StrList), ("comm", Str), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("env", StrList), ("ppid", Pid)]
+    2 PROC_FORK "procfork" Process false [("child_pid", Pid), ("child_tid", Pid), ("flags", Flags(F::Clone)), ("ppid", Pid), ("ptid", Pid), ("comm", Str), ("exepath", Path), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("egid", Gid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("sid", Pid), ("vpgid", Pid), ("vpid", Pid), ("vtid", Pid), ("cap_inheritable", Uint), ("cap_permitted", Uint), ("cap_effective", Uint), ("task_flags", Uint), ("reaper", Pid)]
+    3 PROC_EXEC "procexec" Process false [("filename", Path), ("args", StrList), ("comm", Str), ("cwd", Path), ("uid", Uid), ("gid", Gid), ("euid", Uid), ("loginuid", Uid), ("tty", Uint), ("cgroup", Str), ("env", StrList), ("ppid", Pid), ("exepath", Path), ("egid", Gid), ("sid", Pid), ("vpgid", Pid), ("vpid", Pid), ("vtid", Pid), ("cap_inheritable", Uint), ("cap_permitted", Uint), ("cap_effective", Uint), ("task_flags", Uint), ("reaper", Pid), ("old_tid", Pid)]
     4 PROC_EXIT "procexit" Process false [("status", Int), ("sig", Signal), ("group_dead", Uint)]
     5 GENERIC "syscall" Other true [("nr", Uint), ("a0", Uint), ("a1", Uint), ("a2", Uint), ("a3", Uint), ("a4", Uint), ("a5", Uint)]
     6 CONTAINER "container" Capture false [("id", Str), ("name", Str), ("image", Str), ("privileged", Uint), ("json", Str), ("initial", Uint)]
@@ -315,6 +315,23 @@ pub fn kind_info(id: u16) -> Option<&'static KindInfo> {
         t
     });
     table.get(id as usize).copied().flatten()
+}
+
+/// Bits of the `task_flags` argument of `procfork` and `procexec`: what the
+/// kernel said of the task and its executable.
+pub mod task_flags {
+    /// The new task is a thread of its parent's process.
+    pub const THREAD: u64 = 1;
+    /// Created by vfork.
+    pub const VFORK: u64 = 2;
+    /// The executable is writable by the task's file-system ids.
+    pub const EXE_WRITABLE: u64 = 4;
+    /// The executable lives in an overlayfs upper layer.
+    pub const EXE_UPPER_LAYER: u64 = 8;
+    /// The process is a child subreaper.
+    pub const SUBREAPER: u64 = 16;
+    /// The executable is a memfd (its file name starts with `memfd:`).
+    pub const EXE_FROM_MEMFD: u64 = 32;
 }
 
 /// Looks a kind up by name (`openat`, `procexec`, ...).

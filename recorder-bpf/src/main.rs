@@ -7,9 +7,16 @@
 //!   that the spec map selects: number, the six argument registers (still in
 //!   `pt_regs` at exit), return value, and blobs read from user memory (paths,
 //!   socket addresses, data up to the snap length).
-//! - `sched_process_fork` / `_exec` / `_exit` (tracepoints): lifecycle records;
-//!   field offsets come from the tracefs format files via the config map, so no
-//!   kernel struct layout is assumed.
+//! - `sched_process_fork` / `sched_process_exec` (raw tracepoints): lifecycle
+//!   records carrying what the kernel knows of the new or exec'ing task
+//!   ([`TaskInfo`]: lineage, ids in its pid namespace, credentials,
+//!   capabilities, session, tty, flags of its executable) and its paths (cwd,
+//!   executable, cgroup) walked component by component. The fork record is
+//!   written in the parent before the child first runs, so a task is always
+//!   known before its first event. Kernel struct offsets come from the running
+//!   kernel's BTF, resolved in user space and passed in the `OFFSETS` map.
+//! - `sched_process_exit` (tracepoint): exit records; field offsets come from
+//!   the tracefs format file via the config map.
 //!
 //! Records are built in a per-CPU scratch buffer and copied to one ring buffer
 //! without waking the reader (it polls); a failed copy increments the per-CPU
@@ -51,6 +58,8 @@ static PIDS: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
 static COMMS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(256, 0);
 #[map]
 static CGROUPS: HashMap<u64, u8> = HashMap::with_max_entries(256, 0);
+#[map]
+static OFFSETS: Array<KernelOffsets> = Array::with_max_entries(1, 0);
 
 /// BPF_RB_NO_WAKEUP: the reader polls on a timer.
 const NO_WAKEUP: u64 = 1;
@@ -166,6 +175,40 @@ impl Rec {
             self.flags |= FLAG_TRUNCATED;
         }
         self.commit(at, slot, CAP_STR, (n as usize - 1) & (MAX_STR - 1));
+    }
+
+    /// Appends a NUL-terminated kernel string of at most `max` bytes.
+    #[inline(always)]
+    fn kernel_str(&mut self, slot: u8, kind: u8, src: u64, max: u32) -> bool {
+        if src == 0 {
+            return true;
+        }
+        let Some(at) = self.room() else { return false };
+        let max = if max > MAX_STR as u32 {
+            MAX_STR as u32
+        } else {
+            max
+        };
+        let n = unsafe {
+            bpf_probe_read_kernel_str(
+                self.buf.add(at + BLOB_HEADER_LEN) as *mut _,
+                max,
+                src as *const _,
+            )
+        };
+        if n <= 0 {
+            return true;
+        }
+        self.commit(at, slot, kind, (n as usize - 1) & (MAX_STR - 1));
+        true
+    }
+
+    /// Appends an empty marker blob.
+    #[inline(always)]
+    fn mark(&mut self, slot: u8, kind: u8) {
+        if let Some(at) = self.room() {
+            self.commit(at, slot, kind, 0);
+        }
     }
 
     #[inline(always)]
@@ -494,67 +537,319 @@ fn try_sys_exit(ctx: &RawTracePointContext) -> Option<()> {
     Some(())
 }
 
-#[tracepoint(category = "sched", name = "sched_process_fork")]
-pub fn sched_process_fork(ctx: TracePointContext) -> i32 {
+/// Reads a kernel value at `base + off` without a branch: the helper zeroes
+/// the destination when the address is unreadable (a null base). A member
+/// this kernel lacks gives garbage, which the recorder ignores.
+#[inline(always)]
+fn kr<T: Copy + Default>(base: u64, off: u32) -> T {
+    let mut v = T::default();
+    unsafe {
+        bpf_probe_read_kernel(
+            &mut v as *mut T as *mut _,
+            core::mem::size_of::<T>() as u32,
+            base.wrapping_add(off as u64) as *const _,
+        )
+    };
+    v
+}
+
+#[inline(always)]
+fn kr64(base: u64, off: u32) -> u64 {
+    kr::<u64>(base, off)
+}
+
+#[inline(always)]
+fn kr32(base: u64, off: u32) -> u32 {
+    kr::<u32>(base, off)
+}
+
+/// `&pid->numbers[level]` (a `struct upid`).
+#[inline(always)]
+fn upid(o: &KernelOffsets, pid: u64, level: u32) -> u64 {
+    pid.wrapping_add(o.pid_numbers as u64)
+        .wrapping_add((level & 31) as u64 * (o.upid_size & 0xff) as u64)
+}
+
+/// Raw facts of `task` (see [`TaskInfo`]); straight-line reads only.
+#[inline(always)]
+fn task_info(o: &KernelOffsets, t: &mut TaskInfo, task: u64) {
+    t.tid = kr32(task, o.task_pid);
+    t.pid = kr32(task, o.task_tgid);
+    let parent = kr64(task, o.task_real_parent);
+    t.ptid = kr32(parent, o.task_pid);
+    t.ppid = kr32(parent, o.task_tgid);
+    t.vfork_done = kr64(task, o.task_vfork_done);
+    let tp = kr64(task, o.task_thread_pid);
+    let level = kr32(tp, o.pid_level) & 31;
+    t.level = level;
+    let me = upid(o, tp, level);
+    t.vtid = kr32(me, 0);
+    t.ns = kr64(me, o.upid_ns);
+    t.reaper = kr32(kr64(t.ns, o.pidns_child_reaper), o.task_tgid);
+    let sig = kr64(task, o.task_signal);
+    let p = kr64(sig, o.signal_pid_tgid);
+    t.tgid_level = kr32(p, o.pid_level);
+    t.tgid_nr = kr32(upid(o, p, level), 0);
+    t.tgid_ns = kr64(upid(o, p, level), o.upid_ns);
+    let p = kr64(sig, o.signal_pid_pgid);
+    t.pgid_level = kr32(p, o.pid_level);
+    t.pgid_nr = kr32(upid(o, p, level), 0);
+    t.pgid_ns = kr64(upid(o, p, level), o.upid_ns);
+    let p = kr64(sig, o.signal_pid_sid);
+    t.sid_level = kr32(p, o.pid_level);
+    t.sid_nr = kr32(upid(o, p, level), 0);
+    t.sid_ns = kr64(upid(o, p, level), o.upid_ns);
+    t.subreaper_byte = kr::<u8>(sig, o.signal_subreaper_byte) as u32;
+    let tty = kr64(sig, o.signal_tty);
+    t.tty = tty;
+    t.tty_index = kr32(tty, o.tty_index);
+    let drv = kr64(tty, o.tty_driver);
+    t.tty_major = kr32(drv, o.driver_major);
+    t.tty_minor_start = kr32(drv, o.driver_minor_start);
+    let cred = kr64(task, o.task_cred);
+    t.uid = kr32(cred, o.cred_uid);
+    t.gid = kr32(cred, o.cred_gid);
+    t.euid = kr32(cred, o.cred_euid);
+    t.egid = kr32(cred, o.cred_egid);
+    t.fsuid = kr32(cred, o.cred_fsuid);
+    t.fsgid = kr32(cred, o.cred_fsgid);
+    t.cap_inheritable = kr64(cred, o.cred_cap_inheritable);
+    t.cap_permitted = kr64(cred, o.cred_cap_permitted);
+    t.cap_effective = kr64(cred, o.cred_cap_effective);
+    t.loginuid = kr32(task, o.task_loginuid);
+    t.sessionid = kr32(task, o.task_sessionid);
+    t.start_boottime = kr64(task, o.task_start_boottime);
+    let cg = kr64(kr64(task, o.task_cgroups), o.css_set_dfl_cgrp);
+    t.cgroup_id = kr64(kr64(cg, o.cgroup_kn), o.kernfs_id);
+    let exe = kr64(kr64(task, o.task_mm), o.mm_exe_file);
+    t.exe_file = exe;
+    let inode = kr64(exe, o.file_inode);
+    t.exe_ino = kr64(inode, o.inode_ino);
+    t.exe_mode = kr::<u16>(inode, o.inode_mode) as u32;
+    t.exe_uid = kr32(inode, o.inode_uid);
+    t.exe_gid = kr32(inode, o.inode_gid);
+    t.exe_fs_magic = kr32(kr64(inode, o.inode_sb), o.sb_magic);
+    t.exe_upper = kr64(inode, o.inode_size);
+}
+
+/// State of a path walk across `bpf_loop` steps. It lives in a per-CPU map,
+/// not on the stack: values loaded from a map are unknown to the verifier, so
+/// the states of successive steps are equal and the loop verifies once.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct WalkLoop {
+    off: u64,
+    nblobs: u64,
+    flags: u64,
+    /// The current dentry (or kernfs node).
+    node: u64,
+    /// The current `struct vfsmount *`.
+    mnt: u64,
+    root_dentry: u64,
+    root_mnt: u64,
+    slot: u64,
+    /// 1 when the root was reached.
+    done: u64,
+}
+
+#[map]
+static WALK: PerCpuArray<WalkLoop> = PerCpuArray::with_max_entries(1, 0);
+
+/// Appends the component at `name` to the record and advances to `next`;
+/// 1 (stop) when the record is full.
+#[inline(always)]
+fn walk_emit(c: &mut WalkLoop, name: u64, next: u64) -> i64 {
+    let Some(buf) = SCRATCH.get_ptr_mut(0) else {
+        return 1;
+    };
+    let mut r = Rec {
+        buf: buf as *mut u8,
+        off: (c.off as usize) & (MAX_RECORD * 2 - 1),
+        nblobs: c.nblobs as u16,
+        flags: c.flags as u16,
+    };
+    let ok = r.kernel_str((c.slot & 3) as u8, CAP_PATHCOMP, name, MAX_NAME as u32);
+    c.off = r.off as u64;
+    c.nblobs = r.nblobs as u64;
+    c.flags = r.flags as u64;
+    if !ok {
+        return 1;
+    }
+    c.node = next;
+    0
+}
+
+/// One step of a dentry walk: emits the current component and moves to its
+/// parent, crossing mount points as `d_path` does; returns 1 at the root.
+extern "C" fn dentry_step(_k: u64, _ctx: *mut core::ffi::c_void) -> i64 {
+    let Some(c) = WALK.get_ptr_mut(0) else {
+        return 1;
+    };
+    let c = unsafe { &mut *c };
+    let Some(o) = OFFSETS.get(0) else { return 1 };
+    let d = c.node;
+    if d == 0 {
+        return 1;
+    }
+    if d == c.root_dentry && c.mnt == c.root_mnt {
+        c.done = 1;
+        return 1;
+    }
+    let parent = kr64(d, o.dentry_parent);
+    if d == kr64(c.mnt, o.vfsmount_root) || parent == d {
+        let mount = c.mnt.wrapping_sub(o.mount_mnt as u64);
+        let up = kr64(mount, o.mount_parent);
+        if up == mount || up == 0 {
+            // The global root (or a detached mount): as far as d_path goes.
+            c.done = 1;
+            return 1;
+        }
+        c.node = kr64(mount, o.mount_mountpoint);
+        c.mnt = up.wrapping_add(o.mount_mnt as u64);
+        return 0;
+    }
+    walk_emit(c, kr64(d, o.dentry_name), parent)
+}
+
+/// One step of a kernfs (cgroup) walk; returns 1 at the hierarchy's root.
+extern "C" fn kernfs_step(_k: u64, _ctx: *mut core::ffi::c_void) -> i64 {
+    let Some(c) = WALK.get_ptr_mut(0) else {
+        return 1;
+    };
+    let c = unsafe { &mut *c };
+    let Some(o) = OFFSETS.get(0) else { return 1 };
+    let parent = kr64(c.node, o.kernfs_parent);
+    if parent == 0 {
+        c.done = 1;
+        return 1;
+    }
+    walk_emit(c, kr64(c.node, o.kernfs_name), parent)
+}
+
+/// Walks a path leaf first into `CAP_PATHCOMP` blobs of `slot`, then a
+/// `CAP_PATHEND` marker when the root was reached.
+#[inline(always)]
+fn walk(r: &mut Rec, slot: u8, node: u64, mnt: u64, root: (u64, u64), kernfs: bool) {
+    let Some(st) = WALK.get_ptr_mut(0) else {
+        return;
+    };
+    unsafe {
+        *st = WalkLoop {
+            off: r.off as u64,
+            nblobs: r.nblobs as u64,
+            flags: r.flags as u64,
+            node,
+            mnt,
+            root_dentry: root.0,
+            root_mnt: root.1,
+            slot: slot as u64,
+            done: 0,
+        }
+    };
+    let step = if kernfs {
+        kernfs_step as *mut core::ffi::c_void
+    } else {
+        dentry_step as *mut core::ffi::c_void
+    };
+    unsafe { bpf_loop((MAX_PATH_DEPTH * 2) as u32, step, core::ptr::null_mut(), 0) };
+    let st = unsafe { &*st };
+    r.off = (st.off as usize) & (MAX_RECORD * 2 - 1);
+    r.nblobs = st.nblobs as u16;
+    r.flags = st.flags as u16;
+    if st.done != 0 {
+        r.mark(slot, CAP_PATHEND);
+    }
+}
+
+/// Appends the task's info and its cwd, executable and cgroup paths.
+#[inline(always)]
+fn task_blobs(r: &mut Rec, o: &KernelOffsets, task: u64) {
+    let Some(at) = r.room() else { return };
+    // Built in place in the scratch buffer (the stack is too small for it).
+    let t = unsafe { &mut *(r.buf.add(at + BLOB_HEADER_LEN) as *mut TaskInfo) };
+    task_info(o, t, task);
+    r.commit(at, 0, CAP_TASK, TASK_INFO_LEN);
+    let fs = kr64(task, o.task_fs);
+    let root = (kr64(fs, o.fs_root_dentry), kr64(fs, o.fs_root_mnt));
+    walk(
+        r,
+        PATH_CWD,
+        kr64(fs, o.fs_pwd_dentry),
+        kr64(fs, o.fs_pwd_mnt),
+        root,
+        false,
+    );
+    let exe = kr64(kr64(task, o.task_mm), o.mm_exe_file);
+    walk(
+        r,
+        PATH_EXE,
+        kr64(exe, o.file_dentry),
+        kr64(exe, o.file_mnt),
+        root,
+        false,
+    );
+    let cg = kr64(kr64(task, o.task_cgroups), o.css_set_dfl_cgrp);
+    walk(r, PATH_CGROUP, kr64(cg, o.cgroup_kn), 0, (0, 0), true);
+}
+
+#[raw_tracepoint(tracepoint = "sched_process_fork")]
+pub fn sched_process_fork(ctx: RawTracePointContext) -> i32 {
     try_fork(&ctx);
     0
 }
 
 #[inline(always)]
-fn try_fork(ctx: &TracePointContext) -> Option<()> {
+fn try_fork(ctx: &RawTracePointContext) -> Option<()> {
     let cfg = config()?;
-    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
-    let parent: i32 = unsafe { ctx.read_at(cfg.fork_parent_off as usize & 0xfff) }.ok()?;
-    let child: i32 = unsafe { ctx.read_at(cfg.fork_child_off as usize & 0xfff) }.ok()?;
+    let o = OFFSETS.get(0)?;
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    // sched_process_fork(struct task_struct *parent, struct task_struct *child)
+    let child: u64 = ctx.arg(1);
+    let child_tid = kr32(child, o.task_pid);
+    let child_tgid = kr32(child, o.task_tgid);
     if cfg.filters & FILTER_PID != 0 && PIDS.get_ptr(&tgid).is_some() {
         // Follow the tree: a child of a selected process is selected.
-        let _ = PIDS.insert(&(child as u32), &1u8, 0);
+        let _ = PIDS.insert(&child_tgid, &1u8, 0);
     }
     if !allowed(cfg, tgid) {
         return None;
     }
     let mut r = Rec::new()?;
+    task_blobs(&mut r, o, child);
     let mut h = base_header(REC_FORK, 0);
-    h.args[0] = parent as u32 as u64;
-    h.args[1] = child as u32 as u64;
+    h.args[0] = pid_tgid & 0xffff_ffff;
+    h.args[1] = child_tid as u64;
+    h.args[2] = child_tgid as u64;
     h.comm = bpf_get_current_comm().unwrap_or([0; 16]);
     r.submit(&h);
     Some(())
 }
 
-#[tracepoint(category = "sched", name = "sched_process_exec")]
-pub fn sched_process_exec(ctx: TracePointContext) -> i32 {
+#[raw_tracepoint(tracepoint = "sched_process_exec")]
+pub fn sched_process_exec(ctx: RawTracePointContext) -> i32 {
     try_exec(&ctx);
     0
 }
 
 #[inline(always)]
-fn try_exec(ctx: &TracePointContext) -> Option<()> {
+fn try_exec(ctx: &RawTracePointContext) -> Option<()> {
     let cfg = config()?;
+    let o = OFFSETS.get(0)?;
     let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
     if !allowed(cfg, tgid) {
         return None;
     }
-    let pid: i32 = unsafe { ctx.read_at(cfg.exec_pid_off as usize & 0xfff) }.ok()?;
-    let old: i32 = unsafe { ctx.read_at(cfg.exec_old_pid_off as usize & 0xfff) }.ok()?;
-    let loc: u32 = unsafe { ctx.read_at(cfg.exec_filename_off as usize & 0xfff) }.ok()?;
+    // sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+    let task: u64 = ctx.arg(0);
+    let old: u64 = ctx.arg(1);
+    let bprm: u64 = ctx.arg(2);
     let mut r = Rec::new()?;
-    if let Some(at) = r.room() {
-        let src = ctx.as_ptr() as usize + (loc & 0xffff) as usize;
-        let n = unsafe {
-            bpf_probe_read_kernel_str(
-                r.buf.add(at + BLOB_HEADER_LEN) as *mut _,
-                MAX_STR as u32,
-                src as *const _,
-            )
-        };
-        if n > 0 {
-            r.commit(at, 0, CAP_STR, (n as usize - 1) & (MAX_STR - 1));
-        }
-    }
+    r.kernel_str(0, CAP_STR, kr64(bprm, o.binprm_filename), MAX_STR as u32);
+    task_blobs(&mut r, o, task);
     let mut h = base_header(REC_EXEC, 0);
-    h.args[0] = pid as u32 as u64;
-    h.args[1] = old as u32 as u64;
+    h.args[0] = tgid as u64;
+    h.args[1] = old & 0xffff_ffff;
     h.cgroup = unsafe { bpf_get_current_cgroup_id() };
     h.comm = bpf_get_current_comm().unwrap_or([0; 16]);
     r.submit(&h);

@@ -14,9 +14,12 @@ pub const REC_SYSCALL: u16 = 1;
 /// Data read at syscall entry (execve's filename and argv, exit's status),
 /// for calls whose arguments are gone (or that never return) at exit.
 pub const REC_SYS_ENTER: u16 = 2;
-/// sched_process_fork: `args[0]` parent tid, `args[1]` child tid.
+/// sched_process_fork, in the parent before the child first runs: `args[0]`
+/// parent tid, `args[1]` child tid, `args[2]` child tgid; a [`CAP_TASK`]
+/// blob with the child's [`TaskInfo`] and its paths ([`CAP_PATHCOMP`]).
 pub const REC_FORK: u16 = 3;
-/// sched_process_exec: `args[0]` pid, `args[1]` old pid; blob 0 filename.
+/// sched_process_exec: `args[0]` pid, `args[1]` old pid (the exec'ing thread's
+/// tid); blob 0 filename (`bprm->filename`), a [`CAP_TASK`] blob and paths.
 pub const REC_EXEC: u16 = 4;
 /// sched_process_exit: `args[0]` tid, `args[1]` group_dead.
 pub const REC_EXIT: u16 = 5;
@@ -98,6 +101,288 @@ pub const CAP_IOV_LEN: u8 = 9;
 pub const CAP_MSGHDR: u8 = 10;
 /// `struct sockaddr *` with its length at an `int *` in `len_arg` (accept).
 pub const CAP_SOCKADDR_PLEN: u8 = 11;
+
+/// A [`TaskInfo`] read from the kernel's task_struct (slot 0).
+pub const CAP_TASK: u8 = 12;
+/// One path component, read from the kernel leaf first: slot [`PATH_CWD`],
+/// [`PATH_EXE`] or [`PATH_CGROUP`]. The reader reverses them.
+pub const CAP_PATHCOMP: u8 = 13;
+/// Empty blob: the walk of the path in its slot reached the root, so the
+/// components before it are the whole path (absent: cut or unreadable).
+pub const CAP_PATHEND: u8 = 14;
+/// Path slot: the current directory, up to the task's root (as `getcwd`).
+pub const PATH_CWD: u8 = 0;
+/// Path slot: the executable (`mm->exe_file`), up to the task's root.
+pub const PATH_EXE: u8 = 1;
+/// Path slot: the cgroup in the unified (v2) hierarchy, from its root.
+pub const PATH_CGROUP: u8 = 2;
+/// Most components read per path.
+pub const MAX_PATH_DEPTH: usize = 48;
+/// Longest component read (NAME_MAX and its NUL).
+pub const MAX_NAME: usize = 256;
+
+/// What the kernel holds of a task at fork and exec, read from `task_struct`
+/// with offsets from the running kernel's BTF ([`KernelOffsets`]). The
+/// programs only copy raw values (no decisions: every branch costs verifier
+/// states); the recorder derives namespace views, tty numbers and executable
+/// flags from them. A value whose member this kernel lacks is garbage and is
+/// ignored by the recorder, which knows the offsets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskInfo {
+    /// Thread id (host view).
+    pub tid: u32,
+    /// Thread-group id, the process id (host view).
+    pub pid: u32,
+    /// `real_parent`'s tid.
+    pub ptid: u32,
+    /// `real_parent`'s tgid: the parent process.
+    pub ppid: u32,
+    /// Depth of the task's pid namespace (`thread_pid->level`).
+    pub level: u32,
+    /// Thread id at that depth.
+    pub vtid: u32,
+    /// `level` of the thread-group leader's `struct pid`.
+    pub tgid_level: u32,
+    /// Its number at the task's depth.
+    pub tgid_nr: u32,
+    /// `level` of the process group's `struct pid`.
+    pub pgid_level: u32,
+    /// Its number at the task's depth.
+    pub pgid_nr: u32,
+    /// `level` of the session's `struct pid`.
+    pub sid_level: u32,
+    /// Its number at the task's depth.
+    pub sid_nr: u32,
+    /// Real user id.
+    pub uid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// File-system user id.
+    pub fsuid: u32,
+    /// File-system group id.
+    pub fsgid: u32,
+    /// Audit login uid (`u32::MAX`: unset).
+    pub loginuid: u32,
+    /// Audit session id.
+    pub sessionid: u32,
+    /// `tty->index` of the controlling terminal.
+    pub tty_index: u32,
+    /// `tty->driver->major`.
+    pub tty_major: u32,
+    /// `tty->driver->minor_start`.
+    pub tty_minor_start: u32,
+    /// tgid of the pid namespace's child reaper.
+    pub reaper: u32,
+    /// `i_mode` of the executable's inode.
+    pub exe_mode: u32,
+    /// `i_uid` of the executable's inode.
+    pub exe_uid: u32,
+    /// `i_gid` of the executable's inode.
+    pub exe_gid: u32,
+    /// `s_magic` of the executable's file system (low 32 bits).
+    pub exe_fs_magic: u32,
+    /// The byte of `signal_struct` holding `is_child_subreaper`.
+    pub subreaper_byte: u32,
+    /// Padding (0).
+    pub pad: u32,
+    /// The task's pid namespace (pointer, compared only).
+    pub ns: u64,
+    /// Namespace of the thread-group pid's number at the task's depth.
+    pub tgid_ns: u64,
+    /// Namespace of the process group's number at the task's depth.
+    pub pgid_ns: u64,
+    /// Namespace of the session's number at the task's depth.
+    pub sid_ns: u64,
+    /// Inheritable capabilities.
+    pub cap_inheritable: u64,
+    /// Permitted capabilities.
+    pub cap_permitted: u64,
+    /// Effective capabilities.
+    pub cap_effective: u64,
+    /// `start_boottime`, ns since boot (as the record timestamps).
+    pub start_boottime: u64,
+    /// Id of the task's cgroup in the unified hierarchy.
+    pub cgroup_id: u64,
+    /// Inode number of the executable.
+    pub exe_ino: u64,
+    /// `signal->tty` (non-zero: a controlling terminal).
+    pub tty: u64,
+    /// `vfork_done` (non-zero: created by vfork, parent still waiting).
+    pub vfork_done: u64,
+    /// `mm->exe_file` (non-zero: the task has an executable).
+    pub exe_file: u64,
+    /// The word after the executable's `struct inode`: overlayfs's
+    /// `__upperdentry` (non-zero: upper layer) when `exe_fs_magic` is overlayfs.
+    pub exe_upper: u64,
+}
+
+/// Size of [`TaskInfo`].
+pub const TASK_INFO_LEN: usize = core::mem::size_of::<TaskInfo>();
+
+/// Byte offsets of the kernel struct members the programs read, resolved in
+/// user space from the running kernel's BTF (Aya's Rust eBPF has no CO-RE).
+/// `u32::MAX` marks a member this kernel lacks; the programs then skip what
+/// depends on it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelOffsets {
+    /// task_struct.pid
+    pub task_pid: u32,
+    /// task_struct.tgid
+    pub task_tgid: u32,
+    /// task_struct.real_parent
+    pub task_real_parent: u32,
+    /// task_struct.real_cred
+    pub task_cred: u32,
+    /// task_struct.fs
+    pub task_fs: u32,
+    /// task_struct.mm
+    pub task_mm: u32,
+    /// task_struct.signal
+    pub task_signal: u32,
+    /// task_struct.loginuid
+    pub task_loginuid: u32,
+    /// task_struct.sessionid
+    pub task_sessionid: u32,
+    /// task_struct.cgroups
+    pub task_cgroups: u32,
+    /// task_struct.thread_pid
+    pub task_thread_pid: u32,
+    /// task_struct.start_boottime
+    pub task_start_boottime: u32,
+    /// task_struct.vfork_done
+    pub task_vfork_done: u32,
+    /// cred.uid
+    pub cred_uid: u32,
+    /// cred.gid
+    pub cred_gid: u32,
+    /// cred.euid
+    pub cred_euid: u32,
+    /// cred.egid
+    pub cred_egid: u32,
+    /// cred.fsuid
+    pub cred_fsuid: u32,
+    /// cred.fsgid
+    pub cred_fsgid: u32,
+    /// cred.cap_inheritable
+    pub cred_cap_inheritable: u32,
+    /// cred.cap_permitted
+    pub cred_cap_permitted: u32,
+    /// cred.cap_effective
+    pub cred_cap_effective: u32,
+    /// fs_struct.root (a struct path)
+    pub fs_root: u32,
+    /// fs_struct.pwd (a struct path)
+    pub fs_pwd: u32,
+    /// path.mnt
+    pub path_mnt: u32,
+    /// path.dentry
+    pub path_dentry: u32,
+    /// dentry.d_parent
+    pub dentry_parent: u32,
+    /// dentry.d_name.name
+    pub dentry_name: u32,
+    /// vfsmount.mnt_root
+    pub vfsmount_root: u32,
+    /// mount.mnt (the embedded vfsmount)
+    pub mount_mnt: u32,
+    /// mount.mnt_parent
+    pub mount_parent: u32,
+    /// mount.mnt_mountpoint
+    pub mount_mountpoint: u32,
+    /// mm_struct.exe_file
+    pub mm_exe_file: u32,
+    /// file.f_path
+    pub file_path: u32,
+    /// file.f_inode
+    pub file_inode: u32,
+    /// inode.i_mode
+    pub inode_mode: u32,
+    /// inode.i_uid
+    pub inode_uid: u32,
+    /// inode.i_gid
+    pub inode_gid: u32,
+    /// inode.i_sb
+    pub inode_sb: u32,
+    /// inode.i_ino
+    pub inode_ino: u32,
+    /// sizeof(struct inode): overlayfs keeps `__upperdentry` right after it.
+    pub inode_size: u32,
+    /// super_block.s_magic
+    pub sb_magic: u32,
+    /// signal_struct.tty
+    pub signal_tty: u32,
+    /// signal_struct.pids (array of struct pid *, by PIDTYPE)
+    pub signal_pids: u32,
+    /// Bit offset of signal_struct.is_child_subreaper.
+    pub signal_subreaper_bit: u32,
+    /// tty_struct.index
+    pub tty_index: u32,
+    /// tty_struct.driver
+    pub tty_driver: u32,
+    /// tty_driver.major
+    pub driver_major: u32,
+    /// tty_driver.minor_start
+    pub driver_minor_start: u32,
+    /// pid.level
+    pub pid_level: u32,
+    /// pid.numbers
+    pub pid_numbers: u32,
+    /// sizeof(struct upid)
+    pub upid_size: u32,
+    /// upid.ns
+    pub upid_ns: u32,
+    /// pid_namespace.child_reaper
+    pub pidns_child_reaper: u32,
+    /// css_set.dfl_cgrp
+    pub css_set_dfl_cgrp: u32,
+    /// cgroup.kn
+    pub cgroup_kn: u32,
+    /// kernfs_node.name
+    pub kernfs_name: u32,
+    /// kernfs_node.parent (`__parent` since 6.15)
+    pub kernfs_parent: u32,
+    /// kernfs_node.id
+    pub kernfs_id: u32,
+    /// linux_binprm.filename
+    pub binprm_filename: u32,
+    /// Derived: fs_struct.root.dentry
+    pub fs_root_dentry: u32,
+    /// Derived: fs_struct.root.mnt
+    pub fs_root_mnt: u32,
+    /// Derived: fs_struct.pwd.dentry
+    pub fs_pwd_dentry: u32,
+    /// Derived: fs_struct.pwd.mnt
+    pub fs_pwd_mnt: u32,
+    /// Derived: file.f_path.dentry
+    pub file_dentry: u32,
+    /// Derived: file.f_path.mnt
+    pub file_mnt: u32,
+    /// Derived: signal_struct.pids[PIDTYPE_TGID]
+    pub signal_pid_tgid: u32,
+    /// Derived: signal_struct.pids[PIDTYPE_PGID]
+    pub signal_pid_pgid: u32,
+    /// Derived: signal_struct.pids[PIDTYPE_SID]
+    pub signal_pid_sid: u32,
+    /// Derived: the byte of signal_struct holding is_child_subreaper
+    pub signal_subreaper_byte: u32,
+}
+
+impl KernelOffsets {
+    /// `base + extra`, or `u32::MAX` when `base` is unknown.
+    pub const fn plus(base: u32, extra: u32) -> u32 {
+        if base == u32::MAX || extra == u32::MAX {
+            u32::MAX
+        } else {
+            base + extra
+        }
+    }
+}
 
 /// Spec flag: record this syscall at exit.
 pub const SPEC_EXIT: u8 = 1;
@@ -197,6 +482,7 @@ mod user {
     // could leak, and valid for every bit pattern.
     unsafe impl aya::Pod for super::SysSpec {}
     unsafe impl aya::Pod for super::Config {}
+    unsafe impl aya::Pod for super::KernelOffsets {}
 }
 
 #[cfg(test)]
@@ -207,6 +493,8 @@ mod tests {
         assert_eq!(core::mem::size_of::<super::SysSpec>(), 16);
         assert_eq!(core::mem::size_of::<super::CapOp>(), 4);
         assert_eq!(core::mem::size_of::<super::Config>(), 40);
+        assert_eq!(super::TASK_INFO_LEN, 232);
+        assert_eq!(core::mem::size_of::<super::KernelOffsets>() % 8, 0);
         assert_eq!(
             core::mem::size_of::<super::BlobHeader>(),
             super::BLOB_HEADER_LEN

@@ -1,13 +1,16 @@
 //! Wire records to capture events: the only code that sees both the kernel
 //! wire layout (`recorder_common`) and the capture schema (`capture`).
 //!
-//! Most records map one to one. Three need pairing, done here with small
+//! Most records map one to one. Two need pairing, done here with small
 //! pending maps that are flushed when stale:
 //! - execve/execveat: filename, argv and envp are read at entry (they are gone
 //!   after a successful exec) and joined with the exit record's return value;
-//! - sched_process_fork: held until the parent's clone/fork returns, whose
-//!   flags tell whether the child is a thread (its tgid is then the parent's);
 //! - sched_process_exit: takes the status from the exit/exit_group call.
+//!
+//! Fork and exec records carry what the kernel knew of the task at that
+//! moment ([`TaskInfo`] and its cwd, executable and cgroup paths), so they are
+//! written at once: a fork record precedes every event of its child, whatever
+//! CPU either runs on, and nothing is read from /proc after the fact.
 
 use std::collections::HashMap;
 
@@ -16,7 +19,6 @@ use capture::kind::id;
 use capture::writer::{CaptureWriter, EventHeader, Sink};
 use recorder_common::*;
 
-use crate::procfs;
 use crate::syscalls::{self, Src};
 
 /// A parsed ring-buffer record, borrowing its blobs.
@@ -132,9 +134,9 @@ pub struct ConvStats {
 /// Turns wire records into capture events.
 pub struct Converter {
     pending_exec: HashMap<u32, Pending>,
-    pending_fork: HashMap<u32, RecHeader>,
     exit_status: HashMap<u32, i64>,
-    cgroups: procfs::CgroupPaths,
+    /// What the kernel's BTF lacked.
+    pub lacks: KernelLacks,
     /// Record syscalls without a table row as generic events.
     pub generic: bool,
     /// Counters.
@@ -148,9 +150,8 @@ impl Converter {
     pub fn new(generic: bool) -> Converter {
         Converter {
             pending_exec: HashMap::new(),
-            pending_fork: HashMap::new(),
             exit_status: HashMap::new(),
-            cgroups: procfs::CgroupPaths::default(),
+            lacks: KernelLacks::default(),
             generic,
             stats: ConvStats::default(),
         }
@@ -169,10 +170,7 @@ impl Converter {
         match r.h.rec {
             REC_SYSCALL => self.syscall(&r, w),
             REC_SYS_ENTER => self.enter(&r, w),
-            REC_FORK => {
-                self.pending_fork.insert(r.h.args[1] as u32, r.h);
-                Ok(())
-            }
+            REC_FORK => self.fork(&r, w),
             REC_EXEC => self.exec(&r, w),
             REC_EXIT => self.exit(&r, w),
             _ => {
@@ -240,35 +238,6 @@ impl Converter {
                 None => w.push(&h, |a| write_args(a, s.args, r, r.h.ret)).map(drop),
             };
         }
-        if matches!(s.kind, id::CLONE | id::CLONE3 | id::FORK | id::VFORK) && r.h.ret > 0 {
-            let flags = match s.kind {
-                id::CLONE => r.h.args[0],
-                id::CLONE3 => r.blob(0, CAP_U64).map(le_u64).unwrap_or(0),
-                id::VFORK => 0x4100, // CLONE_VM | CLONE_VFORK
-                _ => 0,
-            };
-            if let Some(f) = self.pending_fork.remove(&(r.h.ret as u32)) {
-                let child_tid = r.h.ret as u32;
-                let child_pid = if flags & 0x10000 != 0 {
-                    r.tgid()
-                } else {
-                    child_tid
-                };
-                let fh = EventHeader {
-                    ts: f.ts,
-                    cpu: f.cpu,
-                    pid: r.tgid(),
-                    tid: r.tid(),
-                    kind: id::PROC_FORK,
-                    ret: 0,
-                };
-                w.push(&fh, |a| {
-                    a.int(i64::from(child_pid))
-                        .int(i64::from(child_tid))
-                        .uint(flags);
-                })?;
-            }
-        }
         w.push(&h, |a| write_args(a, s.args, r, r.h.ret))?;
         Ok(())
     }
@@ -300,13 +269,8 @@ impl Converter {
             _ => (0x81, 0x82),
         };
         let (args, env) = (argv(av), argv(ev));
-        let live = procfs::exec_details(r.tgid());
-        let cgroup = self
-            .cgroups
-            .path(r.h.cgroup)
-            .or_else(|| live.as_ref().map(|l| l.cgroup.clone()));
+        let task = Task::of(r, &self.lacks);
         let h = Self::header(r, id::PROC_EXEC, 0);
-        let (uid, gid) = (r.h.uid_gid as u32, (r.h.uid_gid >> 32) as u32);
         w.push(&h, |a| {
             a.str(filename);
             if pending.is_some() {
@@ -315,27 +279,93 @@ impl Converter {
                 a.absent();
             }
             a.str(comm_str(&r.h.comm));
-            match &live {
-                Some(l) => a.str(&l.cwd),
-                None => a.absent(),
+            opt_str(a, task.cwd.as_deref());
+            match &task.info {
+                Some(t) => a
+                    .uint(u64::from(t.uid))
+                    .uint(u64::from(t.gid))
+                    .uint(u64::from(t.euid))
+                    .uint(u64::from(t.loginuid.unwrap_or(u32::MAX)))
+                    .uint(u64::from(t.tty)),
+                None => a.absent().absent().absent().absent().absent(),
             };
-            a.uint(u64::from(uid)).uint(u64::from(gid));
-            match &live {
-                Some(l) => a
-                    .uint(u64::from(l.euid))
-                    .uint(u64::from(l.loginuid))
-                    .uint(u64::from(l.tty)),
-                None => a.absent().absent().absent(),
-            };
-            match &cgroup {
-                Some(c) => a.str(c),
-                None => a.absent(),
-            };
+            opt_str(a, task.cgroup.as_deref());
             if pending.is_some() {
                 a.str_list(env.iter());
             } else {
                 a.absent();
             }
+            match &task.info {
+                Some(t) => a.int(i64::from(t.ppid)),
+                None => a.absent(),
+            };
+            opt_str(a, task.exe.as_deref());
+            match &task.info {
+                Some(t) => {
+                    a.uint(u64::from(t.egid))
+                        .int(i64::from(t.sid))
+                        .int(i64::from(t.vpgid))
+                        .int(i64::from(t.vpid))
+                        .int(i64::from(t.vtid))
+                        .uint(t.cap_inheritable)
+                        .uint(t.cap_permitted)
+                        .uint(t.cap_effective)
+                        .uint(task.flags())
+                        .int(i64::from(t.reaper));
+                }
+                None => {
+                    for _ in 0..10 {
+                        a.absent();
+                    }
+                }
+            }
+            a.int(i64::from(old));
+        })?;
+        Ok(())
+    }
+
+    /// A fork record: written at once, with the child's identity and facts.
+    fn fork<W: Sink>(&mut self, r: &Record<'_>, w: &mut CaptureWriter<W>) -> Res {
+        let task = Task::of(r, &self.lacks);
+        let Some(t) = &task.info else {
+            self.stats.malformed += 1;
+            return Ok(());
+        };
+        // CLONE_THREAD | CLONE_SIGHAND | CLONE_VM for threads; CLONE_VFORK |
+        // CLONE_VM for vfork: what the kernel's task says, whichever call made it.
+        let mut flags = 0u64;
+        if t.flags & capture::kind::task_flags::THREAD != 0 {
+            flags |= 0x10000 | 0x800 | 0x100;
+        }
+        if t.flags & capture::kind::task_flags::VFORK != 0 {
+            flags |= 0x4000 | 0x100;
+        }
+        let h = Self::header(r, id::PROC_FORK, 0);
+        w.push(&h, |a| {
+            a.int(i64::from(t.pid))
+                .int(i64::from(t.tid))
+                .uint(flags)
+                .int(i64::from(t.ppid))
+                .int(i64::from(t.ptid))
+                .str(comm_str(&r.h.comm));
+            opt_str(a, task.exe.as_deref());
+            opt_str(a, task.cwd.as_deref());
+            a.uint(u64::from(t.uid))
+                .uint(u64::from(t.gid))
+                .uint(u64::from(t.euid))
+                .uint(u64::from(t.egid))
+                .uint(u64::from(t.loginuid.unwrap_or(u32::MAX)))
+                .uint(u64::from(t.tty));
+            opt_str(a, task.cgroup.as_deref());
+            a.int(i64::from(t.sid))
+                .int(i64::from(t.vpgid))
+                .int(i64::from(t.vpid))
+                .int(i64::from(t.vtid))
+                .uint(t.cap_inheritable)
+                .uint(t.cap_permitted)
+                .uint(t.cap_effective)
+                .uint(task.flags())
+                .int(i64::from(t.reaper));
         })?;
         Ok(())
     }
@@ -365,51 +395,210 @@ impl Converter {
         Ok(())
     }
 
-    /// Emits fork records whose parent syscall never came (kernel threads,
-    /// killed parents) once older than 200 ms of event time, and forgets exec
-    /// entries older than 10 s (the exec never returned).
-    pub fn flush_stale<W: Sink>(&mut self, now_ts: u64, w: &mut CaptureWriter<W>) -> Res {
-        let old: Vec<u32> = self
-            .pending_fork
-            .iter()
-            .filter(|(_, h)| now_ts.saturating_sub(h.ts) > 200_000_000)
-            .map(|(k, _)| *k)
-            .collect();
-        for child in old {
-            if let Some(f) = self.pending_fork.remove(&child) {
-                self.push_orphan_fork(&f, w)?;
-            }
-        }
+    /// Forgets exec entries older than 10 s of event time (the exec never
+    /// returned).
+    pub fn flush_stale<W: Sink>(&mut self, now_ts: u64, _w: &mut CaptureWriter<W>) -> Res {
         self.pending_exec
             .retain(|_, p| now_ts.saturating_sub(p.h.ts) < 10_000_000_000);
         Ok(())
     }
 
-    fn push_orphan_fork<W: Sink>(&mut self, f: &RecHeader, w: &mut CaptureWriter<W>) -> Res {
-        let h = EventHeader {
-            ts: f.ts,
-            cpu: f.cpu,
-            pid: (f.pid_tgid >> 32) as u32,
-            tid: f.pid_tgid as u32,
-            kind: id::PROC_FORK,
-            ret: 0,
-        };
-        let child = f.args[1] as u32;
-        w.push(&h, |a| {
-            a.int(i64::from(child)).int(i64::from(child)).absent();
-        })?;
-        Ok(())
-    }
-
     /// Flushes everything pending (at the end of a capture or segment).
-    pub fn finish<W: Sink>(&mut self, w: &mut CaptureWriter<W>) -> Res {
-        let forks: Vec<RecHeader> = self.pending_fork.drain().map(|(_, h)| h).collect();
-        for f in forks {
-            self.push_orphan_fork(&f, w)?;
-        }
+    pub fn finish<W: Sink>(&mut self, _w: &mut CaptureWriter<W>) -> Res {
         self.pending_exec.clear();
         Ok(())
     }
+}
+
+fn opt_str(a: &mut ArgWriter<'_>, s: Option<&[u8]>) {
+    match s {
+        Some(s) => a.str(s),
+        None => a.absent(),
+    };
+}
+
+/// What the kernel's BTF lacked, so that the matching raw values are ignored.
+#[derive(Clone, Debug, Default)]
+pub struct KernelLacks {
+    /// Bit offset of `signal_struct.is_child_subreaper` (`None`: unknown).
+    pub subreaper_bit: Option<u32>,
+    /// No `task_struct.loginuid` (a kernel without CONFIG_AUDIT).
+    pub loginuid: bool,
+}
+
+impl KernelLacks {
+    /// From the offsets the probes were given.
+    pub fn of(o: &KernelOffsets) -> KernelLacks {
+        KernelLacks {
+            subreaper_bit: (o.signal_subreaper_bit != u32::MAX).then_some(o.signal_subreaper_bit),
+            loginuid: o.task_loginuid == u32::MAX,
+        }
+    }
+}
+
+/// The task facts of a fork or exec record, derived from its raw
+/// [`TaskInfo`], and its paths.
+struct Task {
+    info: Option<Facts>,
+    cwd: Option<Vec<u8>>,
+    exe: Option<Vec<u8>>,
+    cgroup: Option<Vec<u8>>,
+}
+
+/// Derived facts of a task.
+struct Facts {
+    tid: u32,
+    pid: u32,
+    ptid: u32,
+    ppid: u32,
+    vtid: u32,
+    vpid: u32,
+    vpgid: u32,
+    sid: u32,
+    uid: u32,
+    gid: u32,
+    euid: u32,
+    egid: u32,
+    loginuid: Option<u32>,
+    tty: u32,
+    reaper: u32,
+    cap_inheritable: u64,
+    cap_permitted: u64,
+    cap_effective: u64,
+    flags: u64,
+}
+
+impl Facts {
+    fn derive(t: &TaskInfo, lacks: &KernelLacks) -> Facts {
+        use capture::kind::task_flags as tf;
+        // pid_nr_ns: a number is visible in the task's namespace when its
+        // struct pid reaches that depth in that same namespace.
+        let vis = |level: u32, nr: u32, ns: u64| {
+            if level >= t.level && ns == t.ns {
+                nr
+            } else {
+                0
+            }
+        };
+        let tty = if t.tty != 0 {
+            let major = t.tty_major & 0xfff;
+            let minor = t.tty_minor_start.wrapping_add(t.tty_index) & 0xf_ffff;
+            // new_encode_dev(MKDEV(major, minor)), as /proc/PID/stat's tty_nr.
+            (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
+        } else {
+            0
+        };
+        let mut flags = 0;
+        if t.tid != t.pid {
+            flags |= tf::THREAD;
+        }
+        if t.vfork_done != 0 {
+            flags |= tf::VFORK;
+        }
+        if t.exe_file != 0 {
+            let m = t.exe_mode;
+            // Writable by the task's file-system ids, or CAP_DAC_OVERRIDE.
+            if m & 0o002 != 0
+                || (t.exe_uid == t.fsuid && m & 0o200 != 0)
+                || (t.exe_gid == t.fsgid && m & 0o020 != 0)
+                || t.cap_effective & (1 << 1) != 0
+            {
+                flags |= tf::EXE_WRITABLE;
+            }
+            // OVERLAYFS_SUPER_MAGIC, and an upper dentry after the inode.
+            if t.exe_fs_magic == 0x794c_7630 && t.exe_upper != 0 {
+                flags |= tf::EXE_UPPER_LAYER;
+            }
+        }
+        if let Some(bit) = lacks.subreaper_bit {
+            if (t.subreaper_byte >> (bit % 8)) & 1 != 0 {
+                flags |= tf::SUBREAPER;
+            }
+        }
+        Facts {
+            tid: t.tid,
+            pid: t.pid,
+            ptid: t.ptid,
+            ppid: t.ppid,
+            vtid: t.vtid,
+            vpid: vis(t.tgid_level, t.tgid_nr, t.tgid_ns),
+            vpgid: vis(t.pgid_level, t.pgid_nr, t.pgid_ns),
+            sid: vis(t.sid_level, t.sid_nr, t.sid_ns),
+            uid: t.uid,
+            gid: t.gid,
+            euid: t.euid,
+            egid: t.egid,
+            loginuid: (!lacks.loginuid).then_some(t.loginuid),
+            tty,
+            reaper: t.reaper,
+            cap_inheritable: t.cap_inheritable,
+            cap_permitted: t.cap_permitted,
+            cap_effective: t.cap_effective,
+            flags,
+        }
+    }
+}
+
+impl Task {
+    fn of(r: &Record<'_>, lacks: &KernelLacks) -> Task {
+        let info = r
+            .blob(0, CAP_TASK)
+            .filter(|b| b.len() == TASK_INFO_LEN)
+            .map(|b| {
+                // SAFETY: TaskInfo is repr(C), Copy and valid for any bit
+                // pattern; the length was checked.
+                unsafe { std::ptr::read_unaligned(b.as_ptr() as *const TaskInfo) }
+            })
+            .map(|t| Facts::derive(&t, lacks));
+        Task {
+            info,
+            cwd: path_of(r, PATH_CWD),
+            exe: path_of(r, PATH_EXE),
+            cgroup: path_of(r, PATH_CGROUP),
+        }
+    }
+
+    /// `capture::kind::task_flags` bits.
+    fn flags(&self) -> u64 {
+        let mut f = self.info.as_ref().map_or(0, |t| t.flags);
+        let base = self
+            .exe
+            .as_deref()
+            .and_then(|e| e.rsplit(|&c| c == b'/').next());
+        if base.is_some_and(|b| b.starts_with(b"memfd:")) {
+            f |= capture::kind::task_flags::EXE_FROM_MEMFD;
+        }
+        f
+    }
+}
+
+/// A path the kernel walked leaf first into `slot`, or `None` when the walk
+/// did not reach the root (cut or unreadable: never a partial path).
+fn path_of(r: &Record<'_>, slot: u8) -> Option<Vec<u8>> {
+    let mut comps: Vec<&[u8]> = Vec::new();
+    let mut complete = false;
+    for (s, k, d) in r.blobs() {
+        if s != slot {
+            continue;
+        }
+        match k {
+            CAP_PATHCOMP => comps.push(d),
+            CAP_PATHEND => complete = true,
+            _ => {}
+        }
+    }
+    if !complete {
+        return None;
+    }
+    let mut p = Vec::new();
+    for c in comps.iter().rev() {
+        p.push(b'/');
+        p.extend_from_slice(c);
+    }
+    if p.is_empty() {
+        p.push(b'/');
+    }
+    Some(p)
 }
 
 fn le_u64(b: &[u8]) -> u64 {

@@ -9,8 +9,8 @@ use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use recorder_common::{
-    Config, SysSpec, FILTER_CGROUP, FILTER_COMM_EXCLUDE, FILTER_COMM_INCLUDE, FILTER_PID,
-    MAX_SYSCALLS, SPEC_GENERIC,
+    Config, KernelOffsets, SysSpec, FILTER_CGROUP, FILTER_COMM_EXCLUDE, FILTER_COMM_INCLUDE,
+    FILTER_PID, MAX_SYSCALLS, SPEC_GENERIC,
 };
 
 use crate::syscalls;
@@ -37,6 +37,8 @@ pub struct Probes {
     pub ring: RingBuf<MapData>,
     /// Per-CPU drop counters.
     pub drops: PerCpuArray<MapData, u64>,
+    /// What the kernel's BTF lacked, for the converter.
+    pub lacks: crate::convert::KernelLacks,
 }
 
 /// Checks what the recorder needs from the host, with a message per lack.
@@ -135,18 +137,18 @@ pub fn load(snaplen: u32, ring_bytes: u32, generic: bool, filters: &Filters) -> 
         .load(PROBES)
         .context("loading the eBPF object")?;
 
-    let fork = tp_fields("sched", "sched_process_fork")?;
-    let exec = tp_fields("sched", "sched_process_exec")?;
     let exit = tp_fields("sched", "sched_process_exit")?;
     let mut cfg = Config {
         self_tgid: std::process::id(),
         snaplen: snaplen.min(4096),
         filters: 0,
-        fork_parent_off: field(&fork, "parent_pid", "sched_process_fork")?,
-        fork_child_off: field(&fork, "child_pid", "sched_process_fork")?,
-        exec_filename_off: field(&exec, "filename", "sched_process_exec")?,
-        exec_pid_off: field(&exec, "pid", "sched_process_exec")?,
-        exec_old_pid_off: field(&exec, "old_pid", "sched_process_exec")?,
+        // Fork and exec are raw tracepoints reading task_struct through the
+        // BTF offsets of the OFFSETS map.
+        fork_parent_off: 0,
+        fork_child_off: 0,
+        exec_filename_off: 0,
+        exec_pid_off: 0,
+        exec_old_pid_off: 0,
         exit_pid_off: field(&exit, "pid", "sched_process_exit")?,
         exit_group_dead_off: exit.get("group_dead").copied().unwrap_or(u32::MAX),
     };
@@ -209,18 +211,31 @@ pub fn load(snaplen: u32, ring_bytes: u32, generic: bool, filters: &Filters) -> 
             Array::try_from(ebpf.map_mut("CONFIG").context("map CONFIG")?)?;
         c.set(0, cfg, 0)?;
     }
+    let lacks;
+    {
+        let offsets = crate::btf::kernel_offsets()?;
+        lacks = crate::convert::KernelLacks::of(&offsets);
+        for m in crate::btf::missing(&offsets) {
+            eprintln!("recorder: warning: this kernel's BTF has no {m}; the process facts that need it are recorded as missing");
+        }
+        let mut m: Array<_, KernelOffsets> =
+            Array::try_from(ebpf.map_mut("OFFSETS").context("map OFFSETS")?)?;
+        m.set(0, offsets, 0)?;
+    }
 
-    for (prog, tp) in [("sys_enter", "sys_enter"), ("sys_exit", "sys_exit")] {
+    for (prog, tp) in [
+        ("sys_enter", "sys_enter"),
+        ("sys_exit", "sys_exit"),
+        ("sched_process_fork", "sched_process_fork"),
+        ("sched_process_exec", "sched_process_exec"),
+    ] {
         let p: &mut RawTracePoint = ebpf.program_mut(prog).context(prog)?.try_into()?;
         p.load()
             .with_context(|| format!("loading {prog} (verifier)"))?;
         p.attach(tp).with_context(|| format!("attaching {prog}"))?;
     }
-    for name in [
-        "sched_process_fork",
-        "sched_process_exec",
-        "sched_process_exit",
-    ] {
+    {
+        let name = "sched_process_exit";
         let p: &mut TracePoint = ebpf.program_mut(name).context(name)?.try_into()?;
         p.load()
             .with_context(|| format!("loading {name} (verifier)"))?;
@@ -233,5 +248,6 @@ pub fn load(snaplen: u32, ring_bytes: u32, generic: bool, filters: &Filters) -> 
         _ebpf: ebpf,
         ring,
         drops,
+        lacks,
     })
 }

@@ -6,6 +6,7 @@
 //! so a recorder killed with SIGKILL leaves a capture that reads back up to its
 //! last second; a clean stop writes the index and prints the chain head.
 
+mod btf;
 mod convert;
 mod loader;
 mod procfs;
@@ -234,6 +235,7 @@ fn run(cli: Cli) -> Result<()> {
     };
     let mut w = open_segment(&mut seg)?;
     let mut conv = convert::Converter::new(cli.generic);
+    conv.lacks = probes.lacks.clone();
     eprintln!(
         "recorder: recording (pid {}) to {}",
         std::process::id(),

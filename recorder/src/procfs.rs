@@ -298,37 +298,6 @@ fn groups() -> Vec<GroupInfo> {
         .collect()
 }
 
-/// What a process looks like right after exec, read from /proc while it may
-/// still exist; `None` when it is already gone.
-pub struct ExecDetails {
-    /// Current directory.
-    pub cwd: String,
-    /// Effective uid.
-    pub euid: u32,
-    /// Audit login uid.
-    pub loginuid: u32,
-    /// Controlling tty device.
-    pub tty: u32,
-    /// cgroup path.
-    pub cgroup: String,
-}
-
-/// Reads [`ExecDetails`] of `pid`.
-pub fn exec_details(pid: u32) -> Option<ExecDetails> {
-    let cwd = fs::read_link(format!("/proc/{pid}/cwd"))
-        .ok()?
-        .to_string_lossy()
-        .into_owned();
-    let (_, uid, _, _) = status(pid)?;
-    Some(ExecDetails {
-        cwd,
-        euid: uid[1],
-        loginuid: loginuid(pid),
-        tty: stat(pid).0,
-        cgroup: cgroup(pid),
-    })
-}
-
 /// Where the cgroup v2 (unified) hierarchy is mounted: `/sys/fs/cgroup`, or
 /// `/sys/fs/cgroup/unified` on a hybrid (v1 + v2) host.
 pub fn cgroup2_root() -> std::path::PathBuf {
@@ -337,57 +306,6 @@ pub fn cgroup2_root() -> std::path::PathBuf {
         unified.to_path_buf()
     } else {
         Path::new("/sys/fs/cgroup").to_path_buf()
-    }
-}
-
-/// cgroup v2 ids (directory inode numbers) to paths, rescanned on a miss at
-/// most once a second.
-#[derive(Default)]
-pub struct CgroupPaths {
-    map: HashMap<u64, String>,
-    last_scan: Option<std::time::Instant>,
-}
-
-impl CgroupPaths {
-    /// The path of cgroup `id`, relative to the cgroup root (`/system.slice/x`).
-    pub fn path(&mut self, id: u64) -> Option<String> {
-        if id == 0 {
-            return None;
-        }
-        if !self.map.contains_key(&id) && self.last_scan.is_none_or(|t| t.elapsed().as_secs() >= 1)
-        {
-            self.scan();
-        }
-        self.map.get(&id).cloned()
-    }
-
-    fn scan(&mut self) {
-        use std::os::unix::fs::MetadataExt;
-        self.last_scan = Some(std::time::Instant::now());
-        // On a hybrid (v1 + v2) host the unified hierarchy is mounted below.
-        let unified = Path::new("/sys/fs/cgroup/unified");
-        let root = if unified.join("cgroup.procs").exists() {
-            unified
-        } else {
-            Path::new("/sys/fs/cgroup")
-        };
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            if let Ok(md) = fs::metadata(&dir) {
-                let rel = dir
-                    .strip_prefix(root)
-                    .map(|p| format!("/{}", p.display()))
-                    .unwrap_or_default();
-                self.map.insert(md.ino(), rel);
-            }
-            if let Ok(rd) = fs::read_dir(&dir) {
-                for e in rd.flatten() {
-                    if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        stack.push(e.path());
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -1,0 +1,110 @@
+//! `ferret-truth`: a workload that reports its own process facts, as the
+//! kernel gives them to the process itself, so that a recording can be
+//! checked field by field against the truth (the recorder's lineage test
+//! runs hundreds of these at once; run it by hand to check a recorder on
+//! another kernel).
+//!
+//! ```text
+//! ferret-truth report OUTDIR TAG       write OUTDIR/TAG.truth, then open ./truth-TAG
+//! ferret-truth thread-exec OUTDIR TAG  exec `report` from a second (non-leader) thread
+//! ```
+//!
+//! The report is one line of `key=value` pairs: pid, ppid, tid, comm, exe,
+//! cwd, uid, gid, euid, tty (as /proc/self/stat's tty_nr), sid, pgid, pcomm
+//! (the parent's name) and gppid (the grandparent's pid). The relative open of
+//! `truth-TAG` (a file the caller made in the current directory) is the event
+//! the test looks for.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+
+fn stat_fields(pid: u32) -> Vec<String> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The comm is in parentheses and may hold spaces: fields start after ')'.
+    let rest = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    rest.split_whitespace().map(str::to_string).collect()
+}
+
+fn comm_of(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
+
+fn report(out: &str, tag: &str) -> std::io::Result<()> {
+    // SAFETY: these calls have no preconditions.
+    let (pid, ppid, uid, gid, euid, sid, pgid, tid) = unsafe {
+        (
+            libc::getpid() as u32,
+            libc::getppid() as u32,
+            libc::getuid(),
+            libc::getgid(),
+            libc::geteuid(),
+            libc::getsid(0),
+            libc::getpgid(0),
+            libc::gettid(),
+        )
+    };
+    let own = stat_fields(pid);
+    // After ')': state ppid pgrp session tty_nr ...
+    let tty = own.get(4).cloned().unwrap_or_default();
+    let gppid = stat_fields(ppid).get(1).cloned().unwrap_or_default();
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let cwd = std::env::current_dir()?;
+    let line = format!(
+        "pid={pid} ppid={ppid} tid={tid} comm={} exe={} cwd={} uid={uid} gid={gid} euid={euid} tty={tty} sid={sid} pgid={pgid} pcomm={} gppid={gppid}\n",
+        comm_of(pid),
+        exe.display(),
+        cwd.display(),
+        comm_of(ppid),
+    );
+    let mut f = std::fs::File::create(format!("{out}/{tag}.truth"))?;
+    f.write_all(line.as_bytes())?;
+    drop(f);
+    // The event the test matches: a relative open, resolved through the cwd.
+    let _ = std::fs::File::open(format!("truth-{tag}"));
+    Ok(())
+}
+
+fn thread_exec(out: &str, tag: &str) -> ! {
+    let me = std::fs::read_link("/proc/self/exe").expect("own executable");
+    let argv: Vec<CString> = [
+        me.as_os_str().as_bytes(),
+        b"report",
+        out.as_bytes(),
+        tag.as_bytes(),
+    ]
+    .iter()
+    .map(|a| CString::new(*a).expect("no NUL"))
+    .collect();
+    let h = std::thread::spawn(move || {
+        let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        // SAFETY: NUL-terminated strings and a NULL-terminated array that
+        // outlive the call; execv only returns on failure.
+        unsafe { libc::execv(ptrs[0], ptrs.as_ptr()) };
+        eprintln!("ferret-truth: execv: {}", std::io::Error::last_os_error());
+        std::process::exit(1);
+    });
+    let _ = h.join();
+    std::process::exit(1)
+}
+
+fn main() {
+    let a: Vec<String> = std::env::args().collect();
+    match (a.get(1).map(String::as_str), a.get(2), a.get(3)) {
+        (Some("report"), Some(out), Some(tag)) => {
+            if let Err(e) = report(out, tag) {
+                eprintln!("ferret-truth: {e}");
+                std::process::exit(1);
+            }
+        }
+        (Some("thread-exec"), Some(out), Some(tag)) => thread_exec(out, tag),
+        _ => {
+            eprintln!("usage: ferret-truth report|thread-exec OUTDIR TAG");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! Ground truth under load: many process trees started at once on every CPU,
+//! each leaf reporting its own facts from inside (`ferret-truth`), recorded
+//! by the real recorder; every field Ferret's rule engine gives the leaf's
+//! open event must equal what the process said of itself. Covers shells that
+//! fork and exec, `setpriv --reuid`, `setsid`, a multi-threaded program that
+//! execs from a non-leader thread, vfork (`posix_spawn`), a terminal
+//! (`script`), cwd changes and relative-path opens, and leaves that exit at
+//! once. `FERRET_LINEAGE_ROUNDS` sets the rounds (default 3).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use capture::Capture;
+
+/// The fields compared: (truth key, Ferret field).
+const FIELDS: &[(&str, &str)] = &[
+    ("pid", "proc.pid"),
+    ("tid", "thread.tid"),
+    ("ppid", "proc.ppid"),
+    ("comm", "proc.name"),
+    ("exe", "proc.exepath"),
+    ("cwd", "proc.cwd"),
+    ("uid", "user.uid"),
+    ("gid", "group.gid"),
+    ("tty", "proc.tty"),
+    ("sid", "proc.sid"),
+    ("pgid", "proc.vpgid"),
+    ("pcomm", "proc.pname"),
+    ("gppid", "proc.apid[2]"),
+    ("fdname", "fd.name"),
+];
+
+/// Trees per round (a multiple of the number of variants).
+const TREES: usize = 64;
+
+fn can_record() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    root && Path::new("/sys/kernel/btf/vmlinux").exists()
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+// The child is handed to the caller, which waits for it.
+#[allow(clippy::zombie_processes)]
+fn start_recorder(out: &Path) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_recorder"))
+        .args(["--out", out.to_str().expect("path"), "--quiet"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn recorder");
+    let mut err = BufReader::new(c.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if err.read_line(&mut line).expect("read") == 0 {
+            let st = c.wait().expect("wait");
+            panic!("recorder exited before recording: {st}");
+        }
+        if line.contains("recording") {
+            // Keep draining stderr so the recorder never blocks on it.
+            std::thread::spawn(move || {
+                let mut rest = String::new();
+                let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+            });
+            return c;
+        }
+    }
+}
+
+fn stop(mut c: Child) {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
+    let t = Instant::now();
+    loop {
+        if let Some(st) = c.try_wait().expect("wait") {
+            assert!(st.success(), "recorder failed: {st}");
+            return;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "recorder did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The shell command of tree `i`: one of eight shapes.
+fn tree(i: usize, truth: &str, out: &Path, dir: &Path, tag: &str) -> String {
+    let (o, d) = (out.display(), dir.display());
+    let rep = format!("{truth} report {o} {tag}");
+    match i % 8 {
+        // A shell that forks the leaf.
+        0 => format!("cd {d} && sh -c '{rep}; true'"),
+        // Another user, exec'd in place.
+        1 => format!("cd {d} && exec setpriv --reuid 65534 --regid 65534 --clear-groups {rep}"),
+        // A new session.
+        2 => format!("cd {d} && setsid {rep}"),
+        // Exec from a non-leader thread.
+        3 => format!("cd {d} && {truth} thread-exec {o} {tag}"),
+        // bash forks the leaf and waits.
+        4 => format!("cd {d}; {rep}; true"),
+        // A controlling terminal.
+        5 => format!("cd {d} && script -qec '{rep}' /dev/null > /dev/null"),
+        // A cwd change inside the child shell.
+        6 => format!("cd {} && sh -c 'cd sub && {rep}; true'", dir.parent().expect("parent").display()),
+        // vfork: posix_spawn.
+        _ => format!(
+            "cd {d} && python3 -c 'import os; p = os.posix_spawn(\"{truth}\", [\"{truth}\", \"report\", \"{o}\", \"{tag}\"], os.environ); os.waitpid(p, 0)'"
+        ),
+    }
+}
+
+fn parse_kv(line: &str) -> BTreeMap<String, String> {
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+struct Round {
+    /// Per field: (agreeing, compared).
+    tally: BTreeMap<&'static str, (usize, usize)>,
+    misses: Vec<String>,
+}
+
+fn round(r: usize, base: &Path, truth: &str) -> Round {
+    let out = base.join(format!("round{r}"));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let mut dirs = Vec::new();
+    for i in 0..TREES {
+        // Shape 6 changes into `sub` of a per-tree parent directory.
+        let top = out.join(format!("t{i}"));
+        let dir = if i % 8 == 6 {
+            top.join("sub")
+        } else {
+            top.clone()
+        };
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for d in [&top, &dir] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        let tag = format!("r{r}t{i}");
+        let f = dir.join(format!("truth-{tag}"));
+        std::fs::write(&f, "x").expect("marker");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        dirs.push((dir, tag));
+    }
+    let cap = out.join("lineage.cap");
+    let rec = start_recorder(&cap);
+    // Everything at once: both CPUs busy with forks, execs and exits.
+    let kids: Vec<Child> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, (dir, tag))| {
+            Command::new("bash")
+                .arg("-c")
+                .arg(tree(i, truth, &out, dir, tag))
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("spawn tree")
+        })
+        .collect();
+    for mut k in kids {
+        let st = k.wait().expect("wait tree");
+        assert!(st.success(), "a tree failed: {st}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop(rec);
+
+    let mut want: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    for (dir, tag) in &dirs {
+        let line = std::fs::read_to_string(out.join(format!("{tag}.truth")))
+            .unwrap_or_else(|e| panic!("truth of {tag}: {e}"));
+        let mut kv = parse_kv(&line);
+        kv.insert("fdname".into(), format!("{}/truth-{tag}", dir.display()));
+        want.insert(tag.clone(), kv);
+    }
+
+    let fmt: String = FIELDS
+        .iter()
+        .map(|(k, f)| format!("{k}=%{f}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let rules = format!(
+        "- rule: truth\n  desc: the leaves' relative opens\n  condition: evt.type in (open, openat) and fd.name contains \"/truth-r{r}t\"\n  output: \"{fmt}\"\n  priority: INFO\n"
+    );
+    let set = analyzer::rules::load_rules_str("lineage", &rules, &Default::default());
+    assert_eq!(set.errors(), 0, "{rules}");
+    let compiled: Vec<_> = set.enabled().cloned().collect();
+    let capf = Capture::open(&cap).expect("open capture");
+    let opts = analyzer::engine::RunOptions {
+        matching: analyzer::engine::Matching::All,
+        threads: 0,
+        progress: false,
+    };
+    let res = analyzer::engine::run(&capf, &compiled, &opts);
+    let mut got: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+    for a in &res.alerts {
+        let kv = parse_kv(&a.output);
+        let Some(tag) = kv
+            .get("fdname")
+            .and_then(|n| n.rsplit_once("/truth-"))
+            .map(|(_, t)| t.to_string())
+        else {
+            continue;
+        };
+        got.insert(tag, kv);
+    }
+
+    let mut tally: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for (tag, truth_kv) in &want {
+        let i: usize = tag
+            .rsplit_once('t')
+            .and_then(|(_, n)| n.parse().ok())
+            .expect("tag");
+        let Some(seen) = got.get(tag) else {
+            misses.push(format!("{tag} (shape {}): no open event found", i % 8));
+            for (_, f) in FIELDS {
+                tally.entry(f).or_default().1 += 1;
+            }
+            continue;
+        };
+        for (k, f) in FIELDS {
+            let t = tally.entry(f).or_default();
+            t.1 += 1;
+            let (w, g) = (truth_kv.get(*k), seen.get(*k));
+            if w.is_some() && w == g {
+                t.0 += 1;
+            } else {
+                misses.push(format!(
+                    "{tag} (shape {}): {f} is {:?}, the process said {:?}",
+                    i % 8,
+                    g,
+                    w
+                ));
+            }
+        }
+    }
+    Round { tally, misses }
+}
+
+#[test]
+fn lineage_and_exec_facts_match_what_each_process_says_of_itself() {
+    if ferret_tests::skip_unless(can_record(), "root with BPF rights and kernel BTF") {
+        return;
+    }
+    for tool in ["setpriv", "setsid", "script", "python3"] {
+        if ferret_tests::skip_unless(have(tool), tool) {
+            return;
+        }
+    }
+    let truth = env!("CARGO_BIN_EXE_ferret-truth");
+    let base: PathBuf = ferret_tests::scratch("lineage");
+    std::fs::create_dir_all(&base).expect("mkdir");
+    let base = base.canonicalize().expect("canonical scratch");
+    std::fs::create_dir_all(&base).expect("mkdir");
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let rounds: usize = std::env::var("FERRET_LINEAGE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let mut total: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+    let mut misses = Vec::new();
+    for r in 0..rounds {
+        let res = round(r, &base, truth);
+        for (f, (a, n)) in res.tally {
+            let t = total.entry(f).or_default();
+            t.0 += a;
+            t.1 += n;
+        }
+        misses.extend(res.misses);
+    }
+    eprintln!("lineage agreement over {rounds} rounds of {TREES} concurrent trees:");
+    for (f, (a, n)) in &total {
+        eprintln!(
+            "  {f:14} {a}/{n} ({:.2}%)",
+            100.0 * *a as f64 / (*n).max(1) as f64
+        );
+    }
+    assert!(
+        misses.is_empty(),
+        "{} of the fields differ from the truth:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
+}
