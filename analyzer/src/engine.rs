@@ -83,6 +83,7 @@ fn state_kinds() -> KindSet {
         id::PROC_FORK,
         id::PROC_EXEC,
         id::PROC_EXIT,
+        id::PRCTL,
         id::CLONE,
         id::CLONE3,
         id::FORK,

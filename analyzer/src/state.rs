@@ -251,6 +251,8 @@ pub struct Process {
     pub task_flags: Option<u64>,
     /// The pid namespace's init (host pid): where orphans go.
     pub reaper: Option<u32>,
+    /// A child subreaper (PR_SET_CHILD_SUBREAPER): orphans below it go to it.
+    pub subreaper: bool,
     /// Live child processes recorded with their parent, for reparenting.
     pub children: u32,
     /// Thread ids in the pid namespace, by host tid (threads only).
@@ -664,11 +666,21 @@ impl State {
                 p.ppid = Some(e.pid);
                 p.start_ts = Some(e.ts);
                 p.children = 0;
+                p.subreaper = false;
                 p.vtids = None;
                 if let Some(pp) = self.procs.get_mut(&e.pid) {
                     pp.children += 1;
                 }
                 self.procs.insert(child, p);
+            }
+            id::PRCTL if e.ret == 0 => {
+                // PR_SET_CHILD_SUBREAPER: orphans below now go here.
+                if arg("option").and_then(|v| v.as_u64()) == Some(36) {
+                    let on = arg("arg2").and_then(|v| v.as_u64()).unwrap_or(0) != 0;
+                    if let Some(p) = self.procs.get_mut(&e.pid) {
+                        p.subreaper = on;
+                    }
+                }
             }
             id::CLONE | id::CLONE3 | id::FORK | id::VFORK => {
                 // Imports and captures without scheduler records: the return
@@ -1039,7 +1051,7 @@ impl State {
             let Some(a) = cur.and_then(|c| self.procs.get(&c)) else {
                 break;
             };
-            if a.task_flags.is_some_and(|f| f & task_flags::SUBREAPER != 0) {
+            if a.subreaper {
                 target = Some(a.pid);
                 break;
             }
@@ -1247,6 +1259,7 @@ impl KernelFacts {
         set(&mut p.cap_effective, &self.cap_effective);
         set(&mut p.reaper, &self.reaper);
         p.task_flags = Some(self.flags);
+        p.subreaper = self.flags & task_flags::SUBREAPER != 0;
         p.exe_from_memfd = self.flags & task_flags::EXE_FROM_MEMFD != 0;
     }
 }

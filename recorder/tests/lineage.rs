@@ -4,8 +4,8 @@
 //! open event must equal what the process said of itself. Covers shells that
 //! fork and exec, `setpriv --reuid`, `setsid`, a multi-threaded program that
 //! execs from a non-leader thread, vfork (`posix_spawn`), a terminal
-//! (`script`), cwd changes and relative-path opens, and leaves that exit at
-//! once. `FERRET_LINEAGE_ROUNDS` sets the rounds (default 3).
+//! (`script`), cwd changes and relative-path opens, orphans adopted by init
+//! or by a child subreaper, and leaves that exit at once. `FERRET_LINEAGE_ROUNDS` sets the rounds (default 3).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -35,7 +35,10 @@ const FIELDS: &[(&str, &str)] = &[
 ];
 
 /// Trees per round (a multiple of the number of variants).
-const TREES: usize = 64;
+const TREES: usize = 60;
+
+/// Shapes of trees (see [`tree`]).
+const SHAPES: usize = 10;
 
 fn can_record() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -52,9 +55,21 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The recorder, killed if a test fails before stopping it.
+struct Recorder(Option<Child>);
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 // The child is handed to the caller, which waits for it.
 #[allow(clippy::zombie_processes)]
-fn start_recorder(out: &Path) -> Child {
+fn start_recorder(out: &Path) -> Recorder {
     let mut c = Command::new(env!("CARGO_BIN_EXE_recorder"))
         .args(["--out", out.to_str().expect("path"), "--quiet"])
         .stderr(Stdio::piped())
@@ -74,12 +89,13 @@ fn start_recorder(out: &Path) -> Child {
                 let mut rest = String::new();
                 let _ = std::io::Read::read_to_string(&mut err, &mut rest);
             });
-            return c;
+            return Recorder(Some(c));
         }
     }
 }
 
-fn stop(mut c: Child) {
+fn stop(mut rec: Recorder) {
+    let Some(mut c) = rec.0.take() else { return };
     // SAFETY: signalling our own child.
     unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
     let t = Instant::now();
@@ -96,11 +112,11 @@ fn stop(mut c: Child) {
     }
 }
 
-/// The shell command of tree `i`: one of eight shapes.
+/// The shell command of tree `i`: one of [`SHAPES`] shapes.
 fn tree(i: usize, truth: &str, out: &Path, dir: &Path, tag: &str) -> String {
     let (o, d) = (out.display(), dir.display());
     let rep = format!("{truth} report {o} {tag}");
-    match i % 8 {
+    match i % SHAPES {
         // A shell that forks the leaf.
         0 => format!("cd {d} && sh -c '{rep}; true'"),
         // Another user, exec'd in place.
@@ -115,6 +131,10 @@ fn tree(i: usize, truth: &str, out: &Path, dir: &Path, tag: &str) -> String {
         5 => format!("cd {d} && script -qec '{rep}' /dev/null > /dev/null"),
         // A cwd change inside the child shell.
         6 => format!("cd {} && sh -c 'cd sub && {rep}; true'", dir.parent().expect("parent").display()),
+        // Adopted by the namespace's init after its parent exits.
+        8 => format!("cd {d} && {truth} orphan {o} {tag}"),
+        // Adopted by a child subreaper.
+        9 => format!("cd {d} && {truth} subreaper {o} {tag}"),
         // vfork: posix_spawn.
         _ => format!(
             "cd {d} && python3 -c 'import os; p = os.posix_spawn(\"{truth}\", [\"{truth}\", \"report\", \"{o}\", \"{tag}\"], os.environ); os.waitpid(p, 0)'"
@@ -144,7 +164,7 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
     for i in 0..TREES {
         // Shape 6 changes into `sub` of a per-tree parent directory.
         let top = out.join(format!("t{i}"));
-        let dir = if i % 8 == 6 {
+        let dir = if i % SHAPES == 6 {
             top.join("sub")
         } else {
             top.clone()
@@ -187,6 +207,11 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
             .unwrap_or_else(|e| panic!("truth of {tag}: {e}"));
         let mut kv = parse_kv(&line);
         kv.insert("fdname".into(), format!("{}/truth-{tag}", dir.display()));
+        // A parent without a parent (init: /proc/1/stat says ppid 0) has no
+        // ancestor for proc.apid[2], as in Falco.
+        if kv.get("gppid").is_some_and(|g| g == "0") {
+            kv.insert("gppid".into(), "<NA>".into());
+        }
         want.insert(tag.clone(), kv);
     }
 
@@ -229,7 +254,7 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
             .and_then(|(_, n)| n.parse().ok())
             .expect("tag");
         let Some(seen) = got.get(tag) else {
-            misses.push(format!("{tag} (shape {}): no open event found", i % 8));
+            misses.push(format!("{tag} (shape {}): no open event found", i % SHAPES));
             for (_, f) in FIELDS {
                 tally.entry(f).or_default().1 += 1;
             }
@@ -244,7 +269,7 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
             } else {
                 misses.push(format!(
                     "{tag} (shape {}): {f} is {:?}, the process said {:?}",
-                    i % 8,
+                    i % SHAPES,
                     g,
                     w
                 ));

@@ -7,6 +7,10 @@
 //! ```text
 //! ferret-truth report OUTDIR TAG       write OUTDIR/TAG.truth, then open ./truth-TAG
 //! ferret-truth thread-exec OUTDIR TAG  exec `report` from a second (non-leader) thread
+//! ferret-truth orphan OUTDIR TAG       a grandchild whose parent exits reports once
+//!                                      adopted (by the namespace's init)
+//! ferret-truth subreaper OUTDIR TAG    the same under PR_SET_CHILD_SUBREAPER: the
+//!                                      grandchild is adopted by this process
 //! ```
 //!
 //! The report is one line of `key=value` pairs: pid, ppid, tid, comm, exe,
@@ -92,6 +96,60 @@ fn thread_exec(out: &str, tag: &str) -> ! {
     std::process::exit(1)
 }
 
+/// Forks a child that forks the reporting grandchild and exits at once; the
+/// grandchild reports after it was adopted. Waits for the report.
+fn orphan(out: &str, tag: &str, subreaper: bool) -> std::io::Result<()> {
+    if subreaper {
+        // SAFETY: PR_SET_CHILD_SUBREAPER with a flag.
+        if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    // SAFETY: single-threaded here; the children only call async-signal-safe
+    // functions or exit, except the grandchild, which is alone in its process.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if child == 0 {
+        // SAFETY: getpid has no preconditions.
+        let first = unsafe { libc::getpid() };
+        // SAFETY: as above.
+        let gc = unsafe { libc::fork() };
+        if gc == 0 {
+            let t = std::time::Instant::now();
+            // SAFETY: as above.
+            while unsafe { libc::getppid() } == first {
+                if t.elapsed() > std::time::Duration::from_secs(10) {
+                    std::process::exit(3);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            let code = i32::from(report(out, tag).is_err());
+            std::process::exit(code);
+        }
+        // SAFETY: leaving the child at once orphans the grandchild.
+        unsafe { libc::_exit(i32::from(gc < 0)) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    if subreaper {
+        // The adopted grandchild is ours to reap.
+        // SAFETY: waiting for any child.
+        unsafe { libc::waitpid(-1, &mut status, 0) };
+    }
+    let want = std::path::PathBuf::from(format!("{out}/{tag}.truth"));
+    let t = std::time::Instant::now();
+    while !want.exists() || std::fs::metadata(&want).map(|m| m.len()).unwrap_or(0) == 0 {
+        if t.elapsed() > std::time::Duration::from_secs(10) {
+            return Err(std::io::Error::other("the grandchild did not report"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Ok(())
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     match (a.get(1).map(String::as_str), a.get(2), a.get(3)) {
@@ -102,8 +160,14 @@ fn main() {
             }
         }
         (Some("thread-exec"), Some(out), Some(tag)) => thread_exec(out, tag),
+        (Some(m @ ("orphan" | "subreaper")), Some(out), Some(tag)) => {
+            if let Err(e) = orphan(out, tag, m == "subreaper") {
+                eprintln!("ferret-truth: {e}");
+                std::process::exit(1);
+            }
+        }
         _ => {
-            eprintln!("usage: ferret-truth report|thread-exec OUTDIR TAG");
+            eprintln!("usage: ferret-truth report|thread-exec|orphan|subreaper OUTDIR TAG");
             std::process::exit(2);
         }
     }
