@@ -673,13 +673,11 @@ impl State {
                 }
                 self.procs.insert(child, p);
             }
-            id::PRCTL if e.ret == 0 => {
-                // PR_SET_CHILD_SUBREAPER: orphans below now go here.
-                if arg("option").and_then(|v| v.as_u64()) == Some(36) {
-                    let on = arg("arg2").and_then(|v| v.as_u64()).unwrap_or(0) != 0;
-                    if let Some(p) = self.procs.get_mut(&e.pid) {
-                        p.subreaper = on;
-                    }
+            // PR_SET_CHILD_SUBREAPER: orphans below now go here.
+            id::PRCTL if e.ret == 0 && arg("option").and_then(|v| v.as_u64()) == Some(36) => {
+                let on = arg("arg2").and_then(|v| v.as_u64()).unwrap_or(0) != 0;
+                if let Some(p) = self.procs.get_mut(&e.pid) {
+                    p.subreaper = on;
                 }
             }
             id::CLONE | id::CLONE3 | id::FORK | id::VFORK => {
