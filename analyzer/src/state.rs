@@ -874,6 +874,21 @@ impl State {
                 });
                 set_endpoints(entry, local, remote, false);
             }
+            // Both ends from the kernel (live recordings): unconnected UDP
+            // sockets learn their local end and each datagram's peer.
+            id::SENDTO | id::RECVFROM | id::SENDMSG | id::RECVMSG if e.ret >= 0 => {
+                let local = arg("local");
+                if local.is_none() {
+                    return;
+                }
+                let fd = int("fd").unwrap_or(-1) as i32;
+                let remote = arg("addr");
+                if let Some(f) = self.procs.get_mut(&e.pid).and_then(|p| p.fds.get_mut(&fd)) {
+                    if matches!(f.kind, FdKind::Ipv4 | FdKind::Ipv6) {
+                        set_endpoints(f, local, remote, false);
+                    }
+                }
+            }
             id::ACCEPT | id::ACCEPT4 if e.ret >= 0 => {
                 let lfd = int("fd").unwrap_or(-1) as i32;
                 let p = self.proc_mut(e.pid);
@@ -1115,6 +1130,13 @@ fn set_endpoints(
     server: bool,
 ) {
     if let Some(ArgValue::SockAddr(SockAddr::Unix(p))) = remote {
+        f.kind = FdKind::Unix;
+        f.name = lossy(p);
+        return;
+    }
+    // A unix socket known by its own path only (the accepted end of a
+    // listener bound to a path).
+    if let Some(ArgValue::SockAddr(SockAddr::Unix(p))) = local {
         f.kind = FdKind::Unix;
         f.name = lossy(p);
         return;

@@ -444,6 +444,50 @@ fn capture_argv(r: &mut Rec, slot: u8, arr: u64) {
     r.flags = st.flags as u16;
 }
 
+/// Appends a [`SockInfo`] of `fd`'s socket (both ends, from the kernel) and,
+/// for a unix socket, its own and its peer's bound paths.
+#[inline(always)]
+fn sock_blobs(r: &mut Rec, o: &KernelOffsets, fd: u64) {
+    let Some(at) = r.room() else { return };
+    // Built in place in the scratch buffer.
+    let si = unsafe { &mut *(r.buf.add(at + BLOB_HEADER_LEN) as *mut SockInfo) };
+    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task() };
+    let fdt = kr64(kr64(task, o.task_files), o.files_fdt);
+    si.max_fds = kr32(fdt, o.fdtable_max_fds);
+    si.fd = fd as u32;
+    let file = kr64(kr64(fdt, o.fdtable_fd), ((fd & 0xf_ffff) * 8) as u32);
+    si.mode = kr::<u16>(kr64(file, o.file_inode), o.inode_mode) as u32;
+    let sock = kr64(file, o.file_private_data);
+    si.sock_type = kr::<u16>(sock, o.socket_type);
+    let sk = kr64(sock, o.socket_sk);
+    si.sk = sk;
+    si.family = kr::<u16>(sk, o.skc_family);
+    si.lport = kr::<u16>(sk, o.skc_num);
+    si.rport = kr::<u16>(sk, o.skc_dport);
+    si.laddr4 = kr32(sk, o.skc_rcv_saddr);
+    si.raddr4 = kr32(sk, o.skc_daddr);
+    si.laddr6 = kr::<[u8; 16]>(sk, o.skc_v6_rcv_saddr);
+    si.raddr6 = kr::<[u8; 16]>(sk, o.skc_v6_daddr);
+    let peer = kr64(sk, o.unix_peer);
+    si.peer = peer;
+    let family = si.family;
+    r.commit(at, 0, CAP_SOCKINFO, SOCK_INFO_LEN);
+    if family == 1 {
+        r.kernel_str(
+            0,
+            CAP_UNIXPATH,
+            kr64(sk, o.unix_addr).wrapping_add(o.unix_path as u64),
+            108,
+        );
+        r.kernel_str(
+            1,
+            CAP_UNIXPATH,
+            kr64(peer, o.unix_addr).wrapping_add(o.unix_path as u64),
+            108,
+        );
+    }
+}
+
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     try_sys_enter(&ctx);
@@ -529,6 +573,16 @@ fn try_sys_exit(ctx: &RawTracePointContext) -> Option<()> {
         capture_op(&mut r, &spec.ops[0], &args, ret, cfg.snaplen);
         capture_op(&mut r, &spec.ops[1], &args, ret, cfg.snaplen);
         capture_op(&mut r, &spec.ops[2], &args, ret, cfg.snaplen);
+    }
+    if spec.flags & SPEC_SOCK != 0 && (ret >= 0 || ret == -115) {
+        if let Some(o) = OFFSETS.get(0) {
+            let fd = if spec.flags & SPEC_SOCK_RET != 0 {
+                ret as u64
+            } else {
+                args[0]
+            };
+            sock_blobs(&mut r, o, fd);
+        }
     }
     let mut h = base_header(REC_SYSCALL, nr as u32);
     h.ret = ret;

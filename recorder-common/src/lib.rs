@@ -371,6 +371,42 @@ pub struct KernelOffsets {
     pub signal_pid_sid: u32,
     /// Derived: the byte of signal_struct holding is_child_subreaper
     pub signal_subreaper_byte: u32,
+    /// task_struct.files
+    pub task_files: u32,
+    /// files_struct.fdt
+    pub files_fdt: u32,
+    /// fdtable.fd
+    pub fdtable_fd: u32,
+    /// fdtable.max_fds
+    pub fdtable_max_fds: u32,
+    /// file.private_data
+    pub file_private_data: u32,
+    /// socket.sk
+    pub socket_sk: u32,
+    /// socket.type
+    pub socket_type: u32,
+    /// sock_common.skc_family
+    pub skc_family: u32,
+    /// sock_common.skc_num
+    pub skc_num: u32,
+    /// sock_common.skc_dport
+    pub skc_dport: u32,
+    /// sock_common.skc_rcv_saddr
+    pub skc_rcv_saddr: u32,
+    /// sock_common.skc_daddr
+    pub skc_daddr: u32,
+    /// sock_common.skc_v6_rcv_saddr
+    pub skc_v6_rcv_saddr: u32,
+    /// sock_common.skc_v6_daddr
+    pub skc_v6_daddr: u32,
+    /// unix_sock.addr
+    pub unix_addr: u32,
+    /// unix_sock.peer
+    pub unix_peer: u32,
+    /// Derived: unix_address.name + offsetof(sockaddr_un, sun_path)
+    pub unix_path: u32,
+    /// Padding (0).
+    pub pad2: u32,
 }
 
 impl KernelOffsets {
@@ -383,6 +419,57 @@ impl KernelOffsets {
         }
     }
 }
+
+/// A [`SockInfo`] of the call's socket, read from the kernel (slot 0).
+pub const CAP_SOCKINFO: u8 = 15;
+/// A unix socket's bound path: slot 0 its own, slot 1 its peer's.
+pub const CAP_UNIXPATH: u8 = 16;
+
+/// What the kernel holds of a socket (`struct sock_common`), read through
+/// the call's fd at syscall exit: both ends of the tuple, whatever the caller
+/// passed. Raw values; the recorder checks that the fd is a socket (`mode`)
+/// within the table (`max_fds`) before using them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockInfo {
+    /// `skc_family` (AF_INET 2, AF_INET6 10, AF_UNIX 1).
+    pub family: u16,
+    /// `skc_num`: the local port, host order.
+    pub lport: u16,
+    /// `skc_dport`: the remote port, network order.
+    pub rport: u16,
+    /// `socket->type` (SOCK_STREAM 1, SOCK_DGRAM 2).
+    pub sock_type: u16,
+    /// `skc_rcv_saddr`: the local IPv4 address, network order.
+    pub laddr4: u32,
+    /// `skc_daddr`: the remote IPv4 address, network order.
+    pub raddr4: u32,
+    /// `skc_v6_rcv_saddr`.
+    pub laddr6: [u8; 16],
+    /// `skc_v6_daddr`.
+    pub raddr6: [u8; 16],
+    /// `i_mode` of the fd's inode (S_IFSOCK for a socket).
+    pub mode: u32,
+    /// The fd table's size (the fd must be below it).
+    pub max_fds: u32,
+    /// The fd the socket was read through.
+    pub fd: u32,
+    /// Padding (0).
+    pub pad: u32,
+    /// The `struct sock` (an identity, for unix sockets' names).
+    pub sk: u64,
+    /// The unix peer's `struct sock`, or 0.
+    pub peer: u64,
+}
+
+/// Size of [`SockInfo`].
+pub const SOCK_INFO_LEN: usize = core::mem::size_of::<SockInfo>();
+
+/// Spec flag: emit a [`SockInfo`] of the socket in register 0 (or, with
+/// [`SPEC_SOCK_RET`], of the returned fd).
+pub const SPEC_SOCK: u8 = 32;
+/// Spec flag: the socket of [`SPEC_SOCK`] is the return value (accept).
+pub const SPEC_SOCK_RET: u8 = 64;
 
 /// Spec flag: record this syscall at exit.
 pub const SPEC_EXIT: u8 = 1;
@@ -494,6 +581,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<super::CapOp>(), 4);
         assert_eq!(core::mem::size_of::<super::Config>(), 40);
         assert_eq!(super::TASK_INFO_LEN, 232);
+        assert_eq!(super::SOCK_INFO_LEN, 80);
         assert_eq!(core::mem::size_of::<super::KernelOffsets>() % 8, 0);
         assert_eq!(
             core::mem::size_of::<super::BlobHeader>(),

@@ -167,6 +167,24 @@ pub fn offsets_from(raw: Vec<u8>) -> Result<KernelOffsets> {
         signal_pid_pgid: 0,
         signal_pid_sid: 0,
         signal_subreaper_byte: 0,
+        task_files: t.off("task_struct", &["files"]),
+        files_fdt: t.off("files_struct", &["fdt"]),
+        fdtable_fd: t.off("fdtable", &["fd"]),
+        fdtable_max_fds: t.off("fdtable", &["max_fds"]),
+        file_private_data: t.off("file", &["private_data"]),
+        socket_sk: t.off("socket", &["sk"]),
+        socket_type: t.off("socket", &["type"]),
+        skc_family: t.off("sock_common", &["skc_family"]),
+        skc_num: t.off("sock_common", &["skc_num"]),
+        skc_dport: t.off("sock_common", &["skc_dport"]),
+        skc_rcv_saddr: t.off("sock_common", &["skc_rcv_saddr"]),
+        skc_daddr: t.off("sock_common", &["skc_daddr"]),
+        skc_v6_rcv_saddr: t.off("sock_common", &["skc_v6_rcv_saddr"]),
+        skc_v6_daddr: t.off("sock_common", &["skc_v6_daddr"]),
+        unix_addr: t.off("unix_sock", &["addr"]),
+        unix_peer: t.off("unix_sock", &["peer"]),
+        unix_path: KernelOffsets::plus(t.off("unix_address", &["name"]), 2),
+        pad2: 0,
     };
     let mut o = o;
     let plus = KernelOffsets::plus;
@@ -221,6 +239,15 @@ pub fn missing(o: &KernelOffsets) -> Vec<&'static str> {
         ("signal_struct.is_child_subreaper", o.signal_subreaper_bit),
         ("kernfs_node.parent", o.kernfs_parent),
         ("linux_binprm.filename", o.binprm_filename),
+        ("task_struct.files", o.task_files),
+        ("fdtable.fd", o.fdtable_fd),
+        ("file.private_data", o.file_private_data),
+        ("socket.sk", o.socket_sk),
+        ("sock_common.skc_num", o.skc_num),
+        ("sock_common.skc_rcv_saddr", o.skc_rcv_saddr),
+        ("sock_common.skc_v6_rcv_saddr", o.skc_v6_rcv_saddr),
+        ("unix_sock.addr", o.unix_addr),
+        ("unix_address.name", o.unix_path),
     ];
     named
         .iter()
@@ -245,6 +272,10 @@ mod tests {
         assert_eq!((o.path_mnt, o.path_dentry), (0, 8));
         assert!(o.task_tgid > o.task_pid && o.task_tgid - o.task_pid == 4);
         assert_eq!(o.upid_size, 16);
+        // struct sock starts with its sock_common; skc_daddr and
+        // skc_rcv_saddr are the first two words of it.
+        assert_eq!((o.skc_daddr, o.skc_rcv_saddr), (0, 4));
+        eprintln!("{o:?}");
     }
 
     #[test]

@@ -608,6 +608,47 @@ fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Both ends of the call's socket from the kernel's [`SockInfo`]: (local,
+/// remote). `None` when the record has none or the fd was not a socket.
+fn sock_ends<'a>(r: &Record<'a>) -> Option<(SockAddr<'a>, SockAddr<'a>)> {
+    let b = r
+        .blob(0, CAP_SOCKINFO)
+        .filter(|b| b.len() == SOCK_INFO_LEN)?;
+    // SAFETY: SockInfo is repr(C), Copy and valid for any bit pattern; the
+    // length was checked.
+    let si: SockInfo = unsafe { std::ptr::read_unaligned(b.as_ptr() as *const SockInfo) };
+    if si.mode & 0o170_000 != 0o140_000 || si.fd >= si.max_fds {
+        return None;
+    }
+    let rport = u16::from_be(si.rport);
+    match si.family {
+        2 => Some((
+            SockAddr::Inet(si.laddr4.to_le_bytes(), si.lport),
+            if si.raddr4 == 0 && rport == 0 {
+                SockAddr::None
+            } else {
+                SockAddr::Inet(si.raddr4.to_le_bytes(), rport)
+            },
+        )),
+        10 => Some((
+            SockAddr::Inet6(si.laddr6, si.lport),
+            if si.raddr6 == [0; 16] && rport == 0 {
+                SockAddr::None
+            } else {
+                SockAddr::Inet6(si.raddr6, rport)
+            },
+        )),
+        1 => {
+            let path = |slot| match r.blob(slot, CAP_UNIXPATH) {
+                Some(p) if !p.is_empty() => SockAddr::Unix(p),
+                _ => SockAddr::None,
+            };
+            Some((path(0), path(1)))
+        }
+        _ => None,
+    }
+}
+
 /// Writes a kind's arguments from their sources.
 fn write_args(a: &mut ArgWriter<'_>, srcs: &[Src], r: &Record<'_>, ret: i64) {
     let regs = r.h.args;
@@ -644,14 +685,25 @@ fn write_args(a: &mut ArgWriter<'_>, srcs: &[Src], r: &Record<'_>, ret: i64) {
             }
             Src::Sock(i, _) | Src::SockPtrLen(i, _) | Src::MsgAddr(i) => {
                 match r.blob(i as u8, CAP_SOCKADDR) {
-                    Some(b) => {
+                    Some(b) if !matches!(sockaddr(b), SockAddr::None | SockAddr::Unix([])) => {
                         a.sockaddr(&sockaddr(b));
                     }
-                    None => {
-                        a.sockaddr(&SockAddr::None);
+                    // No address from the caller (accept without one, a
+                    // connected socket): the kernel's remote end.
+                    _ => {
+                        let remote = sock_ends(r).map(|(_, rem)| rem);
+                        a.sockaddr(&remote.unwrap_or(SockAddr::None));
                     }
                 }
             }
+            Src::SockLocal => match sock_ends(r) {
+                Some((local, _)) => {
+                    a.sockaddr(&local);
+                }
+                None => {
+                    a.absent();
+                }
+            },
             Src::Argv(i) => {
                 let items: Vec<&[u8]> = r
                     .blobs()

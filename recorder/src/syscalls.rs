@@ -37,6 +37,9 @@ pub enum Src {
     U64(usize),
     /// First or second int of the int[2] at the register.
     FdPair(usize, usize),
+    /// The socket's local address, from the kernel's `struct sock` of the
+    /// call's fd ([`SockInfo`]; needs `SPEC_SOCK`).
+    SockLocal,
     /// Not available from this probe.
     Absent,
 }
@@ -85,12 +88,12 @@ table! {
     32 DUP [I(0)];
     33 DUP2 [I(0), I(1)];
     41 SOCKET [U(0), U(1), U(2)];
-    42 CONNECT [I(0), Sock(1, 2), Absent];
-    43 ACCEPT [I(0), SockPtrLen(1, 2), Absent];
-    44 SENDTO [I(0), U(2), Sock(4, 5), BufLen(1, 2)];
-    45 RECVFROM [I(0), U(2), SockPtrLen(4, 5), BufRet(1)];
-    46 SENDMSG [I(0), Absent, MsgAddr(1), MsgData(1)];
-    47 RECVMSG [I(0), Absent, MsgAddr(1), MsgData(1)];
+    42 CONNECT [I(0), Sock(1, 2), SockLocal] flags SPEC_SOCK;
+    43 ACCEPT [I(0), SockPtrLen(1, 2), SockLocal] flags SPEC_SOCK | SPEC_SOCK_RET;
+    44 SENDTO [I(0), U(2), Sock(4, 5), BufLen(1, 2), SockLocal] flags SPEC_SOCK;
+    45 RECVFROM [I(0), U(2), SockPtrLen(4, 5), BufRet(1), SockLocal] flags SPEC_SOCK;
+    46 SENDMSG [I(0), Absent, MsgAddr(1), MsgData(1), SockLocal] flags SPEC_SOCK;
+    47 RECVMSG [I(0), Absent, MsgAddr(1), MsgData(1), SockLocal] flags SPEC_SOCK;
     48 SHUTDOWN [I(0), U(1)];
     49 BIND [I(0), Sock(1, 2)];
     50 LISTEN [I(0), I(1)];
@@ -144,7 +147,7 @@ table! {
     266 SYMLINKAT [Str(0), I(1), Str(2)];
     268 FCHMODAT [I(0), Str(1), U(2)];
     272 UNSHARE [U(0)];
-    288 ACCEPT4 [I(0), SockPtrLen(1, 2), Absent, U(3)];
+    288 ACCEPT4 [I(0), SockPtrLen(1, 2), SockLocal, U(3)] flags SPEC_SOCK | SPEC_SOCK_RET;
     292 DUP3 [I(0), I(1), U(2)];
     293 PIPE2 [FdPair(0, 0), FdPair(0, 1), U(1)];
     308 SETNS [I(0), U(1)];
@@ -188,7 +191,7 @@ pub fn capture_ops(s: &Syscall) -> Vec<CapOp> {
             Argv(i) => (i, CAP_ARGV, 0),
             U64(i) => (i, CAP_U64, 0),
             FdPair(i, _) => (i, CAP_FDPAIR, 0),
-            I(_) | U(_) | Absent => continue,
+            I(_) | U(_) | SockLocal | Absent => continue,
         };
         let op = CapOp {
             slot: slot as u8,
