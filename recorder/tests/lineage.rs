@@ -31,6 +31,7 @@ const FIELDS: &[(&str, &str)] = &[
     ("pgid", "proc.vpgid"),
     ("pcomm", "proc.pname"),
     ("gppid", "proc.apid[2]"),
+    ("exew", "proc.is_exe_writable"),
     ("fdname", "fd.name"),
 ];
 

@@ -589,9 +589,9 @@ fn default_rules_detect_every_scenario_in_the_live_recording() {
         "Crypto miner launched",
         "Service account token read",
         "Setuid or setgid bit set",
-        // "Setuid program run by another user" needs the effective uid, which
-        // the recorder reads from /proc at exec and can miss for a process
-        // that exits at once; the committed fixture covers that rule.
+        // The effective uid comes from the kernel at exec, so this holds for
+        // a process that exits at once too.
+        "Setuid program run by another user",
         "Namespace change",
         "Kernel module load",
         "Symlink to sensitive file",

@@ -80,13 +80,13 @@ fn v1_recorded_scenarios_fixture_holds_the_suite() {
     assert!(rep.intact(), "{:?}", rep.problems);
     assert_eq!(
         rep.chain_head_hex().as_deref(),
-        Some("f2fa33428950135466126a617b13abf8a00bb0e6f00f5aeab9930784a171ed87")
+        Some("db97aac0acd40fadd9d890a16892c0bd9b14d4d6520e5feed8c5ce6401f8f387")
     );
     let meta = cap.meta().expect("meta");
     assert_eq!(meta.source, "ferret-recorder");
     assert_eq!(meta.snaplen, 80);
     assert!(meta.filters[0].starts_with("pid="));
-    assert_eq!(cap.event_count(), 25_380);
+    assert_eq!(cap.event_count(), 25_376);
     let snap = cap.snapshot().expect("snapshot").expect("present");
     assert!(snap.processes.iter().any(|p| p.pid == 1));
 
@@ -119,4 +119,52 @@ fn v1_recorded_scenarios_fixture_holds_the_suite() {
     assert!(errors.is_empty());
     assert!(shadow_cat && shadow_open && stratum && memfd);
     assert_eq!(lost, 0);
+}
+
+#[test]
+fn v1_recorded_scenarios_fixture_has_kernel_lineage_before_every_child_event() {
+    let cap = Capture::open(fixture("v1/scenarios.cap")).expect("fixture opens");
+    // Process ids: the fork record's sequence number, then the first event's.
+    let mut forked: std::collections::HashMap<i64, u64> = Default::default();
+    let mut first: std::collections::HashMap<u32, u64> = Default::default();
+    let (mut forks, mut execs, mut with_facts) = (0, 0, 0);
+    let errors = cap.for_each_event(|e| {
+        first.entry(e.pid).or_insert(e.seq);
+        match e.kind {
+            id::PROC_FORK => {
+                forks += 1;
+                let thread = e
+                    .arg("task_flags")
+                    .and_then(|v| v.as_u64())
+                    .is_some_and(|f| f & capture::kind::task_flags::THREAD != 0);
+                if e.arg("ppid").and_then(|v| v.as_i64()).is_some() {
+                    with_facts += 1;
+                }
+                if !thread {
+                    if let Some(c) = e.arg("child_pid").and_then(|v| v.as_i64()) {
+                        forked.entry(c).or_insert(e.seq);
+                    }
+                }
+            }
+            id::PROC_EXEC => {
+                execs += 1;
+                for a in ["cwd", "exepath", "sid", "vpid", "task_flags", "cgroup"] {
+                    assert!(e.arg(a).is_some(), "procexec #{} has no {a}", e.seq);
+                }
+                if e.arg("ppid").and_then(|v| v.as_i64()).is_some() {
+                    with_facts += 1;
+                }
+            }
+            _ => {}
+        }
+    });
+    assert!(errors.is_empty());
+    assert!(forks > 50 && execs > 50, "{forks} forks, {execs} execs");
+    assert_eq!(with_facts, forks + execs);
+    // Every process forked during the capture is in it before its first event.
+    for (child, seq) in &forked {
+        if let Some(f) = first.get(&(*child as u32)) {
+            assert!(seq < f, "process {child}: event #{f} before its fork #{seq}");
+        }
+    }
 }

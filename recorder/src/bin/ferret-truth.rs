@@ -15,7 +15,8 @@
 //!
 //! The report is one line of `key=value` pairs: pid, ppid, tid, comm, exe,
 //! cwd, uid, gid, euid, tty (as /proc/self/stat's tty_nr), sid, pgid, pcomm
-//! (the parent's name) and gppid (the grandparent's pid). The relative open of
+//! (the parent's name), gppid (the grandparent's pid) and exew (whether the
+//! executable is writable by the process, as access(2) says). The relative open of
 //! `truth-TAG` (a file the caller made in the current directory) is the event
 //! the test looks for.
 
@@ -56,9 +57,11 @@ fn report(out: &str, tag: &str) -> std::io::Result<()> {
     let tty = own.get(4).cloned().unwrap_or_default();
     let gppid = stat_fields(ppid).get(1).cloned().unwrap_or_default();
     let exe = std::fs::read_link("/proc/self/exe")?;
+    // SAFETY: a NUL-terminated path.
+    let exew = unsafe { libc::access(c"/proc/self/exe".as_ptr(), libc::W_OK) } == 0;
     let cwd = std::env::current_dir()?;
     let line = format!(
-        "pid={pid} ppid={ppid} tid={tid} comm={} exe={} cwd={} uid={uid} gid={gid} euid={euid} tty={tty} sid={sid} pgid={pgid} pcomm={} gppid={gppid}\n",
+        "pid={pid} ppid={ppid} tid={tid} comm={} exe={} cwd={} uid={uid} gid={gid} euid={euid} tty={tty} sid={sid} pgid={pgid} pcomm={} gppid={gppid} exew={exew}\n",
         comm_of(pid),
         exe.display(),
         cwd.display(),
