@@ -164,7 +164,10 @@ fn v1_recorded_scenarios_fixture_has_kernel_lineage_before_every_child_event() {
     // Every process forked during the capture is in it before its first event.
     for (child, seq) in &forked {
         if let Some(f) = first.get(&(*child as u32)) {
-            assert!(seq < f, "process {child}: event #{f} before its fork #{seq}");
+            assert!(
+                seq < f,
+                "process {child}: event #{f} before its fork #{seq}"
+            );
         }
     }
 }
