@@ -251,6 +251,9 @@ pub struct Process {
     pub task_flags: Option<u64>,
     /// The pid namespace's init (host pid): where orphans go.
     pub reaper: Option<u32>,
+    /// The last exec came with the kernel's facts (a `procexec` of a live
+    /// recording), so the execve return that follows is not re-applied.
+    pub exec_from_kernel: bool,
     /// A child subreaper (PR_SET_CHILD_SUBREAPER): orphans below it go to it.
     pub subreaper: bool,
     /// Live child processes recorded with their parent, for reparenting.
@@ -651,6 +654,7 @@ impl State {
                     p.start_ts = Some(e.ts);
                     p.children = 0;
                     p.vtids = None;
+                    p.exec_from_kernel = false;
                     k.apply(&mut p);
                     if let Some(pp) = p.ppid.and_then(|pp| self.procs.get_mut(&pp)) {
                         pp.children += 1;
@@ -667,11 +671,26 @@ impl State {
                 p.start_ts = Some(e.ts);
                 p.children = 0;
                 p.subreaper = false;
+                p.exec_from_kernel = false;
                 p.vtids = None;
                 if let Some(pp) = self.procs.get_mut(&e.pid) {
                     pp.children += 1;
                 }
                 self.procs.insert(child, p);
+            }
+            // PR_SET_NAME by the main thread renames the process (the kernel
+            // keeps 15 bytes): busybox applets and runc's init do it at once.
+            id::PRCTL
+                if e.ret == 0
+                    && e.tid == e.pid
+                    && arg("option").and_then(|v| v.as_u64()) == Some(15) =>
+            {
+                if let Some(ArgValue::Str(name)) = arg("arg2_str") {
+                    let name = &name[..name.len().min(15)];
+                    if let Some(p) = self.procs.get_mut(&e.pid) {
+                        p.comm = Some(lossy(name));
+                    }
+                }
             }
             // PR_SET_CHILD_SUBREAPER: orphans below now go here.
             id::PRCTL if e.ret == 0 && arg("option").and_then(|v| v.as_u64()) == Some(36) => {
@@ -736,6 +755,12 @@ impl State {
                 if p.ppid.is_none() {
                     p.ppid = ppid;
                 }
+                // The execve return that follows a procexec with the kernel's
+                // facts adds nothing: its filename is what the caller passed
+                // (`/proc/self/exe`, a relative path), not the image.
+                if e.kind != id::PROC_EXEC && std::mem::take(&mut p.exec_from_kernel) {
+                    return;
+                }
                 if let Some(f) = filename {
                     let resolved = if f.starts_with('/') {
                         f.clone()
@@ -792,6 +817,7 @@ impl State {
                     // The kernel's view at exec wins over what was inferred
                     // from the filename (interpreters, relative paths).
                     k.apply(p);
+                    p.exec_from_kernel = true;
                 }
                 // Close-on-exec is not recorded; Falco keeps fds across exec too.
             }

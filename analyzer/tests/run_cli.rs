@@ -66,7 +66,7 @@ fn summary_on_stderr_lists_alerts_by_rule() {
         &scenarios(),
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("25376 events"), "{err}");
+    assert!(err.contains("25214 events"), "{err}");
     assert!(err.contains("Critical      Crypto miner launched"), "{err}");
 }
 

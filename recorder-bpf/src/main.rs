@@ -750,7 +750,15 @@ extern "C" fn dentry_step(_k: u64, _ctx: *mut core::ffi::c_void) -> i64 {
         return 1;
     }
     let parent = kr64(d, o.dentry_parent);
-    if d == kr64(c.mnt, o.vfsmount_root) || parent == d {
+    let mnt_root = kr64(c.mnt, o.vfsmount_root);
+    if parent == d && d != mnt_root {
+        // A pseudo file's own dentry (memfd, pipe, socket): its name is the
+        // whole path, as d_path's d_dname gives it.
+        let _ = walk_emit(c, kr64(d, o.dentry_name), parent);
+        c.done = 1;
+        return 1;
+    }
+    if d == mnt_root || parent == d {
         let mount = c.mnt.wrapping_sub(o.mount_mnt as u64);
         let up = kr64(mount, o.mount_parent);
         if up == mount || up == 0 {

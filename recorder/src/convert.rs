@@ -550,10 +550,15 @@ impl Task {
                 unsafe { std::ptr::read_unaligned(b.as_ptr() as *const TaskInfo) }
             })
             .map(|t| Facts::derive(&t, lacks));
+        // A memfd image is named as its fd is (`memfd:NAME`), not as a path.
+        let exe = path_of(r, PATH_EXE).map(|p| match p.strip_prefix(b"/memfd:") {
+            Some(rest) if !rest.contains(&b'/') => [&b"memfd:"[..], rest].concat(),
+            _ => p,
+        });
         Task {
             info,
             cwd: path_of(r, PATH_CWD),
-            exe: path_of(r, PATH_EXE),
+            exe,
             cgroup: path_of(r, PATH_CGROUP),
         }
     }
@@ -561,11 +566,11 @@ impl Task {
     /// `capture::kind::task_flags` bits.
     fn flags(&self) -> u64 {
         let mut f = self.info.as_ref().map_or(0, |t| t.flags);
-        let base = self
+        if self
             .exe
             .as_deref()
-            .and_then(|e| e.rsplit(|&c| c == b'/').next());
-        if base.is_some_and(|b| b.starts_with(b"memfd:")) {
+            .is_some_and(|b| b.starts_with(b"memfd:"))
+        {
             f |= capture::kind::task_flags::EXE_FROM_MEMFD;
         }
         f

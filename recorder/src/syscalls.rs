@@ -129,7 +129,7 @@ table! {
     119 SETRESGID [I(0), I(1), I(2)];
     126 CAPSET [Absent, Absent, Absent, Absent];
     155 PIVOT_ROOT [Str(0), Str(1)];
-    157 PRCTL [U(0), U(1), Absent];
+    157 PRCTL [U(0), U(1), Str(1)];
     161 CHROOT [Str(0)];
     165 MOUNT [Str(0), Str(1), Str(2), U(3)];
     166 UMOUNT2 [Str(0), U(1)];

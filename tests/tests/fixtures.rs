@@ -80,13 +80,13 @@ fn v1_recorded_scenarios_fixture_holds_the_suite() {
     assert!(rep.intact(), "{:?}", rep.problems);
     assert_eq!(
         rep.chain_head_hex().as_deref(),
-        Some("db97aac0acd40fadd9d890a16892c0bd9b14d4d6520e5feed8c5ce6401f8f387")
+        Some("5968cead72ee36b80f7b8c9989032c6112c690b66f8cf77d7eed9ca37747098f")
     );
     let meta = cap.meta().expect("meta");
     assert_eq!(meta.source, "ferret-recorder");
     assert_eq!(meta.snaplen, 80);
     assert!(meta.filters[0].starts_with("pid="));
-    assert_eq!(cap.event_count(), 25_376);
+    assert_eq!(cap.event_count(), 25_214);
     let snap = cap.snapshot().expect("snapshot").expect("present");
     assert!(snap.processes.iter().any(|p| p.pid == 1));
 
