@@ -3,9 +3,15 @@
 //! and recorded events/s, drops, the recorder's CPU use, bytes per event, and
 //! at full speed the workload's slowdown against an untraced run.
 //!
-//! `cargo bench -p recorder --bench storm` (about a minute);
+//! A process storm follows: threads that spawn `/bin/true` as fast as they
+//! can (fork, exec, exit, wait), untraced and recorded (the recorder follows
+//! the benchmark's process tree), for the cost of the kernel facts read at
+//! every fork and exec.
+//!
+//! `cargo bench -p recorder --bench storm` (about a minute and a half);
 //! `FERRET_STORM_SECS=N` sets the seconds per level (default 3),
-//! `FERRET_STORM_THREADS=N` the storm threads (default 2).
+//! `FERRET_STORM_THREADS=N` the storm threads (default 2),
+//! `FERRET_STORM_RECORDER=PATH` another recorder binary (before/after).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -91,7 +97,7 @@ struct Level {
 
 fn level(threads: usize, secs: f64, rate: Option<f64>, heavy: bool) -> Level {
     let out = std::env::temp_dir().join("ferret-storm.cap");
-    let mut rec = Command::new(env!("CARGO_BIN_EXE_recorder"))
+    let mut rec = Command::new(recorder_bin())
         .args([
             "--out",
             out.to_str().expect("path"),
@@ -146,6 +152,98 @@ fn level(threads: usize, secs: f64, rate: Option<f64>, heavy: bool) -> Level {
     l
 }
 
+/// The recorder under test.
+fn recorder_bin() -> String {
+    std::env::var("FERRET_STORM_RECORDER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_recorder").into())
+}
+
+/// Threads spawning `/bin/true` and waiting for it; returns (spawns, seconds).
+fn proc_storm(threads: usize, secs: f64) -> (u64, f64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (stop, count) = (stop.clone(), count.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let st = Command::new("/bin/true").status().expect("spawn /bin/true");
+                    assert!(st.success());
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().expect("join");
+    }
+    (count.load(Ordering::Relaxed), start.elapsed().as_secs_f64())
+}
+
+/// The process storm, untraced and recorded.
+fn run_procs(threads: usize, secs: f64) {
+    let (n0, e0) = proc_storm(threads, secs);
+    let untraced = n0 as f64 / e0;
+    let out = std::env::temp_dir().join("ferret-proc-storm.cap");
+    let me = std::process::id().to_string();
+    let mut rec = Command::new(recorder_bin())
+        .args([
+            "--out",
+            out.to_str().expect("path"),
+            "--pid",
+            &me,
+            "--quiet",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("recorder");
+    let mut err = BufReader::new(rec.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while err.read_line(&mut line).expect("read") > 0 && !line.contains("recording") {
+        line.clear();
+    }
+    let c0 = cpu_ticks(rec.id());
+    let (n1, e1) = proc_storm(threads, secs);
+    std::thread::sleep(Duration::from_millis(300));
+    let c1 = cpu_ticks(rec.id());
+    // SAFETY: signalling our child.
+    unsafe { libc::kill(rec.id() as i32, libc::SIGINT) };
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    rec.wait().expect("wait");
+    let cap = Capture::open(&out).expect("open");
+    let (mut forks, mut execs, mut lost) = (0u64, 0u64, 0u64);
+    cap.for_each_event(|e| match e.kind {
+        id::PROC_FORK => forks += 1,
+        id::PROC_EXEC if e.arg("filename") == Some(ArgValue::Str(b"/bin/true")) => execs += 1,
+        id::LOSS => {
+            if let Some(ArgValue::Uint(n)) = e.arg("count") {
+                lost += n;
+            }
+        }
+        _ => {}
+    });
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    println!();
+    println!("processes: {threads} threads spawning /bin/true, {secs} s");
+    println!(
+        "untraced {:.0} spawns/s; recorded {:.0} spawns/s ({:.1}% of untraced); {} forks and {} execs of /bin/true recorded for {} spawns; {} lost; recorder CPU {:.0}%; {:.1} B/event",
+        untraced,
+        n1 as f64 / e1,
+        (n1 as f64 / e1) * 100.0 / untraced,
+        forks,
+        execs,
+        n1,
+        lost,
+        (c1 - c0) as f64 / hz / (e1 + 0.3) * 100.0,
+        cap.bytes().len() as f64 / cap.event_count().max(1) as f64,
+    );
+    let _ = std::fs::remove_file(&out);
+}
+
 fn main() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -163,6 +261,7 @@ fn main() {
     for heavy in [false, true] {
         run(threads, secs, heavy);
     }
+    run_procs(threads, secs);
 }
 
 fn run(threads: usize, secs: f64, heavy: bool) {
