@@ -281,12 +281,13 @@ impl Converter {
             a.str(comm_str(&r.h.comm));
             opt_str(a, task.cwd.as_deref());
             match &task.info {
-                Some(t) => a
-                    .uint(u64::from(t.uid))
-                    .uint(u64::from(t.gid))
-                    .uint(u64::from(t.euid))
-                    .uint(u64::from(t.loginuid.unwrap_or(u32::MAX)))
-                    .uint(u64::from(t.tty)),
+                Some(t) => {
+                    a.uint(u64::from(t.uid))
+                        .uint(u64::from(t.gid))
+                        .uint(u64::from(t.euid));
+                    opt_loginuid(a, t);
+                    a.uint(u64::from(t.tty))
+                }
                 None => a.absent().absent().absent().absent().absent(),
             };
             opt_str(a, task.cgroup.as_deref());
@@ -302,16 +303,8 @@ impl Converter {
             opt_str(a, task.exe.as_deref());
             match &task.info {
                 Some(t) => {
-                    a.uint(u64::from(t.egid))
-                        .int(i64::from(t.sid))
-                        .int(i64::from(t.vpgid))
-                        .int(i64::from(t.vpid))
-                        .int(i64::from(t.vtid))
-                        .uint(t.cap_inheritable)
-                        .uint(t.cap_permitted)
-                        .uint(t.cap_effective)
-                        .uint(task.flags())
-                        .int(i64::from(t.reaper));
+                    a.uint(u64::from(t.egid));
+                    write_ids_and_caps(a, t, task.flags());
                 }
                 None => {
                     for _ in 0..10 {
@@ -353,19 +346,11 @@ impl Converter {
             a.uint(u64::from(t.uid))
                 .uint(u64::from(t.gid))
                 .uint(u64::from(t.euid))
-                .uint(u64::from(t.egid))
-                .uint(u64::from(t.loginuid.unwrap_or(u32::MAX)))
-                .uint(u64::from(t.tty));
+                .uint(u64::from(t.egid));
+            opt_loginuid(a, t);
+            a.uint(u64::from(t.tty));
             opt_str(a, task.cgroup.as_deref());
-            a.int(i64::from(t.sid))
-                .int(i64::from(t.vpgid))
-                .int(i64::from(t.vpid))
-                .int(i64::from(t.vtid))
-                .uint(t.cap_inheritable)
-                .uint(t.cap_permitted)
-                .uint(t.cap_effective)
-                .uint(task.flags())
-                .int(i64::from(t.reaper));
+            write_ids_and_caps(a, t, task.flags());
         })?;
         Ok(())
     }
@@ -408,6 +393,28 @@ impl Converter {
         self.pending_exec.clear();
         Ok(())
     }
+}
+
+/// The namespace ids, capabilities, flags and reaper that `procfork` and
+/// `procexec` both end with.
+fn write_ids_and_caps(a: &mut ArgWriter<'_>, t: &Facts, flags: u64) {
+    a.int(i64::from(t.sid))
+        .int(i64::from(t.vpgid))
+        .int(i64::from(t.vpid))
+        .int(i64::from(t.vtid))
+        .uint(t.cap_inheritable)
+        .uint(t.cap_permitted)
+        .uint(t.cap_effective)
+        .uint(flags)
+        .int(i64::from(t.reaper));
+}
+
+/// The audit login uid, absent when the kernel has none (no CONFIG_AUDIT).
+fn opt_loginuid(a: &mut ArgWriter<'_>, t: &Facts) {
+    match t.loginuid {
+        Some(l) => a.uint(u64::from(l)),
+        None => a.absent(),
+    };
 }
 
 fn opt_str(a: &mut ArgWriter<'_>, s: Option<&[u8]>) {

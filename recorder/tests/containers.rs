@@ -8,80 +8,15 @@
 //! the container's writable layer from the image's.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capture::Capture;
+use ferret_tests::recorder::Recorder;
 
 const CONTAINERS: usize = 6;
 const IMAGE: &str = "localhost/ferret-lineage-bb:1";
-
-fn can_record() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    root && Path::new("/sys/kernel/btf/vmlinux").exists()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-struct Recorder(Option<Child>);
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-// The child goes into a Recorder, which waits for it.
-#[allow(clippy::zombie_processes)]
-fn start(out: &Path) -> Recorder {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_recorder"))
-        .args(["--out", out.to_str().expect("path"), "--quiet"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn recorder");
-    let mut err = BufReader::new(c.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).expect("read") == 0 {
-            panic!("recorder exited before recording");
-        }
-        if line.contains("recording") {
-            std::thread::spawn(move || {
-                let mut rest = String::new();
-                let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-            });
-            return Recorder(Some(c));
-        }
-    }
-}
-
-fn stop(mut rec: Recorder) {
-    let Some(mut c) = rec.0.take() else { return };
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-    let t = Instant::now();
-    while c.try_wait().expect("wait").is_none() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "recorder did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// A busybox image built locally (no registry is reachable).
 fn build_image() {
@@ -138,11 +73,14 @@ fn podman(i: usize, cidfile: &Path, cmd: &[&str]) -> Child {
 
 #[test]
 fn container_processes_are_attributed_from_their_first_event() {
-    if ferret_tests::skip_unless(can_record(), "root with BPF rights and kernel BTF") {
+    if ferret_tests::skip_unless(
+        ferret_tests::recorder::can_record(),
+        "root with BPF rights and kernel BTF",
+    ) {
         return;
     }
     for t in ["podman", "runc", "busybox"] {
-        if ferret_tests::skip_unless(have(t), t) {
+        if ferret_tests::skip_unless(ferret_tests::recorder::have(t), t) {
             return;
         }
     }
@@ -151,7 +89,10 @@ fn container_processes_are_attributed_from_their_first_event() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir");
     let cap = dir.join("containers.cap");
-    let rec = start(&cap);
+    let rec = Recorder::start(
+        env!("CARGO_BIN_EXE_recorder"),
+        &["--out", cap.to_str().expect("path"), "--quiet"],
+    );
     let mut kids = Vec::new();
     for i in 0..CONTAINERS {
         // The container's first process reads and exits at once.
@@ -184,7 +125,7 @@ fn container_processes_are_attributed_from_their_first_event() {
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    stop(rec);
+    rec.stop();
 
     let cid = |name: String| {
         let full = std::fs::read_to_string(dir.join(name)).expect("cidfile");

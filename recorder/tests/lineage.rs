@@ -12,13 +12,13 @@
 //! opens missing, session and group absent).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capture::Capture;
+use ferret_tests::recorder::Recorder;
 
 /// The fields compared: (truth key, Ferret field).
 const FIELDS: &[(&str, &str)] = &[
@@ -44,81 +44,6 @@ const TREES: usize = 60;
 
 /// Shapes of trees (see [`tree`]).
 const SHAPES: usize = 10;
-
-fn can_record() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    root && Path::new("/sys/kernel/btf/vmlinux").exists()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The recorder, killed if a test fails before stopping it.
-struct Recorder(Option<Child>);
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-// The child is handed to the caller, which waits for it.
-#[allow(clippy::zombie_processes)]
-fn start_recorder(out: &Path) -> Recorder {
-    // FERRET_LINEAGE_RECORDER runs another recorder binary (before/after).
-    let bin = std::env::var("FERRET_LINEAGE_RECORDER")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_recorder").to_string());
-    let mut c = Command::new(bin)
-        .args(["--out", out.to_str().expect("path"), "--quiet"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn recorder");
-    let mut err = BufReader::new(c.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).expect("read") == 0 {
-            let st = c.wait().expect("wait");
-            panic!("recorder exited before recording: {st}");
-        }
-        if line.contains("recording") {
-            // Keep draining stderr so the recorder never blocks on it.
-            std::thread::spawn(move || {
-                let mut rest = String::new();
-                let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-            });
-            return Recorder(Some(c));
-        }
-    }
-}
-
-fn stop(mut rec: Recorder) {
-    let Some(mut c) = rec.0.take() else { return };
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-    let t = Instant::now();
-    loop {
-        if let Some(st) = c.try_wait().expect("wait") {
-            assert!(st.success(), "recorder failed: {st}");
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "recorder did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// The shell command of tree `i`: one of [`SHAPES`] shapes.
 fn tree(i: usize, truth: &str, out: &Path, dir: &Path, tag: &str) -> String {
@@ -188,7 +113,10 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
         dirs.push((dir, tag));
     }
     let cap = out.join("lineage.cap");
-    let rec = start_recorder(&cap);
+    // FERRET_LINEAGE_RECORDER runs another recorder binary (before/after).
+    let bin = std::env::var("FERRET_LINEAGE_RECORDER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_recorder").to_string());
+    let rec = Recorder::start(&bin, &["--out", cap.to_str().expect("path"), "--quiet"]);
     // Everything at once: both CPUs busy with forks, execs and exits.
     let kids: Vec<Child> = dirs
         .iter()
@@ -207,7 +135,7 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
         assert!(st.success(), "a tree failed: {st}");
     }
     std::thread::sleep(Duration::from_millis(300));
-    stop(rec);
+    rec.stop();
 
     let mut want: HashMap<String, BTreeMap<String, String>> = HashMap::new();
     for (dir, tag) in &dirs {
@@ -289,11 +217,14 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
 
 #[test]
 fn lineage_and_exec_facts_match_what_each_process_says_of_itself() {
-    if ferret_tests::skip_unless(can_record(), "root with BPF rights and kernel BTF") {
+    if ferret_tests::skip_unless(
+        ferret_tests::recorder::can_record(),
+        "root with BPF rights and kernel BTF",
+    ) {
         return;
     }
     for tool in ["setpriv", "setsid", "script", "python3"] {
-        if ferret_tests::skip_unless(have(tool), tool) {
+        if ferret_tests::skip_unless(ferret_tests::recorder::have(tool), tool) {
             return;
         }
     }

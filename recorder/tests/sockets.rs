@@ -4,12 +4,11 @@
 //! Ferret recorded must carry the same local and remote ends.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use capture::Capture;
+use ferret_tests::recorder::Recorder;
 
 const CLIENTS: usize = 16;
 
@@ -44,76 +43,26 @@ os.unlink(path)
 print("\n".join(out))
 "#;
 
-fn can_record() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    root && Path::new("/sys/kernel/btf/vmlinux").exists()
-}
-
-struct Recorder(Option<Child>);
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-// The child goes into a Recorder, which waits for it.
-#[allow(clippy::zombie_processes)]
-fn start(out: &Path) -> Recorder {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_recorder"))
-        .args([
-            "--out",
-            out.to_str().expect("path"),
-            "--quiet",
-            "--comm",
-            "python3",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn recorder");
-    let mut err = BufReader::new(c.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).expect("read") == 0 {
-            panic!("recorder exited before recording");
-        }
-        if line.contains("recording") {
-            std::thread::spawn(move || {
-                let mut rest = String::new();
-                let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-            });
-            return Recorder(Some(c));
-        }
-    }
-}
-
-fn stop(mut rec: Recorder) {
-    let Some(mut c) = rec.0.take() else { return };
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(c.id() as i32, libc::SIGINT) };
-    let t = Instant::now();
-    while c.try_wait().expect("wait").is_none() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "recorder did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn connect_accept_and_sendto_carry_both_ends_as_the_sockets_report_them() {
-    if ferret_tests::skip_unless(can_record(), "root with BPF rights and kernel BTF") {
+    if ferret_tests::skip_unless(
+        ferret_tests::recorder::can_record(),
+        "root with BPF rights and kernel BTF",
+    ) {
         return;
     }
     let cap = ferret_tests::scratch("sockets.cap");
     let _ = std::fs::remove_file(&cap);
-    let rec = start(&cap);
+    let rec = Recorder::start(
+        env!("CARGO_BIN_EXE_recorder"),
+        &[
+            "--out",
+            cap.to_str().expect("path"),
+            "--quiet",
+            "--comm",
+            "python3",
+        ],
+    );
     let kids: Vec<Child> = (0..CLIENTS)
         .map(|i| {
             Command::new("python3")
@@ -138,7 +87,7 @@ fn connect_accept_and_sendto_carry_both_ends_as_the_sockets_report_them() {
         }
     }
     std::thread::sleep(Duration::from_millis(300));
-    stop(rec);
+    rec.stop();
     assert_eq!(truth.len(), CLIENTS * 7);
 
     let rules = "- rule: socks\n  desc: calls on sockets\n  condition: proc.name = python3 and evt.type in (connect, accept, accept4, sendto)\n  output: \"%proc.pid|%evt.type|%fd.num|%fd.lip|%fd.lport|%fd.rip|%fd.rport|%fd.name\"\n  priority: INFO\n";

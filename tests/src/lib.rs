@@ -34,3 +34,5 @@ pub fn skip_unless(ok: bool, what: &str) -> bool {
     eprintln!("skipped: {what}");
     true
 }
+
+pub mod recorder;
