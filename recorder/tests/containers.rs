@@ -12,8 +12,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use capture::Capture;
 use ferret_tests::recorder::Recorder;
+
+mod common;
 
 const CONTAINERS: usize = 6;
 const IMAGE: &str = "localhost/ferret-lineage-bb:1";
@@ -131,20 +132,14 @@ fn container_processes_are_attributed_from_their_first_event() {
         let full = std::fs::read_to_string(dir.join(name)).expect("cidfile");
         full.trim()[..12].to_string()
     };
-    let rules = "- rule: reads\n  desc: the containers' reads\n  condition: evt.type in (open, openat) and (fd.name startswith /etc/x- or fd.name startswith /etc/y- or fd.name startswith /etc/z-)\n  output: \"%fd.name|%container.id|%proc.name|%proc.exepath|%proc.pname|%proc.is_exe_upper_layer|%proc.cwd\"\n  priority: INFO\n";
-    let set = analyzer::rules::load_rules_str("containers", rules, &Default::default());
-    assert_eq!(set.errors(), 0);
-    let compiled: Vec<_> = set.enabled().cloned().collect();
-    let c = Capture::open(&cap).expect("open");
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
-        threads: 0,
-        progress: false,
-    };
-    let res = analyzer::engine::run(&c, &compiled, &opts);
+    let outputs = common::outputs(
+        &cap,
+        "evt.type in (open, openat) and (fd.name startswith /etc/x- or fd.name startswith /etc/y- or fd.name startswith /etc/z-)",
+        "%fd.name|%container.id|%proc.name|%proc.exepath|%proc.pname|%proc.is_exe_upper_layer|%proc.cwd",
+    );
     let mut got: HashMap<String, Vec<String>> = HashMap::new();
-    for a in &res.alerts {
-        let f: Vec<String> = a.output.split('|').map(str::to_string).collect();
+    for o in &outputs {
+        let f: Vec<String> = o.split('|').map(str::to_string).collect();
         got.insert(f[0].clone(), f);
     }
     let mut misses = Vec::new();

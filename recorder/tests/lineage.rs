@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use capture::Capture;
 use ferret_tests::recorder::Recorder;
+
+mod common;
 
 /// The fields compared: (truth key, Ferret field).
 const FIELDS: &[(&str, &str)] = &[
@@ -156,22 +157,14 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
         .map(|(k, f)| format!("{k}=%{f}"))
         .collect::<Vec<_>>()
         .join(" ");
-    let rules = format!(
-        "- rule: truth\n  desc: the leaves' relative opens\n  condition: evt.type in (open, openat) and fd.name contains \"/truth-r{r}t\"\n  output: \"{fmt}\"\n  priority: INFO\n"
+    let outputs = common::outputs(
+        &cap,
+        &format!("evt.type in (open, openat) and fd.name contains \"/truth-r{r}t\""),
+        &fmt,
     );
-    let set = analyzer::rules::load_rules_str("lineage", &rules, &Default::default());
-    assert_eq!(set.errors(), 0, "{rules}");
-    let compiled: Vec<_> = set.enabled().cloned().collect();
-    let capf = Capture::open(&cap).expect("open capture");
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
-        threads: 0,
-        progress: false,
-    };
-    let res = analyzer::engine::run(&capf, &compiled, &opts);
     let mut got: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-    for a in &res.alerts {
-        let kv = parse_kv(&a.output);
+    for o in &outputs {
+        let kv = parse_kv(o);
         let Some(tag) = kv
             .get("fdname")
             .and_then(|n| n.rsplit_once("/truth-"))

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use capture::Capture;
 use ferret_tests::recorder::Recorder;
+
+mod common;
 
 const CLIENTS: usize = 16;
 
@@ -90,21 +91,15 @@ fn connect_accept_and_sendto_carry_both_ends_as_the_sockets_report_them() {
     rec.stop();
     assert_eq!(truth.len(), CLIENTS * 7);
 
-    let rules = "- rule: socks\n  desc: calls on sockets\n  condition: proc.name = python3 and evt.type in (connect, accept, accept4, sendto)\n  output: \"%proc.pid|%evt.type|%fd.num|%fd.lip|%fd.lport|%fd.rip|%fd.rport|%fd.name\"\n  priority: INFO\n";
-    let set = analyzer::rules::load_rules_str("socks", rules, &Default::default());
-    assert_eq!(set.errors(), 0);
-    let compiled: Vec<_> = set.enabled().cloned().collect();
-    let c = Capture::open(&cap).expect("open");
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
-        threads: 0,
-        progress: false,
-    };
-    let res = analyzer::engine::run(&c, &compiled, &opts);
+    let outputs = common::outputs(
+        &cap,
+        "proc.name = python3 and evt.type in (connect, accept, accept4, sendto)",
+        "%proc.pid|%evt.type|%fd.num|%fd.lip|%fd.lport|%fd.rip|%fd.rport|%fd.name",
+    );
     let mut seen = 0;
     let mut misses = Vec::new();
-    for a in &res.alerts {
-        let f: Vec<&str> = a.output.split('|').collect();
+    for o in &outputs {
+        let f: Vec<&str> = o.split('|').collect();
         let key = (f[0].to_string(), f[1].to_string(), f[2].to_string());
         let Some((local, remote)) = truth.get(&key) else {
             continue;

@@ -1,0 +1,29 @@
+//! What the recorder's ground-truth tests share: Ferret's own answer for a
+//! recorded capture, through the real rule engine.
+
+use std::path::Path;
+
+use capture::Capture;
+
+/// The output of every event of `cap` that `condition` selects, formatted
+/// with `output` (Falco's `%field` syntax), in event order: what `analyzer
+/// run` would print for a rule with that condition and output.
+pub fn outputs(cap: &Path, condition: &str, output: &str) -> Vec<String> {
+    let rules = format!(
+        "- rule: ground truth\n  desc: the events under test\n  condition: {condition}\n  output: {output:?}\n  priority: INFO\n"
+    );
+    let set = analyzer::rules::load_rules_str("ground-truth", &rules, &Default::default());
+    assert_eq!(set.errors(), 0, "{rules}");
+    let compiled: Vec<_> = set.enabled().cloned().collect();
+    let c = Capture::open(cap).expect("open capture");
+    let opts = analyzer::engine::RunOptions {
+        matching: analyzer::engine::Matching::All,
+        threads: 0,
+        progress: false,
+    };
+    analyzer::engine::run(&c, &compiled, &opts)
+        .alerts
+        .into_iter()
+        .map(|a| a.output)
+        .collect()
+}
