@@ -45,6 +45,10 @@ fn main() {
     };
     let meta = synth::synth_meta(&cfg);
     let mut w = CaptureWriterBuilder::new()
+        .output(capture::outfile::OutputOptions {
+            force: true,
+            ..Default::default()
+        })
         .create(&path, &meta, Some(&synth::synth_snapshot(&cfg)))
         .expect("create");
     synth::generate(&cfg, &mut w).expect("generate");

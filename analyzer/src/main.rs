@@ -126,9 +126,14 @@ enum Command {
     Import {
         /// The .scap trace.
         trace: PathBuf,
-        /// The Ferret capture to write.
+        /// The Ferret capture to write (a new file, mode 0600).
         #[arg(short, long)]
         out: PathBuf,
+        /// Replace an existing output file (a regular file only: a symbolic
+        /// link is never followed, an input is never overwritten). Without
+        /// it an existing file is left alone and the command fails.
+        #[arg(long)]
+        force: bool,
         /// Print the report as JSON on stdout: {trace, out, scap_events,
         /// events, merged, exits_alone, entries_alone, entries_dropped,
         /// internal: {name: n}, unknown: {code: n}, problems: [{offset,
@@ -143,9 +148,14 @@ enum Command {
     /// database, shells running tools, outbound connections, file churn,
     /// occasional drops), for tests and benchmarks. Deterministic per seed.
     Synth {
-        /// Output file.
+        /// Output file (a new file, mode 0600).
         #[arg(short, long)]
         out: PathBuf,
+        /// Replace an existing output file (a regular file only: a symbolic
+        /// link is never followed, an input is never overwritten). Without
+        /// it an existing file is left alone and the command fails.
+        #[arg(long)]
+        force: bool,
         /// Number of events.
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
@@ -228,9 +238,18 @@ fn add_scap_num(v: &mut serde_json::Value, import: Option<&scap::import::ImportR
     }
 }
 
+/// How output files are created: new, mode 0600, replaced only with --force.
+fn output_options(force: bool) -> capture::outfile::OutputOptions {
+    capture::outfile::OutputOptions {
+        force,
+        ..Default::default()
+    }
+}
+
 fn import(
     trace: &std::path::Path,
     dest: &std::path::Path,
+    force: bool,
     json: bool,
     quiet: bool,
 ) -> Result<ExitCode> {
@@ -239,7 +258,7 @@ fn import(
         .with_context(|| format!("{}", trace.display()))?
         .len();
     let s = scap::ScapFile::open(trace).with_context(|| format!("{}", trace.display()))?;
-    let file = std::fs::File::create(dest).with_context(|| format!("{}", dest.display()))?;
+    let file = capture::outfile::create(dest, output_options(force), &[trace])?;
     let name = dest.display().to_string();
     let (_, summary, rep) = scap::import::convert(&s, &trace.display().to_string(), file, &name)?;
     let secs = t0.elapsed().as_secs_f64();
@@ -590,9 +609,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import {
             trace,
             out: dest,
+            force,
             json,
             quiet,
-        } => import(&trace, &dest, json, quiet),
+        } => import(&trace, &dest, force, json, quiet),
         Command::ListFields { json } => {
             use analyzer::rules::fields::{ArgForm, FIELDS};
             let arg = |a: ArgForm| match a {
@@ -625,6 +645,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Synth {
             out,
+            force,
             events,
             seed,
             chunk_events,
@@ -640,6 +661,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut w = CaptureWriterBuilder::new()
                 .chunk_events(chunk_events)
                 .zstd_level(zstd_level)
+                .output(output_options(force))
                 .create(&out, &meta, Some(&synth::synth_snapshot(&cfg)))?;
             let mut progress = Progress::new("events", Some(events), !quiet);
             // Generate in slices so that progress can be shown.
@@ -679,9 +701,14 @@ struct RunArgs {
     /// Print alerts as JSON lines (Falco's json_output shape) instead of text.
     #[arg(long)]
     json: bool,
-    /// Also write alerts as JSON lines to this file.
+    /// Also write alerts as JSON lines to this file (a new file, mode 0600;
+    /// never one of the captures).
     #[arg(long, value_name = "FILE")]
     json_file: Option<PathBuf>,
+    /// Replace an existing --json-file (a regular file only: a symbolic link
+    /// is never followed, an input is never overwritten).
+    #[arg(long)]
+    force: bool,
     /// Also POST every alert as JSON to this falcosidekick-compatible URL (http://host:port/).
     #[arg(long, value_name = "URL")]
     http: Option<String>,
@@ -724,9 +751,10 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
         anyhow::bail!("no enabled rules in {:?}", a.rules);
     }
     let mut jf = match &a.json_file {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => Some(std::io::BufWriter::new({
+            let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
+            capture::outfile::create(p, output_options(a.force), &inputs)?
+        })),
         None => None,
     };
     let mut http = match &a.http {

@@ -121,6 +121,7 @@ fn synth_writes_a_capture_that_verifies() {
     let out = scratch("cli-synth.cap");
     let o = analyzer(&[
         "synth",
+        "--force",
         "-o",
         out.to_str().expect("path"),
         "--events",

@@ -79,6 +79,7 @@ fn json_alerts_have_falcos_shape_and_a_json_lines_file() {
         "--json",
         "--json-file",
         file.to_str().expect("path"),
+        "--force",
         "--fail-on",
         "emergency",
         "--rules",
@@ -250,4 +251,83 @@ fn rule_errors_exit_2_unless_keep_going() {
     assert_eq!(o.status.code(), Some(0));
     let o = analyzer(&["run", "-q", "--rules", &rules(), "/nonexistent.cap"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn output_files_never_follow_links_never_overwrite_and_never_eat_an_input() {
+    let dir = ferret_tests::scratch("outputs");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    // The evidence given as the alert file too: refused, the capture intact.
+    let evidence = dir.join("evidence.cap");
+    std::fs::copy(scenarios(), &evidence).expect("copy");
+    let before = std::fs::read(&evidence).expect("read");
+    let ev = evidence.to_str().expect("path");
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--rules",
+        &rules(),
+        "--json-file",
+        ev,
+        "--force",
+        ev,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("also an input"), "{err}");
+    assert_eq!(std::fs::read(&evidence).expect("read"), before);
+    // A link planted at the output path is not followed.
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").expect("write");
+    let link = dir.join("alerts.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    let o = analyzer(&[
+        "run",
+        "-q",
+        "--rules",
+        &rules(),
+        "--json-file",
+        link.to_str().expect("path"),
+        "--force",
+        &scenarios(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("symbolic link"));
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
+    // An existing file is kept without --force; a new one is private.
+    let fresh = dir.join("fresh.jsonl");
+    let args = |f: &std::path::Path| {
+        vec![
+            "run".to_string(),
+            "-q".into(),
+            "--fail-on".into(),
+            "emergency".into(),
+            "--rules".into(),
+            rules(),
+            "--json-file".into(),
+            f.to_str().expect("path").into(),
+            scenarios(),
+        ]
+    };
+    let first = analyzer(&args(&fresh).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&fresh)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let size = std::fs::metadata(&fresh).expect("meta").len();
+    assert!(size > 0);
+    let again = analyzer(&args(&fresh).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    assert_eq!(std::fs::metadata(&fresh).expect("meta").len(), size);
 }

@@ -261,7 +261,7 @@ fn import_cli_whole_and_cut() {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let out = dir.join("whole.cap");
     let r = std::process::Command::new(bin)
-        .args(["import", "--json"])
+        .args(["import", "--json", "--force"])
         .arg(&trace)
         .arg("-o")
         .arg(&out)
@@ -286,7 +286,7 @@ fn import_cli_whole_and_cut() {
     std::fs::write(&cut, &data[..at]).expect("write");
     let out2 = dir.join("cut.cap");
     let r = std::process::Command::new(bin)
-        .arg("import")
+        .args(["import", "--force"])
         .arg(&cut)
         .arg("-o")
         .arg(&out2)

@@ -64,6 +64,7 @@ pub struct CaptureWriterBuilder {
     chunk_span_ns: u64,
     zstd_level: i32,
     sync_on_seal: bool,
+    output: crate::outfile::OutputOptions,
 }
 
 impl Default for CaptureWriterBuilder {
@@ -74,6 +75,7 @@ impl Default for CaptureWriterBuilder {
             chunk_span_ns: 1_000_000_000,
             zstd_level: 3,
             sync_on_seal: false,
+            output: crate::outfile::OutputOptions::default(),
         }
     }
 }
@@ -118,17 +120,37 @@ impl CaptureWriterBuilder {
         self
     }
 
-    /// Creates (truncating) a capture file and writes its header, metadata and
-    /// snapshot.
+    /// How [`CaptureWriterBuilder::create`] creates the file: by default a
+    /// new file, mode 0600, never through a link, never over an existing one
+    /// (see [`crate::outfile`]).
+    pub fn output(mut self, opts: crate::outfile::OutputOptions) -> Self {
+        self.output = opts;
+        self
+    }
+
+    /// Creates a new capture file safely ([`crate::outfile::create`]; `inputs`
+    /// are files the caller reads, which it may never be) and writes its
+    /// header, metadata and snapshot.
     pub fn create(
         self,
         path: impl AsRef<Path>,
         meta: &CaptureMeta,
         snapshot: Option<&Snapshot>,
     ) -> Result<CaptureWriter<File>> {
+        self.create_beside(path, &[], meta, snapshot)
+    }
+
+    /// [`CaptureWriterBuilder::create`] for a run that reads `inputs`.
+    pub fn create_beside(
+        self,
+        path: impl AsRef<Path>,
+        inputs: &[&Path],
+        meta: &CaptureMeta,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<CaptureWriter<File>> {
         let name = path.as_ref().display().to_string();
-        let file =
-            File::create(path.as_ref()).map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
+        let file = crate::outfile::create(path.as_ref(), self.output, inputs)
+            .map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
         self.build(file, &name, meta, snapshot)
     }
 

@@ -32,9 +32,15 @@ use clap::Parser;
 #[command(name = "recorder", version, about, long_about)]
 struct Cli {
     /// Output capture file. With rotation, files are named
-    /// `<stem>.<NNNN>.<ext>` beside it.
+    /// `<stem>.<NNNN>.<ext>` beside it. Created new with mode 0600: a
+    /// symbolic link at the path is never followed and an existing file is
+    /// never overwritten (see --force).
     #[arg(short, long)]
     out: PathBuf,
+    /// Replace an existing output file (a regular file only; a symbolic link
+    /// is still refused).
+    #[arg(long)]
+    force: bool,
     /// Record only this process and its descendants (repeatable).
     #[arg(long = "pid")]
     pids: Vec<u32>,
@@ -221,6 +227,10 @@ fn run(cli: Cli) -> Result<()> {
         let snap = procfs::snapshot(std::process::id());
         let w = CaptureWriterBuilder::new()
             .sync_on_seal(cli.sync)
+            .output(capture::outfile::OutputOptions {
+                force: cli.force,
+                ..Default::default()
+            })
             .create(&path, &meta_for(seg.index), Some(&snap))
             .with_context(|| format!("creating {}", path.display()))?;
         seg.files.push_back(path);

@@ -459,3 +459,53 @@ fn rotation_by_size_starts_new_files() {
         );
     }
 }
+
+#[test]
+fn the_output_is_private_and_never_a_planted_link_or_an_existing_file() {
+    if skip() {
+        return;
+    }
+    // A link planted where the capture goes: refused, its target untouched.
+    let victim = out("lc-victim");
+    std::fs::write(&victim, "precious").expect("victim");
+    let link = out("lc-link.cap");
+    std::os::unix::fs::symlink(&victim, &link).expect("symlink");
+    for extra in [&[][..], &["--force"][..]] {
+        let r = Command::new(env!("CARGO_BIN_EXE_recorder"))
+            .args(["--out", link.to_str().expect("path"), "--duration", "1"])
+            .args(extra)
+            .output()
+            .expect("run");
+        assert!(!r.status.success());
+        let e = String::from_utf8_lossy(&r.stderr);
+        assert!(e.contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
+    }
+    // A new capture is readable by its owner only; an existing one is kept
+    // unless --force replaces it.
+    let o = out("lc-private.cap");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_recorder"))
+            .args([
+                "--out",
+                o.to_str().expect("path"),
+                "--duration",
+                "1",
+                "--comm",
+                "cat",
+            ])
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    assert!(run(&[]).status.success());
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(&o).expect("meta");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let r = run(&[]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("exists"));
+    assert_eq!(std::fs::read(&o).expect("read").len() as u64, meta.len());
+    assert!(run(&["--force"]).status.success());
+    assert!(Capture::open(&o).expect("open").problems().is_empty());
+}

@@ -113,7 +113,10 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         dirs.push((dir, tag));
     }
-    let cap = out.join("lineage.cap");
+    // Beside the round's directory, which everyone may write to (the
+    // leaves run as other users) and where no capture may be created.
+    let cap = base.join(format!("round{r}.cap"));
+    let _ = std::fs::remove_file(&cap);
     // FERRET_LINEAGE_RECORDER runs another recorder binary (before/after).
     let bin = std::env::var("FERRET_LINEAGE_RECORDER")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_recorder").to_string());

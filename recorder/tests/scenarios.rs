@@ -99,6 +99,7 @@ fn record_scenarios(out: &Path) -> Recording {
         .stdin(Stdio::null())
         .spawn()
         .expect("gate");
+    let _ = std::fs::remove_file(out);
     let mut rec = Command::new(env!("CARGO_BIN_EXE_recorder"))
         .args([
             "--out",

@@ -42,12 +42,14 @@ impl Recorder {
             .expect("spawn recorder");
         let mut err = BufReader::new(c.stderr.take().expect("stderr"));
         let mut line = String::new();
+        let mut said = String::new();
         loop {
             line.clear();
             if err.read_line(&mut line).expect("read recorder stderr") == 0 {
                 let st = c.wait().expect("wait");
-                panic!("recorder exited before recording: {st}");
+                panic!("recorder exited before recording: {st}\n{said}");
             }
+            said.push_str(&line);
             if line.contains("recording") {
                 std::thread::spawn(move || {
                     let mut rest = String::new();
