@@ -224,12 +224,18 @@ fn lineage_and_exec_facts_match_what_each_process_says_of_itself() {
             return;
         }
     }
-    let truth = env!("CARGO_BIN_EXE_ferret-truth");
-    let base: PathBuf = ferret_tests::scratch("lineage");
+    // Under the temporary directory, not the target directory: the leaves
+    // that run as another user must reach the program and their files, and
+    // a checkout may live below a directory only its owner can enter.
+    let base: PathBuf = std::env::temp_dir().join(format!("ferret-lineage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).expect("mkdir");
     let base = base.canonicalize().expect("canonical scratch");
-    std::fs::create_dir_all(&base).expect("mkdir");
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let truth_path = base.join("ferret-truth");
+    std::fs::copy(env!("CARGO_BIN_EXE_ferret-truth"), &truth_path).expect("copy ferret-truth");
+    std::fs::set_permissions(&truth_path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let truth = truth_path.to_str().expect("path");
     let rounds: usize = std::env::var("FERRET_LINEAGE_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -252,6 +258,7 @@ fn lineage_and_exec_facts_match_what_each_process_says_of_itself() {
             100.0 * *a as f64 / (*n).max(1) as f64
         );
     }
+    let _ = std::fs::remove_dir_all(&base);
     assert!(
         misses.is_empty(),
         "{} of the fields differ from the truth:\n{}",
