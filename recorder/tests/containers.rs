@@ -4,8 +4,9 @@
 //! must attribute every event to the right container from its first event,
 //! name the program as it names itself (busybox's sh runs applets by
 //! re-executing /proc/self/exe, so the kernel calls those `exe`), give its
-//! executable's path inside the container, and tell a binary dropped into
-//! the container's writable layer from the image's.
+//! executable's path inside the container, its pid in the container's pid
+//! namespace, and tell a binary dropped into the container's writable layer
+//! from the image's.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -135,7 +136,7 @@ fn container_processes_are_attributed_from_their_first_event() {
     let outputs = common::outputs(
         &cap,
         "evt.type in (open, openat) and (fd.name startswith /etc/x- or fd.name startswith /etc/y- or fd.name startswith /etc/z-)",
-        "%fd.name|%container.id|%proc.name|%proc.exepath|%proc.pname|%proc.is_exe_upper_layer|%proc.cwd",
+        "%fd.name|%container.id|%proc.name|%proc.exepath|%proc.pname|%proc.is_exe_upper_layer|%proc.cwd|%proc.vpid",
     );
     let mut got: HashMap<String, Vec<String>> = HashMap::new();
     for o in &outputs {
@@ -169,6 +170,12 @@ fn container_processes_are_attributed_from_their_first_event() {
             });
             want.push(upper.into());
             want.push("/".into());
+            // The container's first process is the init of its pid namespace.
+            want.push(if file.starts_with("/etc/x-") {
+                "1".into()
+            } else {
+                f.get(7).cloned().unwrap_or_default()
+            });
             if f != &want {
                 misses.push(format!("{file}: Ferret {f:?}, truth {want:?}"));
             }

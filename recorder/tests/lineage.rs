@@ -4,7 +4,7 @@
 //! open event must equal what the process said of itself. Covers shells that
 //! fork and exec, `setpriv --reuid`, `setsid`, a multi-threaded program that
 //! execs from a non-leader thread, vfork (`posix_spawn`), a terminal
-//! (`script`), cwd changes and relative-path opens, orphans adopted by init
+//! (`script`), a `#!` script, cwd changes and relative-path opens, orphans adopted by init
 //! or by a child subreaper, and leaves that exit at once.
 //! `FERRET_LINEAGE_ROUNDS` sets the rounds (default 3),
 //! `FERRET_LINEAGE_RECORDER` another recorder binary to measure (the recorder
@@ -37,14 +37,15 @@ const FIELDS: &[(&str, &str)] = &[
     ("pcomm", "proc.pname"),
     ("gppid", "proc.apid[2]"),
     ("exew", "proc.is_exe_writable"),
+    ("loginuid", "user.loginuid"),
     ("fdname", "fd.name"),
 ];
 
 /// Trees per round (a multiple of the number of variants).
-const TREES: usize = 60;
+const TREES: usize = 66;
 
 /// Shapes of trees (see [`tree`]).
-const SHAPES: usize = 10;
+const SHAPES: usize = 11;
 
 /// The shell command of tree `i`: one of [`SHAPES`] shapes.
 fn tree(i: usize, truth: &str, out: &Path, dir: &Path, tag: &str) -> String {
@@ -69,6 +70,9 @@ fn tree(i: usize, truth: &str, out: &Path, dir: &Path, tag: &str) -> String {
         8 => format!("cd {d} && {truth} orphan {o} {tag}"),
         // Adopted by a child subreaper.
         9 => format!("cd {d} && {truth} subreaper {o} {tag}"),
+        // A `#!` script whose interpreter reports: the executable is the
+        // interpreter, as the kernel runs it.
+        10 => format!("cd {d} && {o}/truth-script {o} {tag}"),
         // vfork: posix_spawn.
         _ => format!(
             "cd {d} && python3 -c 'import os; p = os.posix_spawn(\"{truth}\", [\"{truth}\", \"report\", \"{o}\", \"{tag}\"], os.environ); os.waitpid(p, 0)'"
@@ -94,6 +98,9 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("mkdir");
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let script = out.join("truth-script");
+    std::fs::write(&script, format!("#!{truth} script\n")).expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let mut dirs = Vec::new();
     for i in 0..TREES {
         // Shape 6 changes into `sub` of a per-tree parent directory.
@@ -151,6 +158,10 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
         // ancestor for proc.apid[2], as in Falco.
         if kv.get("gppid").is_some_and(|g| g == "0") {
             kv.insert("gppid".into(), "<NA>".into());
+        }
+        // An unset audit login uid is 4294967295 in /proc and -1 in Falco.
+        if kv.get("loginuid").is_some_and(|l| l == "4294967295") {
+            kv.insert("loginuid".into(), "-1".into());
         }
         want.insert(tag.clone(), kv);
     }

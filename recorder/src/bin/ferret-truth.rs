@@ -11,12 +11,15 @@
 //!                                      adopted (by the namespace's init)
 //! ferret-truth subreaper OUTDIR TAG    the same under PR_SET_CHILD_SUBREAPER: the
 //!                                      grandchild is adopted by this process
+//! ferret-truth script SCRIPT OUTDIR TAG  `report`, as the interpreter of a `#!`
+//!                                      script (`#!/path/ferret-truth script`)
 //! ```
 //!
 //! The report is one line of `key=value` pairs: pid, ppid, tid, comm, exe,
 //! cwd, uid, gid, euid, tty (as /proc/self/stat's tty_nr), sid, pgid, pcomm
-//! (the parent's name), gppid (the grandparent's pid) and exew (whether the
-//! executable is writable by the process, as access(2) says). The relative open of
+//! (the parent's name), gppid (the grandparent's pid), loginuid
+//! (/proc/self/loginuid) and exew (whether the executable is writable by the
+//! process, as access(2) says). The relative open of
 //! `truth-TAG` (a file the caller made in the current directory) is the event
 //! the test looks for.
 
@@ -60,12 +63,14 @@ fn report(out: &str, tag: &str) -> std::io::Result<()> {
     // SAFETY: a NUL-terminated path.
     let exew = unsafe { libc::access(c"/proc/self/exe".as_ptr(), libc::W_OK) } == 0;
     let cwd = std::env::current_dir()?;
+    let loginuid = std::fs::read_to_string("/proc/self/loginuid").unwrap_or_default();
     let line = format!(
-        "pid={pid} ppid={ppid} tid={tid} comm={} exe={} cwd={} uid={uid} gid={gid} euid={euid} tty={tty} sid={sid} pgid={pgid} pcomm={} gppid={gppid} exew={exew}\n",
+        "pid={pid} ppid={ppid} tid={tid} comm={} exe={} cwd={} uid={uid} gid={gid} euid={euid} tty={tty} sid={sid} pgid={pgid} pcomm={} gppid={gppid} exew={exew} loginuid={}\n",
         comm_of(pid),
         exe.display(),
         cwd.display(),
         comm_of(ppid),
+        loginuid.trim(),
     );
     let mut f = std::fs::File::create(format!("{out}/{tag}.truth"))?;
     f.write_all(line.as_bytes())?;
@@ -163,6 +168,19 @@ fn main() {
             }
         }
         (Some("thread-exec"), Some(out), Some(tag)) => thread_exec(out, tag),
+        // As a #! interpreter: argv is [interpreter, "script", SCRIPT, OUTDIR, TAG].
+        (Some("script"), Some(_script), Some(out)) => match a.get(4) {
+            Some(tag) => {
+                if let Err(e) = report(out, tag) {
+                    eprintln!("ferret-truth: {e}");
+                    std::process::exit(1);
+                }
+            }
+            None => {
+                eprintln!("usage: ferret-truth script SCRIPT OUTDIR TAG");
+                std::process::exit(2);
+            }
+        },
         (Some(m @ ("orphan" | "subreaper")), Some(out), Some(tag)) => {
             if let Err(e) = orphan(out, tag, m == "subreaper") {
                 eprintln!("ferret-truth: {e}");
