@@ -497,7 +497,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         _ => Some(None),
                     };
                     let line = shown.map(|formatted| match (formatted, json) {
-                        (Some(out), false) => out,
+                        (Some(out), false) => analyzer::print::escape_controls(&out).into_owned(),
                         (None, false) => analyzer::print::line(&e, anchor),
                         (formatted, true) => {
                             let mut v = match formatted {
@@ -576,8 +576,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 for (n, c) in &conditions {
                     match c {
-                        Some(c) => text += &format!("{n}: {c}\n"),
-                        None => text += &format!("{n}: no such rule (or it did not compile)\n"),
+                        Some(c) => {
+                            text += &format!(
+                                "{}: {}\n",
+                                analyzer::print::escape_controls(n),
+                                analyzer::print::escape_controls(c)
+                            )
+                        }
+                        None => {
+                            text += &format!(
+                                "{}: no such rule (or it did not compile)\n",
+                                analyzer::print::escape_controls(n)
+                            )
+                        }
                     }
                 }
                 for (n, v) in &set.required_plugins {
@@ -822,7 +833,12 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
                 res.gaps.iter().map(|g| g.count).sum::<u64>()
             );
             for ((prio, rule), n) in &by_rule {
-                eprintln!("  {:>8}  {:<13} {rule}", n, prio.name());
+                eprintln!(
+                    "  {:>8}  {:<13} {}",
+                    n,
+                    prio.name(),
+                    analyzer::print::escape_controls(rule)
+                );
             }
         }
     }

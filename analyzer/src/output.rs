@@ -20,12 +20,15 @@ pub fn text_line(a: &Alert) -> String {
     } else {
         ""
     };
-    format!(
+    // The output holds values from the capture (names, arguments, paths):
+    // escape sequences and newlines in them are shown, never obeyed.
+    let line = format!(
         "{}: {} {}{gap}",
         utc(a.time_ns),
         a.priority.name(),
         a.output
-    )
+    );
+    crate::print::escape_controls(&line).into_owned()
 }
 
 fn val_json(v: &Val<'_>) -> Value {

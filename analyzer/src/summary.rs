@@ -274,8 +274,20 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
 
 impl std::fmt::Display for CaptureSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let na = |o: &Option<String>| o.clone().unwrap_or_else(|| "<unknown>".into());
-        writeln!(f, "file          {} ({} bytes)", self.file, self.file_bytes)?;
+        // Every string here comes from the file, which may be hostile: no
+        // control character reaches the terminal.
+        use crate::print::escape_controls as esc;
+        let na = |o: &Option<String>| {
+            o.as_deref()
+                .map(|s| esc(s).into_owned())
+                .unwrap_or_else(|| "<unknown>".into())
+        };
+        writeln!(
+            f,
+            "file          {} ({} bytes)",
+            esc(&self.file),
+            self.file_bytes
+        )?;
         writeln!(
             f,
             "format        v{} schema {}, {}",
@@ -306,14 +318,14 @@ impl std::fmt::Display for CaptureSummary {
             na(&self.recorder),
             na(&self.source)
         )?;
-        writeln!(f, "command line  {}", self.command_line.join(" "))?;
+        writeln!(f, "command line  {}", esc(&self.command_line.join(" ")))?;
         writeln!(
             f,
             "filters       {}  snaplen {}",
             if self.filters.is_empty() {
                 "none".to_string()
             } else {
-                self.filters.join(", ")
+                esc(&self.filters.join(", ")).into_owned()
             },
             self.snaplen
                 .map(|n| n.to_string())
@@ -373,7 +385,7 @@ impl std::fmt::Display for CaptureSummary {
         if !self.problems.is_empty() {
             writeln!(f, "problems:")?;
             for p in &self.problems {
-                writeln!(f, "  {p}")?;
+                writeln!(f, "  {}", esc(p))?;
             }
         }
         Ok(())

@@ -46,12 +46,14 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let mut s = format!("{sev}[{}]: {}\n", self.code, self.message);
+        // Names and lines come from the rule file: shown, never obeyed.
+        use crate::print::escape_controls as esc;
+        let mut s = format!("{sev}[{}]: {}\n", self.code, esc(&self.message));
         if self.line > 0 {
-            s += &format!("  --> {}:{}:{}\n", self.file, self.line, self.column);
+            s += &format!("  --> {}:{}:{}\n", esc(&self.file), self.line, self.column);
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
-            s += &format!("{pad} |\n{num} | {}\n", self.source_line);
+            s += &format!("{pad} |\n{num} | {}\n", esc(&self.source_line));
             let col = self.column.max(1);
             s += &format!(
                 "{pad} | {}{}\n",
@@ -59,10 +61,14 @@ impl Diagnostic {
                 "^".repeat(self.width.max(1))
             );
         } else {
-            s += &format!("  --> {}\n", self.file);
+            s += &format!("  --> {}\n", esc(&self.file));
         }
         if !self.item_name.is_empty() || !self.item_type.is_empty() {
-            s += &format!("  = in {} '{}'\n", self.item_type, self.item_name);
+            s += &format!(
+                "  = in {} '{}'\n",
+                esc(&self.item_type),
+                esc(&self.item_name)
+            );
         }
         s
     }
