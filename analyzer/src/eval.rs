@@ -675,8 +675,13 @@ impl<'a> EvCtx<'a> {
         p.ppid.and_then(|pp| self.env.state.procs.get(&pp))
     }
 
-    /// The n-th ancestor (0: the process itself).
+    /// The n-th ancestor (0: the process itself). Walks at most
+    /// [`crate::state::MAX_ANCESTRY`] steps, so a parent cycle in a hostile
+    /// snapshot or an absurd index ends.
     fn ancestor(&self, n: u32) -> Option<&'a Process> {
+        if n as usize > crate::state::MAX_ANCESTRY {
+            return None;
+        }
         let mut p = self.proc_?;
         for _ in 0..n {
             p = self.parent(p)?;

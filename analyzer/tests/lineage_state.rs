@@ -282,3 +282,39 @@ fn the_execve_return_after_a_kernel_procexec_keeps_the_kernels_image() {
     let f = facts(w.finish(0).expect("finish").0);
     assert_eq!(f["/image"], "1 init /usr/bin/busybox 700");
 }
+
+#[test]
+fn a_parent_cycle_in_a_hostile_snapshot_ends_every_ancestor_walk() {
+    let procs = [(10, 11, "a"), (11, 10, "b")]
+        .iter()
+        .map(|&(pid, ppid, comm)| ProcessInfo {
+            pid,
+            ppid,
+            comm: comm.into(),
+            ..ProcessInfo::default()
+        })
+        .collect();
+    let snap = Snapshot {
+        processes: procs,
+        users: Vec::new(),
+        groups: Vec::new(),
+    };
+    let mut w = CaptureWriterBuilder::new()
+        .build(Vec::new(), "mem", &CaptureMeta::default(), Some(&snap))
+        .expect("writer");
+    open(&mut w, 5, 10, 10, "/x");
+    let cap = Capture::from_bytes(Bytes::Owned(w.finish(0).expect("finish").0), "cycle.cap")
+        .expect("open");
+    let rules = "- rule: cycle\n  desc: ancestors of a cycle\n  condition: evt.type = openat and not proc.aname in (zzz)\n  output: \"%proc.aname[2] %proc.aname[4000000000]\"\n  priority: INFO\n";
+    let set = load_rules_str("cycle", rules, &Default::default());
+    assert_eq!(set.errors(), 0);
+    let compiled: Vec<_> = set.enabled().cloned().collect();
+    let opts = RunOptions {
+        matching: Matching::All,
+        threads: 0,
+        progress: false,
+    };
+    let res = run(&cap, &compiled, &opts);
+    assert_eq!(res.alerts.len(), 1);
+    assert_eq!(res.alerts[0].output, "a <NA>");
+}
