@@ -191,11 +191,12 @@ impl Capture {
             chain_head: None,
             problems: Vec::new(),
         };
-        match cap.read_index() {
+        match cap.read_index().and_then(|()| cap.check_index()) {
             Ok(()) => {}
             Err(e) => {
                 cap.problems.push(e);
                 cap.source = IndexSource::Scan;
+                cap.chunks.clear();
                 cap.scan();
             }
         }
@@ -267,6 +268,47 @@ impl Capture {
         Ok(())
     }
 
+    /// Checks every index entry against the frame it points to (kind,
+    /// length, first event number, event count) and that the entries follow
+    /// each other in event order: an index that disagrees with the frames is
+    /// not trusted (the caller then scans the frames).
+    fn check_index(&self) -> Result<()> {
+        let mut next_seq = None;
+        for (i, e) in self.chunks.iter().enumerate() {
+            let bad = |why: String| {
+                Error::at(
+                    &self.name,
+                    Some(i),
+                    e.offset,
+                    FrameFault::IndexMismatch(format!(
+                        "index entry {i} disagrees with the frames ({why}); reading the frames instead"
+                    )),
+                )
+            };
+            let h = frame_at(&self.data, e.offset).map_err(|f| bad(f.to_string()))?;
+            if h.kind != FrameKind::Chunk {
+                return Err(bad(format!("a {} frame at its offset", h.kind.name())));
+            }
+            if h.frame_len() != u64::from(e.frame_len)
+                || h.first_seq != e.first_seq
+                || h.event_count != e.event_count
+            {
+                return Err(bad(format!(
+                    "the frame holds events {}..{}, the index says {}..{}",
+                    h.first_seq,
+                    h.first_seq + u64::from(h.event_count),
+                    e.first_seq,
+                    e.first_seq + u64::from(e.event_count)
+                )));
+            }
+            if next_seq.is_some_and(|n| n != e.first_seq) {
+                return Err(bad("entries out of event order".into()));
+            }
+            next_seq = Some(e.first_seq + u64::from(e.event_count));
+        }
+        Ok(())
+    }
+
     fn scan(&mut self) {
         let mut chunk_no = 0usize;
         for item in walk_frames(&self.data) {
@@ -297,6 +339,8 @@ impl Capture {
                 WalkItem::Trailer { .. } => {}
             }
         }
+        // Frames moved around in the file still read in event order.
+        self.chunks.sort_by_key(|c| c.first_seq);
     }
 
     fn read_meta(&mut self) {

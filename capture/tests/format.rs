@@ -355,3 +355,41 @@ fn a_file_that_is_not_a_capture_is_rejected_with_its_name() {
     .expect("rejected");
     assert!(err.to_string().starts_with("x.txt: "), "{err}");
 }
+
+#[test]
+fn swapped_chunk_frames_are_read_in_full_and_in_order_despite_the_index() {
+    let (bytes, _) = synthetic(20_000, 4_000);
+    let intact = Capture::from_bytes(Bytes::Owned(bytes.clone()), "intact").expect("open");
+    let (want, errs) = collect(&intact);
+    assert!(errs.is_empty());
+    let c = intact.chunks();
+    assert!(c.len() >= 4);
+    // Swap the frames of chunks 1 and 2 (adjacent in the file).
+    let (a, b) = (&c[1], &c[2]);
+    let (a0, a1) = (
+        a.offset as usize,
+        (a.offset + u64::from(a.frame_len)) as usize,
+    );
+    let (b0, b1) = (
+        b.offset as usize,
+        (b.offset + u64::from(b.frame_len)) as usize,
+    );
+    assert_eq!(a1, b0);
+    let mut swapped = bytes[..a0].to_vec();
+    swapped.extend_from_slice(&bytes[b0..b1]);
+    swapped.extend_from_slice(&bytes[a0..a1]);
+    swapped.extend_from_slice(&bytes[b1..]);
+    let cap = Capture::from_bytes(Bytes::Owned(swapped), "swapped").expect("open");
+    assert_eq!(cap.index_source(), IndexSource::Scan);
+    assert!(
+        cap.problems()
+            .iter()
+            .any(|p| p.to_string().contains("disagrees with the frames")),
+        "{:?}",
+        cap.problems()
+    );
+    assert_eq!(cap.event_count(), 20_000);
+    let (got, errs) = collect(&cap);
+    assert!(errs.is_empty(), "{errs:?}");
+    assert_eq!(got, want);
+}
