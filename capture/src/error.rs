@@ -61,6 +61,16 @@ pub enum FrameFault {
     /// The index disagrees with the frames it describes.
     #[error("index entry disagrees with its frame: {0}")]
     IndexMismatch(String),
+    /// A section frame (metadata, snapshot) is damaged: what is lost.
+    #[error("{frame} frame damaged ({cause}): {lost}")]
+    Section {
+        /// Which frame.
+        frame: &'static str,
+        /// The damage.
+        cause: String,
+        /// What a reader goes without.
+        lost: &'static str,
+    },
 }
 
 /// The cause of an [`Error`].

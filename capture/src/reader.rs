@@ -362,14 +362,58 @@ impl Capture {
                 self.meta = Some(m);
                 if self.snapshot_offset.is_none() {
                     let next = at + h.frame_len();
-                    if let Ok(s) = frame_at(&self.data, next) {
-                        if s.kind == FrameKind::Snapshot {
-                            self.snapshot_offset = Some(next);
+                    match frame_at(&self.data, next) {
+                        Ok(s) if s.kind == FrameKind::Snapshot => self.snapshot_offset = Some(next),
+                        // No snapshot: events (or the index) follow at once.
+                        Ok(_) => {}
+                        // A frame that the index skips (only the snapshot
+                        // lies between the metadata and the first chunk).
+                        Err(f)
+                            if self.source == IndexSource::Trailer
+                                && self.chunks.first().is_none_or(|c| c.offset > next) =>
+                        {
+                            self.problems.push(Error::at(
+                                &self.name,
+                                None,
+                                next,
+                                FrameFault::Section {
+                                    frame: "snapshot",
+                                    cause: f.to_string(),
+                                    lost: "the processes, fds, users and groups at the start are lost; state starts empty",
+                                },
+                            ))
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+            Err(f) => {
+                self.problems.push(Error::at(
+                    &self.name,
+                    None,
+                    at,
+                    FrameFault::Section {
+                        frame: "metadata",
+                        cause: f.to_string(),
+                        lost: "host, recorder, boot time (times are relative to boot) and filters are unknown; the snapshot and events are still read",
+                    },
+                ));
+                // The snapshot does not depend on the metadata: find it.
+                if self.snapshot_offset.is_none() {
+                    for item in walk_frames(&self.data) {
+                        if let WalkItem::Frame { offset, header } = item {
+                            match header.kind {
+                                FrameKind::Snapshot => {
+                                    self.snapshot_offset = Some(offset);
+                                    break;
+                                }
+                                FrameKind::Chunk | FrameKind::Index => break,
+                                _ => {}
+                            }
                         }
                     }
                 }
             }
-            Err(f) => self.problems.push(Error::at(&self.name, None, at, f)),
         }
     }
 

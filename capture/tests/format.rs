@@ -393,3 +393,54 @@ fn swapped_chunk_frames_are_read_in_full_and_in_order_despite_the_index() {
     assert!(errs.is_empty(), "{errs:?}");
     assert_eq!(got, want);
 }
+
+#[test]
+fn damage_to_the_snapshot_or_metadata_frame_is_reported_and_the_rest_kept() {
+    use capture::format::FrameHeader;
+    let (bytes, _) = synthetic(5_000, 1_000);
+    let meta_at = 64usize;
+    let meta = FrameHeader::decode(&bytes[meta_at..]).expect("meta header");
+    let snap_at = meta_at + meta.frame_len() as usize;
+    let snap = FrameHeader::decode(&bytes[snap_at..]).expect("snapshot header");
+    assert_eq!(snap.kind.name(), "snapshot");
+    let intact = Capture::from_bytes(Bytes::Owned(bytes.clone()), "intact").expect("open");
+    let procs = intact
+        .snapshot()
+        .expect("snapshot")
+        .expect("present")
+        .processes
+        .len();
+    assert!(procs > 0);
+
+    // One flipped byte in the snapshot frame's header.
+    let mut b = bytes.clone();
+    b[snap_at + 20] ^= 0x40;
+    let cap = Capture::from_bytes(Bytes::Owned(b), "snap").expect("open");
+    let p: Vec<String> = cap.problems().iter().map(|e| e.to_string()).collect();
+    assert!(
+        p.iter().any(|m| m.contains("snapshot frame damaged")
+            && m.contains(&format!("offset {snap_at}"))
+            && m.contains("state starts empty")),
+        "{p:?}"
+    );
+    assert_eq!(cap.event_count(), 5_000);
+    assert!(cap.meta().is_some());
+
+    // One flipped byte in the metadata payload: reported, snapshot kept.
+    let mut b = bytes.clone();
+    b[meta_at + FRAME_HEADER_LEN + 3] ^= 0x40;
+    let cap = Capture::from_bytes(Bytes::Owned(b), "meta").expect("open");
+    let p: Vec<String> = cap.problems().iter().map(|e| e.to_string()).collect();
+    assert!(
+        p.iter().any(|m| m.contains("metadata frame damaged")),
+        "{p:?}"
+    );
+    let kept = cap
+        .snapshot()
+        .expect("snapshot")
+        .expect("present")
+        .processes
+        .len();
+    assert_eq!(kept, procs);
+    assert_eq!(cap.event_count(), 5_000);
+}
