@@ -166,14 +166,49 @@ impl Segments {
     }
 }
 
+/// Flags that would be accepted and then silently do nothing useful.
+fn validate(cli: &Cli) -> Result<()> {
+    for c in cli.comms.iter().chain(&cli.exclude_comms) {
+        if c.is_empty() || c.len() > 15 {
+            bail!(
+                "--comm/--exclude-comm {c:?}: the kernel keeps at most 15 bytes of a command name, so this could never match"
+            );
+        }
+    }
+    let rotating = cli.rotate_size.is_some() || cli.rotate_time.is_some();
+    if cli.ring > 0 && !rotating {
+        bail!("--ring needs --rotate-size or --rotate-time (without rotation there is one file)");
+    }
+    if let Some(sz) = cli.rotate_size {
+        if sz < 64 << 10 {
+            bail!("--rotate-size must be at least 64k (a file holds a header, metadata and a snapshot before any event)");
+        }
+    }
+    if cli.rotate_time == Some(0) {
+        bail!("--rotate-time must be at least 1 second");
+    }
+    if let Some(d) = cli.duration {
+        if !(d.is_finite() && d > 0.0) {
+            bail!("--duration must be a positive number of seconds");
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     if cli.snaplen > 4096 {
         bail!("--snaplen must be at most 4096");
     }
-    let ring_bytes = u32::try_from(cli.buffer_size).context("--buffer-size too large")?;
-    if !ring_bytes.is_power_of_two() || ring_bytes < 4096 {
-        bail!("--buffer-size must be a power of two of at least 4096 bytes");
-    }
+    // The kernel caps a BPF ring buffer below 4 GiB; 2 GiB is the largest
+    // power of two a u32 size holds.
+    let ring_bytes = match u32::try_from(cli.buffer_size) {
+        Ok(b) if b.is_power_of_two() && (4096..=1 << 31).contains(&b) => b,
+        _ => bail!(
+            "--buffer-size must be a power of two between 4k and 2G (got {} bytes)",
+            cli.buffer_size
+        ),
+    };
+    validate(&cli)?;
     syscalls::check_table().map_err(anyhow::Error::msg)?;
     loader::preflight()?;
     let filters = loader::Filters {

@@ -509,3 +509,34 @@ fn the_output_is_private_and_never_a_planted_link_or_an_existing_file() {
     assert!(run(&["--force"]).status.success());
     assert!(Capture::open(&o).expect("open").problems().is_empty());
 }
+
+#[test]
+fn flags_that_could_never_work_are_refused_with_the_reason() {
+    for (args, says) in [
+        (&["--comm", "abcdefghijklmnop"][..], "at most 15 bytes"),
+        (&["--ring", "3"][..], "--ring needs --rotate-size"),
+        (
+            &["--rotate-size", "1"][..],
+            "--rotate-size must be at least 64k",
+        ),
+        (
+            &["--buffer-size", "16G"][..],
+            "--buffer-size must be a power of two",
+        ),
+        (
+            &["--rotate-time", "0"][..],
+            "--rotate-time must be at least 1 second",
+        ),
+        (&["--duration", "0"][..], "--duration must be a positive"),
+    ] {
+        let r = Command::new(env!("CARGO_BIN_EXE_recorder"))
+            .args(["--out", "/tmp/ferret-never-written.cap"])
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(r.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&r.stderr);
+        assert!(e.contains(says), "{args:?}: {e}");
+        assert!(!Path::new("/tmp/ferret-never-written.cap").exists());
+    }
+}
