@@ -649,34 +649,16 @@ impl State {
                     if let Some(old) = self.procs.remove(&child) {
                         self.forget_child(&old);
                     }
-                    let mut p = self.procs.get(&e.pid).cloned().unwrap_or_default();
-                    p.pid = child;
-                    p.start_ts = Some(e.ts);
-                    p.children = 0;
-                    p.vtids = None;
-                    p.exec_from_kernel = false;
+                    let mut p = self.child_of(e.pid, child, e.ts);
                     k.apply(&mut p);
-                    if let Some(pp) = p.ppid.and_then(|pp| self.procs.get_mut(&pp)) {
-                        pp.children += 1;
-                    }
-                    self.procs.insert(child, p);
+                    self.insert_child(p);
                     return;
                 }
                 if child == e.pid || self.procs.contains_key(&child) {
                     return;
                 }
-                let mut p = self.procs.get(&e.pid).cloned().unwrap_or_default();
-                p.pid = child;
-                p.ppid = Some(e.pid);
-                p.start_ts = Some(e.ts);
-                p.children = 0;
-                p.subreaper = false;
-                p.exec_from_kernel = false;
-                p.vtids = None;
-                if let Some(pp) = self.procs.get_mut(&e.pid) {
-                    pp.children += 1;
-                }
-                self.procs.insert(child, p);
+                let p = self.child_of(e.pid, child, e.ts);
+                self.insert_child(p);
             }
             // PR_SET_NAME by the main thread renames the process (the kernel
             // keeps 15 bytes): busybox applets and runc's init do it at once.
@@ -704,11 +686,8 @@ impl State {
                 // value names the child.
                 let flags = arg("flags").and_then(|v| v.as_u64()).unwrap_or(0);
                 if e.ret > 0 && flags & 0x10000 == 0 && !self.procs.contains_key(&(e.ret as u32)) {
-                    let mut p = self.procs.get(&e.pid).cloned().unwrap_or_default();
-                    p.pid = e.ret as u32;
-                    p.ppid = Some(e.pid);
-                    p.start_ts = Some(e.ts);
-                    self.procs.insert(e.ret as u32, p);
+                    let p = self.child_of(e.pid, e.ret as u32, e.ts);
+                    self.insert_child(p);
                 }
             }
             id::PROC_EXEC | id::EXECVE | id::EXECVEAT => {
@@ -1071,6 +1050,29 @@ impl State {
             }
             _ => {}
         }
+    }
+
+    /// A new process `child` forked by `parent` at `ts`: a copy of the
+    /// parent (image, credentials, cwd, fds), without what belongs to the
+    /// parent alone (its children, threads, subreaper flag, pending exec).
+    fn child_of(&self, parent: u32, child: u32, ts: u64) -> Process {
+        let mut p = self.procs.get(&parent).cloned().unwrap_or_default();
+        p.pid = child;
+        p.ppid = Some(parent);
+        p.start_ts = Some(ts);
+        p.children = 0;
+        p.subreaper = false;
+        p.exec_from_kernel = false;
+        p.vtids = None;
+        p
+    }
+
+    /// Adds a new process; its parent has one child more.
+    fn insert_child(&mut self, p: Process) {
+        if let Some(pp) = p.ppid.and_then(|pp| self.procs.get_mut(&pp)) {
+            pp.children += 1;
+        }
+        self.procs.insert(p.pid, p);
     }
 
     /// A process left the state: its parent has one child fewer.
