@@ -538,16 +538,6 @@ pub struct Config {
     pub snaplen: u32,
     /// `FILTER_*` bits: which filter maps are active.
     pub filters: u32,
-    /// Offset of `parent_pid` in the sched_process_fork record.
-    pub fork_parent_off: u32,
-    /// Offset of `child_pid` in the sched_process_fork record.
-    pub fork_child_off: u32,
-    /// Offset of the `filename` __data_loc in sched_process_exec.
-    pub exec_filename_off: u32,
-    /// Offset of `pid` in sched_process_exec.
-    pub exec_pid_off: u32,
-    /// Offset of `old_pid` in sched_process_exec.
-    pub exec_old_pid_off: u32,
     /// Offset of `pid` in sched_process_exit.
     pub exit_pid_off: u32,
     /// Offset of `group_dead` in sched_process_exit, or `u32::MAX` if absent.
@@ -579,7 +569,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<super::RecHeader>(), 120);
         assert_eq!(core::mem::size_of::<super::SysSpec>(), 16);
         assert_eq!(core::mem::size_of::<super::CapOp>(), 4);
-        assert_eq!(core::mem::size_of::<super::Config>(), 40);
+        assert_eq!(core::mem::size_of::<super::Config>(), 20);
         assert_eq!(super::TASK_INFO_LEN, 232);
         assert_eq!(super::SOCK_INFO_LEN, 80);
         assert_eq!(core::mem::size_of::<super::KernelOffsets>() % 8, 0);

@@ -382,16 +382,15 @@ impl Converter {
 
     /// Forgets exec entries older than 10 s of event time (the exec never
     /// returned).
-    pub fn flush_stale<W: Sink>(&mut self, now_ts: u64, _w: &mut CaptureWriter<W>) -> Res {
+    pub fn flush_stale(&mut self, now_ts: u64) {
         self.pending_exec
             .retain(|_, p| now_ts.saturating_sub(p.h.ts) < 10_000_000_000);
-        Ok(())
     }
 
-    /// Flushes everything pending (at the end of a capture or segment).
-    pub fn finish<W: Sink>(&mut self, _w: &mut CaptureWriter<W>) -> Res {
+    /// Forgets everything pending (at the end of a capture or segment):
+    /// nothing waits to be written since fork records go out at once.
+    pub fn finish(&mut self) {
         self.pending_exec.clear();
-        Ok(())
     }
 }
 

@@ -142,13 +142,6 @@ pub fn load(snaplen: u32, ring_bytes: u32, generic: bool, filters: &Filters) -> 
         self_tgid: std::process::id(),
         snaplen: snaplen.min(4096),
         filters: 0,
-        // Fork and exec are raw tracepoints reading task_struct through the
-        // BTF offsets of the OFFSETS map.
-        fork_parent_off: 0,
-        fork_child_off: 0,
-        exec_filename_off: 0,
-        exec_pid_off: 0,
-        exec_old_pid_off: 0,
         exit_pid_off: field(&exit, "pid", "sched_process_exit")?,
         exit_group_dead_off: exit.get("group_dead").copied().unwrap_or(u32::MAX),
     };

@@ -330,7 +330,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
             last_drop_ts = now;
-            conv.flush_stale(now, &mut w)?;
+            conv.flush_stale(now);
             w.seal_if_older(now)?;
             let events = total.events + w.stats().events;
             let stop = STOP.load(Ordering::SeqCst)
@@ -368,7 +368,7 @@ fn run(cli: Cli) -> Result<()> {
                     .rotate_time
                     .is_some_and(|t| seg_started.elapsed().as_secs() >= t);
             if rotate {
-                conv.finish(&mut w)?;
+                conv.finish();
                 let (_, sum) = w.finish(now_unix_ns())?;
                 total.add(&sum);
                 seg.index += 1;
@@ -388,7 +388,7 @@ fn run(cli: Cli) -> Result<()> {
         };
         conv.record(&item, &mut w)?;
     }
-    conv.finish(&mut w)?;
+    conv.finish();
     let path = seg.path();
     let (_, sum) = w.finish(now_unix_ns())?;
     total.add(&sum);
