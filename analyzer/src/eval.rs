@@ -172,6 +172,33 @@ enum F {
     ContainerPrivileged,
     ContainerIp,
     ContainerMounts,
+    ContainerMount,
+    ContainerMountSource,
+    ContainerMountDest,
+    ContainerMountMode,
+    ContainerMountRdwr,
+    ContainerMountPropagation,
+    ContainerHealthcheck,
+    ContainerLiveness,
+    ContainerReadiness,
+    ContainerStartTs,
+    ContainerDuration,
+    ContainerCniJson,
+    ContainerHostPid,
+    ContainerHostNetwork,
+    ContainerHostIpc,
+    ContainerInfo,
+    ContainerLabel,
+    ContainerLabels,
+    K8sNsName,
+    K8sPodName,
+    K8sPodUid,
+    K8sPodLabel,
+    K8sPodLabels,
+    K8sPodIp,
+    K8sPodCniJson,
+    K8sPodSandboxId,
+    K8sPodFullSandboxId,
     ProcSid,
     ProcVpgid,
     ProcIsSidLeader,
@@ -311,6 +338,33 @@ fn kinds() -> &'static [F] {
                 "container.privileged" => F::ContainerPrivileged,
                 "container.ip" => F::ContainerIp,
                 "container.mounts" => F::ContainerMounts,
+                "container.mount" => F::ContainerMount,
+                "container.mount.source" => F::ContainerMountSource,
+                "container.mount.dest" => F::ContainerMountDest,
+                "container.mount.mode" => F::ContainerMountMode,
+                "container.mount.rdwr" => F::ContainerMountRdwr,
+                "container.mount.propagation" => F::ContainerMountPropagation,
+                "container.healthcheck" => F::ContainerHealthcheck,
+                "container.liveness_probe" => F::ContainerLiveness,
+                "container.readiness_probe" => F::ContainerReadiness,
+                "container.start_ts" => F::ContainerStartTs,
+                "container.duration" => F::ContainerDuration,
+                "container.cni.json" => F::ContainerCniJson,
+                "container.host_pid" => F::ContainerHostPid,
+                "container.host_network" => F::ContainerHostNetwork,
+                "container.host_ipc" => F::ContainerHostIpc,
+                "container.info" => F::ContainerInfo,
+                "container.label" => F::ContainerLabel,
+                "container.labels" => F::ContainerLabels,
+                "k8s.ns.name" => F::K8sNsName,
+                "k8s.pod.name" => F::K8sPodName,
+                "k8s.pod.uid" | "k8s.pod.id" => F::K8sPodUid,
+                "k8s.pod.label" => F::K8sPodLabel,
+                "k8s.pod.labels" => F::K8sPodLabels,
+                "k8s.pod.ip" => F::K8sPodIp,
+                "k8s.pod.cni.json" => F::K8sPodCniJson,
+                "k8s.pod.sandbox_id" => F::K8sPodSandboxId,
+                "k8s.pod.full_sandbox_id" => F::K8sPodFullSandboxId,
                 _ => F::Unsupported,
             })
             .collect()
@@ -750,9 +804,10 @@ fn proc_field<'c>(f: F, p: &'c Process, cx: &EvCtx<'_>) -> Val<'c> {
     }
 }
 
-/// Container fields: of the container a `container` record describes, else
-/// of the event's process (`host` for id and name on the host).
-fn container_field<'c>(f: F, cx: &'c EvCtx<'_>) -> Val<'c> {
+/// Container and Kubernetes fields: of the container a `container` record
+/// describes, else of the event's process (`host` for id and name on the
+/// host).
+fn container_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     let id: Option<&str> = if cx.e.kind == id::CONTAINER {
         match cx.args.get("id") {
             Some(ArgValue::Str(b)) => std::str::from_utf8(b).ok().map(|x| &x[..x.len().min(12)]),
@@ -767,10 +822,29 @@ fn container_field<'c>(f: F, cx: &'c EvCtx<'_>) -> Val<'c> {
             F::ContainerId | F::ContainerFullId | F::ContainerName => {
                 Val::Str(Cow::Borrowed("host"))
             }
+            F::ContainerInfo => Val::Str(Cow::Borrowed("host (id=host)")),
+            F::ContainerPrivileged
+            | F::ContainerHostPid
+            | F::ContainerHostNetwork
+            | F::ContainerHostIpc => Val::Bool(false),
             _ => Val::NA,
         };
     }
-    let c = cx.env.state.containers.get(id);
+    let c = cx.env.state.containers.get(id).map(|c| &**c);
+    let pod = c.and_then(|c| c.pod.as_deref());
+    let key = match &r.arg {
+        FieldArg::Key(k) => Some(k.as_str()),
+        _ => None,
+    };
+    let pairs = |l: &[(std::sync::Arc<str>, std::sync::Arc<str>)]| {
+        Val::Str(Cow::Owned(
+            l.iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ))
+    };
+    let flag = |b: Option<bool>| b.map(Val::Bool).unwrap_or(Val::NA);
     match f {
         F::ContainerId => Val::Str(Cow::Owned(id.to_string())),
         F::ContainerFullId => match c {
@@ -784,28 +858,100 @@ fn container_field<'c>(f: F, cx: &'c EvCtx<'_>) -> Val<'c> {
         F::ContainerImageTag => s(c.and_then(|c| c.image_tag.as_ref())),
         F::ContainerImageDigest => s(c.and_then(|c| c.image_digest.as_ref())),
         F::ContainerType => s(c.and_then(|c| c.runtime.as_ref())),
-        F::ContainerPrivileged => c
-            .and_then(|c| c.privileged)
-            .map(Val::Bool)
-            .unwrap_or(Val::NA),
-        F::ContainerIp => c.and_then(|c| c.ip).map(Val::Ip).unwrap_or(Val::NA),
+        F::ContainerPrivileged => flag(c.and_then(|c| c.privileged)),
+        F::ContainerIp | F::K8sPodIp => c.and_then(|c| c.ip).map(Val::Ip).unwrap_or(Val::NA),
         F::ContainerMounts => match c.and_then(|c| c.mounts.as_ref()) {
             // sysdig's form: source:dest:mode:rdwr:propagation, comma-separated.
             Some(ms) => Val::Str(Cow::Owned(
-                ms.iter()
-                    .map(|m| {
-                        format!(
-                            "{}:{}:{}:{}:{}",
-                            m.source, m.dest, m.mode, m.rdwr, m.propagation
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
+                ms.iter().map(mount_text).collect::<Vec<_>>().join(","),
             )),
+            None => Val::NA,
+        },
+        F::ContainerMount
+        | F::ContainerMountSource
+        | F::ContainerMountDest
+        | F::ContainerMountMode
+        | F::ContainerMountRdwr
+        | F::ContainerMountPropagation => {
+            let Some(ms) = c.and_then(|c| c.mounts.as_ref()) else {
+                return Val::NA;
+            };
+            // The key is an index or a glob over destinations.
+            let m = match key {
+                Some(k) => match k.parse::<usize>() {
+                    Ok(i) => ms.get(i),
+                    Err(_) => ms.iter().find(|m| glob(k.as_bytes(), m.dest.as_bytes())),
+                },
+                None => None,
+            };
+            let Some(m) = m else { return Val::NA };
+            Val::Str(match f {
+                F::ContainerMount => Cow::Owned(mount_text(m)),
+                F::ContainerMountSource => Cow::Borrowed(&*m.source),
+                F::ContainerMountDest => Cow::Borrowed(&*m.dest),
+                F::ContainerMountMode => Cow::Borrowed(&*m.mode),
+                F::ContainerMountRdwr => Cow::Borrowed(if m.rdwr { "true" } else { "false" }),
+                _ => Cow::Borrowed(&*m.propagation),
+            })
+        }
+        F::ContainerHealthcheck => s(c.and_then(|c| c.probes[0].as_ref())),
+        F::ContainerLiveness => s(c.and_then(|c| c.probes[1].as_ref())),
+        F::ContainerReadiness => s(c.and_then(|c| c.probes[2].as_ref())),
+        F::ContainerStartTs => c
+            .and_then(|c| c.start_ts)
+            .map(|t| Val::Int(t as i64))
+            .unwrap_or(Val::NA),
+        F::ContainerDuration => match c.and_then(|c| c.start_ts) {
+            Some(t) => Val::Int(cx.e.ts.wrapping_add(cx.env.anchor).saturating_sub(t) as i64),
+            None => Val::NA,
+        },
+        F::ContainerCniJson | F::K8sPodCniJson => s(c.and_then(|c| c.cni_json.as_ref())),
+        F::ContainerHostPid => flag(c.and_then(|c| c.host_pid)),
+        F::ContainerHostNetwork => flag(c.and_then(|c| c.host_network)),
+        F::ContainerHostIpc => flag(c.and_then(|c| c.host_ipc)),
+        // Falco's %container.info without -pk/-pc.
+        F::ContainerInfo => Val::Str(Cow::Owned(format!(
+            "{} (id={id})",
+            c.and_then(|c| c.name.as_deref()).unwrap_or("<NA>")
+        ))),
+        F::ContainerLabel => match (c, key) {
+            (Some(c), Some(k)) => s(c.label(k)),
+            _ => Val::NA,
+        },
+        F::ContainerLabels => match c {
+            Some(c) => pairs(&c.labels),
+            None => Val::NA,
+        },
+        F::K8sNsName => s(pod.and_then(|p| p.namespace.as_ref())),
+        F::K8sPodName => s(pod.and_then(|p| p.name.as_ref())),
+        F::K8sPodUid => s(pod.and_then(|p| p.uid.as_ref())),
+        F::K8sPodFullSandboxId => s(pod.and_then(|p| p.sandbox_id.as_ref())),
+        F::K8sPodSandboxId => match pod.and_then(|p| p.sandbox_id.as_deref()) {
+            Some(sid) => Val::Str(Cow::Borrowed(&sid[..sid.len().min(12)])),
+            None => Val::NA,
+        },
+        F::K8sPodLabel => match (pod, key) {
+            (Some(p), Some(k)) => p
+                .labels
+                .iter()
+                .find(|(l, _)| &**l == k)
+                .map(|(_, v)| Val::Str(Cow::Borrowed(&**v)))
+                .unwrap_or(Val::NA),
+            _ => Val::NA,
+        },
+        F::K8sPodLabels => match pod {
+            Some(p) => pairs(&p.labels),
             None => Val::NA,
         },
         _ => Val::NA,
     }
+}
+
+fn mount_text(m: &crate::state::Mount) -> String {
+    format!(
+        "{}:{}:{}:{}:{}",
+        m.source, m.dest, m.mode, m.rdwr, m.propagation
+    )
 }
 
 fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
@@ -1087,7 +1233,34 @@ fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
         | F::ContainerType
         | F::ContainerPrivileged
         | F::ContainerIp
-        | F::ContainerMounts => container_field(f, cx),
+        | F::ContainerMounts
+        | F::ContainerMount
+        | F::ContainerMountSource
+        | F::ContainerMountDest
+        | F::ContainerMountMode
+        | F::ContainerMountRdwr
+        | F::ContainerMountPropagation
+        | F::ContainerHealthcheck
+        | F::ContainerLiveness
+        | F::ContainerReadiness
+        | F::ContainerStartTs
+        | F::ContainerDuration
+        | F::ContainerCniJson
+        | F::ContainerHostPid
+        | F::ContainerHostNetwork
+        | F::ContainerHostIpc
+        | F::ContainerInfo
+        | F::ContainerLabel
+        | F::ContainerLabels
+        | F::K8sNsName
+        | F::K8sPodName
+        | F::K8sPodUid
+        | F::K8sPodLabel
+        | F::K8sPodLabels
+        | F::K8sPodIp
+        | F::K8sPodCniJson
+        | F::K8sPodSandboxId
+        | F::K8sPodFullSandboxId => container_field(f, r, cx),
         F::Unsupported => na,
         _ => {
             let v = own_proc_field(f, r, cx);
@@ -1301,6 +1474,14 @@ fn b64(s: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Whether Ferret ever fills a field; rules that use one it never fills are
+/// warned about where they use it.
+pub fn fillable(id: crate::rules::fields::FieldId) -> bool {
+    kinds()
+        .get(id as usize)
+        .is_some_and(|k| *k != F::Unsupported)
 }
 
 /// Falco's glob: `*`, `?` and `[...]` classes, matching the whole string.
@@ -1624,5 +1805,19 @@ mod tests {
         assert!(net_contains(n, 8, "10.1.2.3".parse().expect("ip")));
         assert!(!net_contains(n, 8, "11.0.0.1".parse().expect("ip")));
         assert_eq!(b64(b"aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+    }
+}
+
+#[cfg(test)]
+mod fillable_tests {
+    #[test]
+    fn unfilled_fields_are_listed() {
+        let v: Vec<&str> = crate::rules::fields::FIELDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !super::fillable(*i as u16))
+            .map(|(_, f)| f.name)
+            .collect();
+        eprintln!("UNFILLED {v:?}");
     }
 }

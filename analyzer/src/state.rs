@@ -291,7 +291,8 @@ pub struct Mount {
     pub propagation: Arc<str>,
 }
 
-/// What a `container` record says of a container (sysdig's container JSON).
+/// What a `container` record says of a container (sysdig's container JSON,
+/// with Ferret's additions under `ferret`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Container {
     /// Full id.
@@ -316,6 +317,39 @@ pub struct Container {
     pub ip: Option<IpAddr>,
     /// Mounts (absent when the record lists none).
     pub mounts: Option<Arc<[Mount]>>,
+    /// Labels, sorted by key.
+    pub labels: Arc<[(Arc<str>, Arc<str>)]>,
+    /// Start (creation) time, ns since the epoch.
+    pub start_ts: Option<u64>,
+    /// Shares the host's pid, network, IPC namespace.
+    pub host_pid: Option<bool>,
+    /// Shares the host's network namespace.
+    pub host_network: Option<bool>,
+    /// Shares the host's IPC namespace.
+    pub host_ipc: Option<bool>,
+    /// Health check, liveness and readiness probe commands.
+    pub probes: [Option<Arc<str>>; 3],
+    /// CNI result.
+    pub cni_json: Option<Arc<str>>,
+    /// Kubernetes pod, when the container is a pod's.
+    pub pod: Option<Arc<PodInfo>>,
+    /// Fields the recorder could not fill, with why.
+    pub missing: Arc<[(Arc<str>, Arc<str>)]>,
+}
+
+/// The Kubernetes pod of a container, from the kubelet's labels.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PodInfo {
+    /// Pod name.
+    pub name: Option<Arc<str>>,
+    /// Namespace.
+    pub namespace: Option<Arc<str>>,
+    /// Pod uid.
+    pub uid: Option<Arc<str>>,
+    /// Full id of the pod's sandbox container.
+    pub sandbox_id: Option<Arc<str>>,
+    /// The pod's labels, sorted by key.
+    pub labels: Arc<[(Arc<str>, Arc<str>)]>,
 }
 
 /// sysdig's container types (`CT_*`), by number.
@@ -333,6 +367,35 @@ const RUNTIMES: &[&str] = &[
     "static",
     "podman",
 ];
+
+fn str_pairs(v: Option<&serde_json::Value>) -> Arc<[(Arc<str>, Arc<str>)]> {
+    let mut out: Vec<(Arc<str>, Arc<str>)> = v
+        .and_then(|v| v.as_object())
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((s(k), s(v.as_str()?))))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.into()
+}
+
+/// Pod name, namespace and uid from a dockershim container name
+/// (`k8s_<container>_<pod>_<namespace>_<uid>_<attempt>`), for traces whose
+/// container records carry no labels.
+fn dockershim_pod(name: &str) -> Option<PodInfo> {
+    let parts: Vec<&str> = name.split('_').collect();
+    if parts.len() != 6 || parts[0] != "k8s" {
+        return None;
+    }
+    Some(PodInfo {
+        name: Some(s(parts[2])),
+        namespace: Some(s(parts[3])),
+        uid: Some(s(parts[4])),
+        ..PodInfo::default()
+    })
+}
 
 impl Container {
     /// Reads a `container` record: its id, name, image and privileged
@@ -359,8 +422,11 @@ impl Container {
                     .filter(|v| !v.is_empty())
                     .map(s)
             };
+            let flag = |k: &str| j.get(k).and_then(|v| v.as_bool());
             if let Some(f) = st("full_id").or_else(|| st("id")) {
-                c.full_id = f;
+                if f.len() > c.full_id.len() {
+                    c.full_id = f;
+                }
             }
             c.name = c.name.or_else(|| st("name"));
             c.image = c.image.or_else(|| st("image"));
@@ -374,9 +440,11 @@ impl Container {
                 .and_then(|t| RUNTIMES.get(t as usize))
                 .map(|t| s(t));
             if c.privileged.is_none() {
-                c.privileged = j.get("privileged").and_then(|v| v.as_bool());
+                c.privileged = flag("privileged");
             }
-            c.ip = st("ip").and_then(|ip| ip.parse().ok());
+            c.ip = st("ip")
+                .and_then(|ip| ip.parse().ok())
+                .filter(|ip: &IpAddr| !ip.is_unspecified());
             if let Some(ms) = j.get("Mounts").and_then(|m| m.as_array()) {
                 let m = |x: &serde_json::Value, k: &str| {
                     s(x.get(k).and_then(|v| v.as_str()).unwrap_or(""))
@@ -393,29 +461,94 @@ impl Container {
                         .collect(),
                 );
             }
+            c.labels = str_pairs(j.get("labels"));
+            c.start_ts = j
+                .pointer("/ferret/created_ns")
+                .and_then(|v| v.as_u64())
+                .or_else(|| {
+                    j.get("created_time")
+                        .and_then(|v| v.as_u64())
+                        .filter(|&t| t > 0)
+                        .map(|t| t * 1_000_000_000)
+                });
+            c.host_pid = flag("host_pid");
+            c.host_network = flag("host_network");
+            c.host_ipc = flag("host_ipc");
+            for (i, k) in ["Healthcheck", "Liveness-Probe", "Readiness-Probe"]
+                .into_iter()
+                .enumerate()
+            {
+                c.probes[i] = j.pointer(&format!("/health_probes/{k}")).map(|p| {
+                    let mut cmd = p
+                        .get("exe")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string();
+                    for a in p
+                        .get("args")
+                        .and_then(|a| a.as_array())
+                        .into_iter()
+                        .flatten()
+                    {
+                        cmd.push(' ');
+                        cmd.push_str(a.as_str().unwrap_or(""));
+                    }
+                    s(&cmd)
+                });
+            }
+            c.cni_json = st("cni_json");
+            c.missing = str_pairs(j.pointer("/ferret/missing"));
+            let label = |k: &str| {
+                c.labels
+                    .iter()
+                    .find(|(l, _)| &**l == k)
+                    .map(|(_, v)| v.clone())
+            };
+            let pod = PodInfo {
+                name: label("io.kubernetes.pod.name"),
+                namespace: label("io.kubernetes.pod.namespace"),
+                uid: label("io.kubernetes.pod.uid"),
+                sandbox_id: st("pod_sandbox_id"),
+                labels: str_pairs(j.get("pod_sandbox_labels")),
+            };
+            let k8s = j.pointer("/ferret/k8s");
+            let kt = |k: &str| {
+                k8s.and_then(|x| x.get(k))
+                    .and_then(|v| v.as_str())
+                    .filter(|v| !v.is_empty())
+                    .map(s)
+            };
+            let pod = PodInfo {
+                name: pod.name.or_else(|| kt("pod_name")),
+                namespace: pod.namespace.or_else(|| kt("namespace")),
+                uid: pod.uid.or_else(|| kt("pod_uid")),
+                ..pod
+            };
+            c.pod = if pod.name.is_some() || pod.namespace.is_some() || pod.uid.is_some() {
+                Some(Arc::new(pod))
+            } else {
+                c.name.as_deref().and_then(dockershim_pod).map(Arc::new)
+            };
         }
         // A repository and tag from the image name when the record has
         // none (`registry:5000/team/app:1.2@sha256:...`).
         if let (None, Some(img)) = (&c.image_repository, &c.image) {
-            let (repo, tag) = split_image(img);
-            c.image_repository = Some(s(repo));
+            let (repo, tag, _) = container_meta::split_image(img);
+            c.image_repository = Some(s(&repo));
             if c.image_tag.is_none() {
-                c.image_tag = tag.map(s);
+                c.image_tag = tag.map(|t| s(&t));
             }
         }
         let short: Arc<str> = s(&id.chars().take(12).collect::<String>());
         Some((short, c))
     }
-}
 
-/// An image name's repository and tag: `registry:5000/team/app:1.2@sha256:..`
-/// is `registry:5000/team/app` and `1.2`.
-fn split_image(img: &str) -> (&str, Option<&str>) {
-    let no_digest = img.split('@').next().unwrap_or(img);
-    let slash = no_digest.rfind('/').map_or(0, |i| i + 1);
-    match no_digest[slash..].rfind(':') {
-        Some(i) => (&no_digest[..slash + i], Some(&no_digest[slash + i + 1..])),
-        None => (no_digest, None),
+    /// A label's value.
+    pub fn label(&self, key: &str) -> Option<&Arc<str>> {
+        self.labels
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -784,7 +917,7 @@ impl State {
                     p.cwd = Some(c);
                 }
                 if let Some(c) = cgroup {
-                    p.container_id = Some(capture::schema::container_id_from_cgroup(&c).into());
+                    p.container_id = Some(container_meta::cgroup::short_id(&c).into());
                     p.cgroup = Some(c);
                 }
                 p.uid = uid.or(p.uid);
@@ -1296,7 +1429,7 @@ impl KernelFacts {
         set(&mut p.loginuid, &self.loginuid);
         set(&mut p.tty, &self.tty);
         if let Some(c) = &self.cgroup {
-            p.container_id = Some(capture::schema::container_id_from_cgroup(c).into());
+            p.container_id = Some(container_meta::cgroup::short_id(c).into());
             p.cgroup = Some(c.clone());
         }
         set(&mut p.sid, &self.sid);
@@ -1392,17 +1525,19 @@ mod tests {
     }
 
     #[test]
-    fn image_names_split_into_repository_and_tag() {
-        assert_eq!(split_image("nginx:latest"), ("nginx", Some("latest")));
-        assert_eq!(split_image("tutum/curl"), ("tutum/curl", None));
+    fn dockershim_names_give_the_pod() {
+        let p = dockershim_pod(
+            "k8s_backend.324710e0_backend-1440326531-xws32_critical-app_d52f3322-bd5a-11e6-8bdb-028ce2cfb533_e9c1aa96",
+        )
+        .expect("pod");
+        assert_eq!(p.name.as_deref(), Some("backend-1440326531-xws32"));
+        assert_eq!(p.namespace.as_deref(), Some("critical-app"));
         assert_eq!(
-            split_image("registry:5000/team/app:1.2@sha256:abcd"),
-            ("registry:5000/team/app", Some("1.2"))
+            p.uid.as_deref(),
+            Some("d52f3322-bd5a-11e6-8bdb-028ce2cfb533")
         );
-        assert_eq!(
-            split_image("registry:5000/app"),
-            ("registry:5000/app", None)
-        );
+        assert!(dockershim_pod("example0_nginx_1").is_none());
+        assert!(dockershim_pod("k8s_a_b_c").is_none());
     }
 
     #[test]

@@ -206,21 +206,6 @@ pub struct Chunk {
     pub args: Vec<u8>,
 }
 
-/// The container id in a cgroup path: the 64-hex-digit component that docker,
-/// containerd and cri-o put there, shortened to 12 digits as Falco does;
-/// empty on the host. The recorder fills [`ProcessInfo::container_id`] with it
-/// and the analyzer applies it to cgroups recorded at exec.
-pub fn container_id_from_cgroup(cgroup: &str) -> String {
-    for part in cgroup.split('/').rev() {
-        let part = part.trim_end_matches(".scope");
-        let tail = part.rsplit(['-', ':']).next().unwrap_or(part);
-        if tail.len() == 64 && tail.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return tail[..12].to_string();
-        }
-    }
-    String::new()
-}
-
 /// The delta value that escapes to `ts_far`.
 pub const TS_ESCAPE: i32 = i32::MIN;
 
@@ -281,26 +266,4 @@ pub struct CaptureIndex {
     pub event_count: u64,
     /// Events the recorder knows it lost (sum of loss records).
     pub lost_events: u64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::container_id_from_cgroup;
-
-    #[test]
-    fn container_ids_come_from_cgroup_paths() {
-        let id = "3f1a2b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708";
-        assert_eq!(
-            container_id_from_cgroup(&format!("/system.slice/docker-{id}.scope")),
-            "3f1a2b4c5d6e"
-        );
-        assert_eq!(
-            container_id_from_cgroup(&format!("/kubepods/besteffort/pod1/{id}")),
-            "3f1a2b4c5d6e"
-        );
-        assert_eq!(
-            container_id_from_cgroup("/user.slice/user-1000.slice/session-3.scope"),
-            ""
-        );
-    }
 }

@@ -141,6 +141,8 @@ pub struct Converter {
     pub generic: bool,
     /// Counters.
     pub stats: ConvStats,
+    /// Container records for the processes' containers, when tracked.
+    pub containers: Option<crate::containers::Tracker>,
 }
 
 type Res = capture::Result<()>;
@@ -154,6 +156,7 @@ impl Converter {
             lacks: KernelLacks::default(),
             generic,
             stats: ConvStats::default(),
+            containers: None,
         }
     }
 
@@ -250,6 +253,8 @@ impl Converter {
                 self.pending_exec.insert(pid, p);
             }
         }
+        let task = Task::of(r, &self.lacks);
+        self.container_of(&task, r, w)?;
         let filename = r.blob(0, CAP_STR).unwrap_or(b"");
         let pending = self.pending_exec.get(&r.tid());
         let argv = |slot: u8| -> Vec<Vec<u8>> {
@@ -269,7 +274,6 @@ impl Converter {
             _ => (0x81, 0x82),
         };
         let (args, env) = (argv(av), argv(ev));
-        let task = Task::of(r, &self.lacks);
         let h = Self::header(r, id::PROC_EXEC, 0);
         w.push(&h, |a| {
             a.str(filename);
@@ -317,6 +321,20 @@ impl Converter {
         Ok(())
     }
 
+    /// Records the container of a task's cgroup ahead of the task's record
+    /// when it is new.
+    fn container_of<W: Sink>(
+        &mut self,
+        task: &Task,
+        r: &Record<'_>,
+        w: &mut CaptureWriter<W>,
+    ) -> Res {
+        match (&mut self.containers, task.cgroup.as_deref()) {
+            (Some(t), Some(cg)) => t.observe(cg, r.h.ts, r.tgid(), w),
+            _ => Ok(()),
+        }
+    }
+
     /// A fork record: written at once, with the child's identity and facts.
     fn fork<W: Sink>(&mut self, r: &Record<'_>, w: &mut CaptureWriter<W>) -> Res {
         let task = Task::of(r, &self.lacks);
@@ -333,6 +351,7 @@ impl Converter {
         if t.flags & capture::kind::task_flags::VFORK != 0 {
             flags |= 0x4000 | 0x100;
         }
+        self.container_of(&task, r, w)?;
         let h = Self::header(r, id::PROC_FORK, 0);
         w.push(&h, |a| {
             a.int(i64::from(t.pid))

@@ -7,6 +7,7 @@
 //! last second; a clean stop writes the index and prints the chain head.
 
 mod btf;
+mod containers;
 mod convert;
 mod loader;
 mod procfs;
@@ -77,6 +78,12 @@ struct Cli {
     /// Kernel ring buffer size in bytes (a power of two multiple of the page size; k, M suffixes).
     #[arg(long, value_parser = parse_size, default_value = "64M")]
     buffer_size: u64,
+    /// Do not read container metadata from the runtimes (Docker, Podman,
+    /// containerd, CRI-O). By default every running container, and every
+    /// container a recorded process starts in, gets a record with its
+    /// name, image, labels, mounts, address and Kubernetes pod.
+    #[arg(long)]
+    no_container_metadata: bool,
     /// fsync every sealed chunk (survives power loss, costs throughput).
     #[arg(long)]
     sync: bool,
@@ -257,9 +264,12 @@ fn run(cli: Cli) -> Result<()> {
         index: 0,
         files: Default::default(),
     };
-    let open_segment = |seg: &mut Segments| -> Result<CaptureWriter<std::fs::File>> {
+    let open_segment = |seg: &mut Segments| -> Result<(CaptureWriter<std::fs::File>, Vec<String>)> {
         let path = seg.path();
         let snap = procfs::snapshot(std::process::id());
+        let mut cgroups: Vec<String> = snap.processes.iter().map(|p| p.cgroup.clone()).collect();
+        cgroups.sort();
+        cgroups.dedup();
         let w = CaptureWriterBuilder::new()
             .sync_on_seal(cli.sync)
             .output(capture::outfile::OutputOptions {
@@ -276,11 +286,18 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Ok(w)
+        Ok((w, cgroups))
     };
-    let mut w = open_segment(&mut seg)?;
+    let (mut w, cgroups) = open_segment(&mut seg)?;
     let mut conv = convert::Converter::new(cli.generic);
     conv.lacks = probes.lacks.clone();
+    if !cli.no_container_metadata {
+        let mut t = containers::Tracker::start(container_meta::Host::system());
+        for p in t.initial(&cgroups, boot_ns(), &mut w)? {
+            eprintln!("recorder: container metadata: {p}");
+        }
+        conv.containers = Some(t);
+    }
     eprintln!(
         "recorder: recording (pid {}) to {}",
         std::process::id(),
@@ -331,6 +348,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             last_drop_ts = now;
             conv.flush_stale(now);
+            if let Some(t) = conv.containers.as_mut() {
+                t.tick(now, &mut w)?;
+            }
             w.seal_if_older(now)?;
             let events = total.events + w.stats().events;
             let stop = STOP.load(Ordering::SeqCst)
@@ -372,7 +392,11 @@ fn run(cli: Cli) -> Result<()> {
                 let (_, sum) = w.finish(now_unix_ns())?;
                 total.add(&sum);
                 seg.index += 1;
-                w = open_segment(&mut seg)?;
+                let (nw, cgroups) = open_segment(&mut seg)?;
+                w = nw;
+                if let Some(t) = conv.containers.as_mut() {
+                    t.initial(&cgroups, boot_ns(), &mut w)?;
+                }
                 seg_started = Instant::now();
             }
         }

@@ -154,7 +154,7 @@ fn process(pid: u32, sockets: &HashMap<u64, FdTarget>) -> Option<ProcessInfo> {
         cwd: link(format!("/proc/{pid}/cwd")),
         tty,
         start_ts: ticks_to_ns(start),
-        container_id: capture::schema::container_id_from_cgroup(&cg),
+        container_id: container_meta::cgroup::short_id(&cg),
         cgroup: cg,
         cap_effective: cap,
         fds: fds(pid, sockets),

@@ -283,9 +283,16 @@ fn capture_is_intact_and_has_a_snapshot() {
     let meta = cap.meta().expect("meta");
     assert!(meta.filters.iter().any(|f| f.starts_with("pid=")));
     // Only the scenario tree was recorded: every pid descends from the gate.
-    let gate = r.events.first().expect("events").pid;
+    // Container records describe the host's containers (pid 0 for those
+    // running at the start): capture context, not the scenario's processes.
+    let procs: Vec<&Ev> = r
+        .events
+        .iter()
+        .filter(|e| e.kind != id::CONTAINER)
+        .collect();
+    let gate = procs.first().expect("events").pid;
     let parents = r.parents();
-    for e in &r.events {
+    for e in procs {
         let mut p = e.pid;
         let mut hops = 0;
         while p != gate && hops < 32 {

@@ -27,10 +27,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use capture::kind::{id, RET_NONE};
-use capture::schema::{
-    container_id_from_cgroup, CaptureMeta, FdInfo, FdTarget, GroupInfo, ProcessInfo, Snapshot,
-    UserInfo,
-};
+use capture::schema::{CaptureMeta, FdInfo, FdTarget, GroupInfo, ProcessInfo, Snapshot, UserInfo};
 use capture::{ArgWriter, CaptureWriter, EventHeader, SockAddr};
 
 use crate::table::{event_info, EventInfo, Pt};
@@ -201,7 +198,7 @@ pub fn snapshot(scap: &ScapFile) -> Snapshot {
 fn pick_cgroup(cgroups: &[String]) -> (String, String) {
     let path = |c: &String| c.split_once('=').map_or(c.clone(), |(_, p)| p.to_string());
     for c in cgroups {
-        let id = container_id_from_cgroup(&path(c));
+        let id = container_meta::cgroup::short_id(&path(c));
         if !id.is_empty() {
             return (path(c), id);
         }

@@ -514,6 +514,15 @@ impl<'a> Compiler<'a> {
                 Some(fe.span),
             ));
         };
+        if !crate::eval::fillable(id) && fe.span != Span::default() {
+            self.diag(
+                ctx,
+                Severity::Warning,
+                "LOAD_UNFILLED_FIELD",
+                unfilled(&fe.name),
+                Some(fe.span),
+            );
+        }
         let raw = dotted.or_else(|| fe.arg.clone());
         let arg = match (info.arg, raw) {
             (ArgForm::None, None) => FieldArg::None,
@@ -1075,6 +1084,18 @@ impl<'a> Compiler<'a> {
                         let f = self.field(&fe, &Ctx::Rule(r));
                         self.skip_unknown = saved;
                         let f = f?;
+                        if !crate::eval::fillable(f.id) {
+                            let d = r.origin.diag(
+                                Severity::Warning,
+                                "LOAD_UNFILLED_FIELD",
+                                unfilled(&fe.name),
+                                "rule",
+                                &r.name,
+                                Some("output"),
+                                Some((i, j)),
+                            );
+                            self.diags.push(d);
+                        }
                         if !text.is_empty() {
                             parts.push(OutputPart::Text(std::mem::take(&mut text)));
                         }
@@ -1401,4 +1422,14 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
         }
     }
     (out, c.diags)
+}
+
+/// The warning for a field Ferret never fills.
+fn unfilled(name: &str) -> String {
+    let why = if name.starts_with("k8s.") {
+        "it needs the Kubernetes API server, which a capture does not record"
+    } else {
+        "the recorder does not capture what it needs"
+    };
+    format!("field '{name}' is never filled by Ferret ({why}): it is always <NA>, so comparisons with it are false")
 }

@@ -299,22 +299,24 @@ fields! {
     "container.host_pid" Bool None "true when sharing the host pid namespace";
     "container.host_network" Bool None "true when sharing the host network";
     "container.host_ipc" Bool None "true when sharing the host IPC namespace";
-    "container.info" Str None "container summary (legacy rules)";
+    "container.info" Str None "container summary: name (id=...), as Falco without -pk";
+    "container.label" Str Key "a container label";
+    "container.labels" Str None "container labels (key:value, comma-separated)";
     "k8s.ns.name" Str None "Kubernetes namespace";
     "k8s.pod.name" Str None "Kubernetes pod name";
-    "k8s.pod.id" Str None "Kubernetes pod id";
+    "k8s.pod.id" Str None "Kubernetes pod uid (deprecated name)";
     "k8s.pod.uid" Str None "Kubernetes pod uid";
     "k8s.pod.label" Str Key "a pod label";
     "k8s.pod.labels" Str None "pod labels";
     "k8s.pod.ip" Ip None "pod IP";
     "k8s.pod.cni.json" Str None "pod CNI result";
-    "k8s.rc.name" Str None "replication controller name";
-    "k8s.svc.name" Str None "service name";
-    "k8s.deployment.name" Str None "deployment name";
-    "k8s.ns.label" Str Key "a namespace label";
+    "k8s.rc.name" Str None "replication controller name (needs the API server: never filled)";
+    "k8s.svc.name" Str None "service name (needs the API server: never filled)";
+    "k8s.deployment.name" Str None "deployment name (needs the API server: never filled)";
+    "k8s.ns.label" Str Key "a namespace label (needs the API server: never filled)";
     "k8s.pod.sandbox_id" Str None "pod sandbox id";
     "k8s.pod.full_sandbox_id" Str None "full pod sandbox id";
-    "k8s.rs.name" Str None "replica set name";
+    "k8s.rs.name" Str None "replica set name (needs the API server: never filled)";
 }
 
 /// Index of a field in [`FIELDS`].

@@ -27,3 +27,24 @@ pub fn outputs(cap: &Path, condition: &str, output: &str) -> Vec<String> {
         .map(|a| a.output)
         .collect()
 }
+
+/// Every alert of the rule files over `cap` (all matching rules, as
+/// `rule_matching: all`): (rule, event number, output). The files must
+/// load without errors.
+#[allow(dead_code)]
+pub fn alerts(cap: &Path, files: &[std::path::PathBuf]) -> Vec<(String, u64, String)> {
+    let set = analyzer::rules::load_rules(files, &Default::default());
+    assert_eq!(set.errors(), 0, "{files:?} do not load");
+    let compiled: Vec<_> = set.enabled().cloned().collect();
+    let c = Capture::open(cap).expect("open capture");
+    let opts = analyzer::engine::RunOptions {
+        matching: analyzer::engine::Matching::All,
+        threads: 0,
+        progress: false,
+    };
+    analyzer::engine::run(&c, &compiled, &opts)
+        .alerts
+        .into_iter()
+        .map(|a| (a.rule, a.evt_num, a.output))
+        .collect()
+}
