@@ -439,12 +439,21 @@ impl Container {
                 .and_then(|t| t.as_u64())
                 .and_then(|t| RUNTIMES.get(t as usize))
                 .map(|t| s(t));
+            // sysdig's defaults when a record leaves a key out: not
+            // privileged, no mounts (a null, as Ferret writes for what it
+            // could not learn, stays unknown).
             if c.privileged.is_none() {
-                c.privileged = flag("privileged");
+                c.privileged = match j.get("privileged") {
+                    None => Some(false),
+                    Some(v) => v.as_bool(),
+                };
             }
             c.ip = st("ip")
                 .and_then(|ip| ip.parse().ok())
                 .filter(|ip: &IpAddr| !ip.is_unspecified());
+            if j.get("Mounts").is_none() {
+                c.mounts = Some(Arc::from(Vec::new()));
+            }
             if let Some(ms) = j.get("Mounts").and_then(|m| m.as_array()) {
                 let m = |x: &serde_json::Value, k: &str| {
                     s(x.get(k).and_then(|v| v.as_str()).unwrap_or(""))

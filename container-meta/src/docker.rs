@@ -87,9 +87,10 @@ fn build(
         privileged: hc.get("Privileged").and_then(|p| p.as_bool()),
         mounts,
         ip,
-        created_ns: text(v, &["State", "StartedAt"])
+        // Falco's container.start_ts is the creation time.
+        created_ns: text(v, &["Created"])
             .and_then(|t| rfc3339_ns(&t))
-            .or_else(|| text(v, &["Created"]).and_then(|t| rfc3339_ns(&t))),
+            .or_else(|| text(v, &["State", "StartedAt"]).and_then(|t| rfc3339_ns(&t))),
         host_pid: mode("PidMode"),
         host_network: mode("NetworkMode"),
         host_ipc: mode("IpcMode"),

@@ -130,9 +130,10 @@ fn from_config(
         }),
         mounts: spec_mounts(&spec, &internal),
         ip,
-        created_ns: text(state, &["startedTime"])
+        // Falco's container.start_ts is the creation time.
+        created_ns: text(c, &["createdTime"])
             .and_then(|t| rfc3339_ns(&t))
-            .or_else(|| text(c, &["createdTime"]).and_then(|t| rfc3339_ns(&t))),
+            .or_else(|| text(state, &["startedTime"]).and_then(|t| rfc3339_ns(&t))),
         host_pid,
         host_network,
         host_ipc,
