@@ -142,7 +142,7 @@ fn write(p: &Path, text: &str) {
 fn docker_and_crio_state_directories() {
     let root = ferret_tests::scratch("container-meta-state");
     let _ = std::fs::remove_dir_all(&root);
-    let d = "d".repeat(1) + &"0123456789abcdef".repeat(4)[1..];
+    let d = "d".to_string() + &"0123456789abcdef".repeat(4)[1..];
     write(
         &root.join(format!("var/lib/docker/containers/{d}/config.v2.json")),
         &format!(
