@@ -14,14 +14,18 @@ use crate::{ContainerInfo, Host, Mount, Runtime};
 
 const STATE: &str = "var/lib/docker/containers";
 
-/// Ids of the containers in Docker's state directory: (id, running).
-pub(crate) fn all(host: &Host) -> Vec<(String, bool)> {
+/// Ids of the containers in Docker's state directory but those `skip`
+/// accepts: (id, running).
+pub(crate) fn all(host: &Host, skip: &dyn Fn(&str) -> bool) -> Vec<(String, bool)> {
     let Ok(dir) = std::fs::read_dir(host.path(STATE)) else {
         return Vec::new();
     };
     dir.flatten()
         .filter_map(|e| {
             let id = e.file_name().to_string_lossy().into_owned();
+            if skip(&id) {
+                return None;
+            }
             let v: Value =
                 serde_json::from_slice(&std::fs::read(e.path().join("config.v2.json")).ok()?)
                     .ok()?;

@@ -138,6 +138,9 @@ pub struct ContainerInfo {
     pub pod: Option<Pod>,
     /// Where the metadata came from (`podman bolt_state.db`, ...).
     pub source: String,
+    /// The runtime has not started the container yet when this was read:
+    /// what it records at start (address, start time) may still come.
+    pub provisional: bool,
     /// Fields that could not be had, with why.
     pub missing: BTreeMap<String, String>,
 }
@@ -257,6 +260,7 @@ impl ContainerInfo {
         }
         c["ferret"] = json!({
             "source": self.source,
+            "provisional": self.provisional,
             "created_ns": self.created_ns,
             "missing": map(&self.missing),
             "k8s": self.pod.as_ref().map(|p| json!({

@@ -94,18 +94,19 @@ impl Host {
 
     /// Every running container of every runtime, from on-disk state.
     pub fn running(&self) -> Listing {
-        self.list(false)
+        self.list(false, &|_| false)
     }
 
-    /// Every container the runtimes know, created or running: what a
-    /// watcher reads ahead of the container's first process.
-    pub fn known(&self) -> Listing {
-        self.list(true)
+    /// Every container the runtimes know, created or running, except those
+    /// `known` accepts (by full id), which are not read again: what a
+    /// watcher reads ahead of a container's first process.
+    pub fn known_except(&self, known: &dyn Fn(&str) -> bool) -> Listing {
+        self.list(true, known)
     }
 
-    fn list(&self, all: bool) -> Listing {
+    fn list(&self, all: bool, skip: &dyn Fn(&str) -> bool) -> Listing {
         let mut l = Listing::default();
-        match podman::all(self) {
+        match podman::all(self, skip) {
             Ok(cs) => l
                 .containers
                 .extend(cs.into_iter().filter(|c| all || c.1).map(|c| c.2)),
@@ -122,18 +123,28 @@ impl Host {
             tasks.sort();
             tasks.dedup();
         }
+        tasks.retain(|t| !skip(&t.1));
         for (ns, id) in tasks {
             if let Some(mut c) = meta.info(self, &ns, &id) {
                 containerd::fill_pod_labels(&meta, self, &ns, &mut c);
+                // No task bundle yet: the runtime has not created it.
+                c.provisional = !self
+                    .path("run/containerd/io.containerd.runtime.v2.task")
+                    .join(&ns)
+                    .join(&id)
+                    .exists();
                 l.containers.push(c);
             }
         }
         for id in crio::running(self) {
+            if skip(&id) {
+                continue;
+            }
             if let Some(c) = crio::info(self, &id) {
                 l.containers.push(c);
             }
         }
-        for (id, running) in docker::all(self) {
+        for (id, running) in docker::all(self, skip) {
             if all || running {
                 if let Some(c) = docker::from_disk(self, &id) {
                     l.containers.push(c);
@@ -171,7 +182,7 @@ impl Host {
         let mut why = Vec::new();
         for s in order {
             match s {
-                Src::Podman => match podman::all(self) {
+                Src::Podman => match podman::all(self, &|id| id != c.id) {
                     Ok(all) => match all.into_iter().find(|x| x.0 == c.id) {
                         Some(x) => return Ok(x.2),
                         None => why.push("not in podman's database".to_string()),

@@ -14,8 +14,12 @@ use crate::{ContainerInfo, Host, Runtime};
 const RUNNING: u64 = 3;
 const PAUSED: u64 = 5;
 
-/// Every container podman's database lists: (id, running, info).
-pub(crate) fn all(host: &Host) -> Result<Vec<(String, bool, ContainerInfo)>, String> {
+/// Every container podman's database lists but those `skip` accepts: (id,
+/// running, info).
+pub(crate) fn all(
+    host: &Host,
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(String, bool, ContainerInfo)>, String> {
     let path = host.path("var/lib/containers/storage/libpod/bolt_state.db");
     let db = match Db::open(&path) {
         Ok(Some(db)) => db,
@@ -33,15 +37,20 @@ pub(crate) fn all(host: &Host) -> Result<Vec<(String, bool, ContainerInfo)>, Str
         }
         Err(e) => return Err(format!("reading {}: {e}", path.display())),
     };
-    let digests =
-        image_digests(&host.path("var/lib/containers/storage/overlay-images/images.json"));
     let Some(ctrs) = db.root().bucket(b"ctr") else {
         return Ok(Vec::new());
     };
+    let mut digests = None;
     let mut out = Vec::new();
     for (id, v) in ctrs.entries() {
         let BVal::Bucket(b) = v else { continue };
         let id = String::from_utf8_lossy(id).into_owned();
+        if skip(&id) {
+            continue;
+        }
+        let digests = digests.get_or_insert_with(|| {
+            image_digests(&host.path("var/lib/containers/storage/overlay-images/images.json"))
+        });
         let config: Value = b
             .bytes(b"config")
             .and_then(|c| serde_json::from_slice(c).ok())
@@ -56,7 +65,8 @@ pub(crate) fn all(host: &Host) -> Result<Vec<(String, bool, ContainerInfo)>, Str
         // running, so the process must exist too.
         let pid = state.get("pid").and_then(|p| p.as_u64()).unwrap_or(0);
         let alive = pid > 0 && host.path(&format!("proc/{pid}")).exists();
-        let info = from_config(&id, &config, &state, &digests, &path);
+        let mut info = from_config(&id, &config, &state, digests, &path);
+        info.provisional = st < RUNNING;
         out.push((id, (st == RUNNING || st == PAUSED) && alive, info));
     }
     Ok(out)

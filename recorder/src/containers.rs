@@ -121,9 +121,24 @@ impl Tracker {
     }
 
     fn resolve(&mut self, full: &str, c: Option<&cgroup::CgroupContainer>) -> ContainerInfo {
-        if let Some(i) = lock(&self.shared).found.get(full) {
-            self.stats.from_watcher += 1;
-            return i.clone();
+        let cached = lock(&self.shared).found.get(full).cloned();
+        match cached {
+            Some(i) if !i.provisional => {
+                self.stats.from_watcher += 1;
+                return i;
+            }
+            // Read before the runtime started it: read again now, and keep
+            // the watcher's copy if that fails (the container may be gone).
+            Some(i) => {
+                let again = self.host.lookup(&cgroup::CgroupContainer {
+                    id: full.to_string(),
+                    layout: c.map_or(container_meta::Layout::Containerd, |c| c.layout),
+                    pod_uid: None,
+                });
+                self.stats.from_watcher += 1;
+                return again.unwrap_or(i);
+            }
+            None => {}
         }
         let t = Instant::now();
         let c = c.cloned().unwrap_or(cgroup::CgroupContainer {
@@ -163,7 +178,9 @@ impl Tracker {
         initial: bool,
         w: &mut CaptureWriter<W>,
     ) -> capture::Result<()> {
-        let incomplete = info.missing.contains_key("image") || info.missing.contains_key("name");
+        let incomplete = info.provisional
+            || info.missing.contains_key("image")
+            || info.missing.contains_key("name");
         if incomplete && !self.known.contains_key(&info.id) {
             self.stats.partial += 1;
         }
@@ -237,7 +254,11 @@ impl Tracker {
             .filter_map(|(k, v)| v.map(|s| (k.clone(), s)))
             .collect();
         for (full, since) in waiting {
-            let found = lock(&self.shared).found.get(&full).cloned();
+            let found = lock(&self.shared)
+                .found
+                .get(&full)
+                .filter(|i| !i.provisional)
+                .cloned();
             let found = found.or_else(|| {
                 self.host
                     .lookup(&cgroup::CgroupContainer {
@@ -248,11 +269,12 @@ impl Tracker {
                     .ok()
             });
             match found {
-                Some(i) => {
+                Some(i) if !i.provisional || since.elapsed() > RETRY_FOR => {
                     self.stats.completed += 1;
                     self.write(&i, ts, 0, false, w)?;
                     self.known.insert(full, None);
                 }
+                Some(_) => {}
                 None if since.elapsed() > RETRY_FOR => {
                     self.known.insert(full, None);
                 }
@@ -284,7 +306,16 @@ fn watch(host: Host, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>, api: Rec
         let now = host.state_stamp();
         if now != stamp {
             stamp = now;
-            let l = host.running();
+            // Only containers not read before (or read before the runtime
+            // started them): a busy runtime changes its state files with
+            // every command.
+            let seen: std::collections::HashSet<String> = lock(&shared)
+                .found
+                .iter()
+                .filter(|(_, i)| !i.provisional)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let l = host.known_except(&|id| seen.contains(id));
             let mut sh = lock(&shared);
             for c in l.containers {
                 sh.found.insert(c.id.clone(), c);

@@ -431,6 +431,17 @@ fn run(cli: Cli) -> Result<()> {
         conv.stats.records,
         conv.stats.truncated
     );
+    if let Some(t) = &conv.containers {
+        let c = t.stats;
+        eprintln!(
+            "recorder: containers: {} record(s) ({} read ahead by the watcher, {} incomplete at first, {} completed later), slowest on-disk lookup {:.1} ms",
+            c.containers,
+            c.from_watcher,
+            c.partial,
+            c.completed,
+            c.lookup_max_ns as f64 / 1e6
+        );
+    }
     eprintln!(
         "recorder: {} chain head {}",
         path.display(),
