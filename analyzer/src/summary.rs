@@ -100,9 +100,73 @@ pub struct CaptureSummary {
     pub snapshot_groups: usize,
     /// Events by kind, most frequent first.
     pub by_kind: Vec<KindCount>,
+    /// Containers the capture describes (its `container` records, the
+    /// latest record of each), by id.
+    pub containers: Vec<ContainerSummary>,
     /// Problems met (damaged frames, missing trailer), as messages naming
     /// chunk and offset.
     pub problems: Vec<String>,
+}
+
+/// One container of a capture, as its latest record describes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContainerSummary {
+    /// Full id.
+    pub id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Image.
+    pub image: Option<String>,
+    /// Runtime.
+    pub runtime: Option<String>,
+    /// Kubernetes namespace and pod.
+    pub pod: Option<String>,
+    /// Running when the capture started.
+    pub initial: bool,
+    /// Fields the recorder could not fill, with why: (field, reason).
+    pub missing: Vec<(String, String)>,
+}
+
+/// The containers of a capture, in id order: the latest record of each.
+fn containers(cap: &Capture) -> Vec<ContainerSummary> {
+    let mut kinds = capture::kind::KindSet::EMPTY;
+    kinds.insert(id::CONTAINER);
+    let mut out: std::collections::BTreeMap<String, ContainerSummary> = Default::default();
+    for i in cap.select_chunks(&kinds, 0, u64::MAX) {
+        let Ok(c) = cap.load_chunk(i) else { continue };
+        for e in c.events().filter(|e| e.kind == id::CONTAINER) {
+            let Some((_, k)) = crate::state::Container::from_event(&e) else {
+                continue;
+            };
+            let initial = e.arg("initial").and_then(|v| v.as_u64()) == Some(1);
+            let t = |x: &Option<std::sync::Arc<str>>| x.as_deref().map(str::to_string);
+            let pod = k.pod.as_ref().map(|p| {
+                format!(
+                    "{}/{}",
+                    p.namespace.as_deref().unwrap_or("<NA>"),
+                    p.name.as_deref().unwrap_or("<NA>")
+                )
+            });
+            let prev_initial = out.get(&*k.full_id).is_some_and(|p| p.initial);
+            out.insert(
+                k.full_id.to_string(),
+                ContainerSummary {
+                    id: k.full_id.to_string(),
+                    name: t(&k.name),
+                    image: t(&k.image),
+                    runtime: t(&k.runtime),
+                    pod,
+                    initial: initial || prev_initial,
+                    missing: k
+                        .missing
+                        .iter()
+                        .map(|(f, w)| (f.to_string(), w.to_string()))
+                        .collect(),
+                },
+            );
+        }
+    }
+    out.into_values().collect()
 }
 
 #[derive(Default)]
@@ -268,6 +332,7 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
         snapshot_users: snap_u,
         snapshot_groups: snap_g,
         by_kind,
+        containers: containers(cap),
         problems,
     }
 }
@@ -369,6 +434,32 @@ impl std::fmt::Display for CaptureSummary {
             "snapshot      {} processes, {} users, {} groups",
             self.snapshot_processes, self.snapshot_users, self.snapshot_groups
         )?;
+        if !self.containers.is_empty() {
+            writeln!(f, "containers    {}", self.containers.len())?;
+            for c in &self.containers {
+                let o = |x: &Option<String>| {
+                    x.as_deref().map(esc).unwrap_or("<NA>".into()).into_owned()
+                };
+                write!(
+                    f,
+                    "  {} {} {} {}",
+                    esc(c.id.get(..12).unwrap_or(&c.id)),
+                    o(&c.runtime),
+                    o(&c.name),
+                    o(&c.image)
+                )?;
+                if let Some(p) = &c.pod {
+                    write!(f, " pod {}", esc(p))?;
+                }
+                if c.initial {
+                    write!(f, " (running at start)")?;
+                }
+                writeln!(f)?;
+                for (field, why) in &c.missing {
+                    writeln!(f, "      no {}: {}", esc(field), esc(why))?;
+                }
+            }
+        }
         writeln!(f, "by kind:")?;
         for k in &self.by_kind {
             let pct = if self.events > 0 {

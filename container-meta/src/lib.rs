@@ -114,8 +114,16 @@ impl Host {
             Err(_) => {}
         }
         let meta = containerd::Meta::open(self);
+        // A task's bundle stays after its process exits, until the task is
+        // deleted: running means its init process is alive.
         let mut tasks: Vec<(String, String)> = containerd::bundles(self)
             .into_iter()
+            .filter(|b| {
+                all || std::fs::read_to_string(b.2.join("init.pid"))
+                    .ok()
+                    .and_then(|p| p.trim().parse::<u32>().ok())
+                    .is_some_and(|pid| self.path(&format!("proc/{pid}")).exists())
+            })
             .map(|b| (b.0, b.1))
             .collect();
         if all {

@@ -864,6 +864,20 @@ fn check_records_and_fields(
             }
         }
     }
+    // `analyzer info` lists every container, and says what containerd
+    // could not tell (its address) and why.
+    let sum = analyzer::summary::summarize(&c);
+    for (full, t) in truth {
+        match sum.containers.iter().find(|s| &s.id == full) {
+            None => misses.push(format!("{full}: not in analyzer info")),
+            Some(s) => {
+                let ip_missing = s.missing.iter().any(|(f, w)| f == "ip" && !w.is_empty());
+                if (t["container.type"] == "containerd") != ip_missing {
+                    misses.push(format!("{full}: info's missing fields {:?}", s.missing));
+                }
+            }
+        }
+    }
     assert!(
         checked >= 2 + 2 * ROUNDS + 2 * ROUNDS,
         "only {checked} containers had a process event"
