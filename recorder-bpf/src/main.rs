@@ -850,8 +850,17 @@ fn task_blobs(r: &mut Rec, o: &KernelOffsets, task: u64) {
         root,
         false,
     );
-    let cg = kr64(kr64(task, o.task_cgroups), o.css_set_dfl_cgrp);
-    walk(r, PATH_CGROUP, kr64(cg, o.cgroup_kn), 0, (0, 0), true);
+    let cgroups = kr64(task, o.task_cgroups);
+    if o.cgroup_walks & WALK_CGROUP_UNIFIED != 0 {
+        let cg = kr64(cgroups, o.css_set_dfl_cgrp);
+        walk(r, PATH_CGROUP, kr64(cg, o.cgroup_kn), 0, (0, 0), true);
+    }
+    // On v1 and hybrid hosts a runtime may set only v1 paths: the chosen
+    // controller's hierarchy too.
+    if o.cgroup_walks & WALK_CGROUP_V1 != 0 && o.css_set_v1_css != u32::MAX {
+        let cg = kr64(kr64(cgroups, o.css_set_v1_css), o.css_cgroup);
+        walk(r, PATH_CGROUP_V1, kr64(cg, o.cgroup_kn), 0, (0, 0), true);
+    }
 }
 
 #[raw_tracepoint(tracepoint = "sched_process_fork")]

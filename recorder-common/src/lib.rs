@@ -116,6 +116,13 @@ pub const PATH_CWD: u8 = 0;
 pub const PATH_EXE: u8 = 1;
 /// Path slot: the cgroup in the unified (v2) hierarchy, from its root.
 pub const PATH_CGROUP: u8 = 2;
+/// Path slot: the cgroup in one v1 controller's hierarchy, from its root
+/// (cgroup v1 and hybrid hosts, where a runtime may set only v1 paths).
+pub const PATH_CGROUP_V1: u8 = 3;
+/// [`KernelOffsets::cgroup_walks`] bit: walk the unified hierarchy.
+pub const WALK_CGROUP_UNIFIED: u32 = 1;
+/// [`KernelOffsets::cgroup_walks`] bit: walk a v1 controller's hierarchy.
+pub const WALK_CGROUP_V1: u32 = 2;
 /// Most components read per path.
 pub const MAX_PATH_DEPTH: usize = 48;
 /// Longest component read (NAME_MAX and its NUL).
@@ -405,6 +412,16 @@ pub struct KernelOffsets {
     pub unix_peer: u32,
     /// Derived: unix_address.name + offsetof(sockaddr_un, sun_path)
     pub unix_path: u32,
+    /// css_set.subsys (an array of css pointers, by cgroup_subsys_id)
+    pub css_set_subsys: u32,
+    /// cgroup_subsys_state.cgroup
+    pub css_cgroup: u32,
+    /// Derived: css_set.subsys + 8 * the id of the v1 controller whose
+    /// hierarchy is walked, or u32::MAX
+    pub css_set_v1_css: u32,
+    /// Which cgroup hierarchies to walk ([`WALK_CGROUP_UNIFIED`],
+    /// [`WALK_CGROUP_V1`]), chosen from the host's mounts
+    pub cgroup_walks: u32,
     /// Padding (0).
     pub pad2: u32,
 }

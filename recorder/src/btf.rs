@@ -45,6 +45,20 @@ impl Types {
         self.ti.id_of(ty)
     }
 
+    /// The value of an enum's member.
+    fn enum_value(&self, ty: &str, member: &str) -> Option<u32> {
+        let btfparse::TypeVariant::Enum(e) = self.ti.from_id(self.id(ty)?)? else {
+            return None;
+        };
+        e.named_value_list()
+            .iter()
+            .find(|v| v.name == member)
+            .map(|v| match v.value {
+                btfparse::Integer32Value::Signed(x) => x as u32,
+                btfparse::Integer32Value::Unsigned(x) => x,
+            })
+    }
+
     /// Byte offset of the first of `paths` that `ty` has, or `u32::MAX`.
     fn off(&self, ty: &str, paths: &[&str]) -> u32 {
         self.try_off(ty, paths).unwrap_or(u32::MAX)
@@ -88,11 +102,39 @@ pub fn kernel_offsets() -> Result<KernelOffsets> {
              kernel's BTF; a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed"
         )
     })?;
-    offsets_from(raw)
+    let (mut o, t) = resolve(raw)?;
+    choose_cgroup_walks(&mut o, &t, &crate::procfs::cgroup_hierarchies());
+    Ok(o)
 }
 
-/// Resolves the offsets from raw BTF bytes.
-pub fn offsets_from(raw: Vec<u8>) -> Result<KernelOffsets> {
+/// Which cgroup hierarchies the probes walk, from the host's mounts: the
+/// unified one when it is mounted (v2 and hybrid hosts), and the first
+/// mounted v1 controller of pids, memory, cpu, cpuset, devices, freezer
+/// (v1 and hybrid hosts, where a runtime may set only v1 paths).
+fn choose_cgroup_walks(o: &mut KernelOffsets, t: &Types, h: &crate::procfs::Hierarchies) {
+    use recorder_common::{WALK_CGROUP_UNIFIED, WALK_CGROUP_V1};
+    let mut walks = 0;
+    if h.unified {
+        walks |= WALK_CGROUP_UNIFIED;
+    }
+    let v1 = ["pids", "memory", "cpu", "cpuset", "devices", "freezer"]
+        .into_iter()
+        .filter(|c| h.v1.iter().any(|m| m == c))
+        .find_map(|c| t.enum_value("cgroup_subsys_id", &format!("{c}_cgrp_id")));
+    if let (Some(id), false) = (v1, o.css_set_subsys == u32::MAX || o.css_cgroup == u32::MAX) {
+        o.css_set_v1_css = KernelOffsets::plus(o.css_set_subsys, id.saturating_mul(8));
+        walks |= WALK_CGROUP_V1;
+    }
+    o.cgroup_walks = if walks == 0 {
+        WALK_CGROUP_UNIFIED
+    } else {
+        walks
+    };
+}
+
+/// Resolves the offsets from raw BTF bytes (cgroup walks: the unified
+/// hierarchy only).
+fn resolve(raw: Vec<u8>) -> Result<(KernelOffsets, Types)> {
     let ti = TypeInformation::new(&Bytes(raw))
         .map_err(|e| anyhow::anyhow!("parsing {VMLINUX_BTF}: {e:?}"))?;
     let t = Types { ti };
@@ -184,6 +226,10 @@ pub fn offsets_from(raw: Vec<u8>) -> Result<KernelOffsets> {
         unix_addr: t.off("unix_sock", &["addr"]),
         unix_peer: t.off("unix_sock", &["peer"]),
         unix_path: KernelOffsets::plus(t.off("unix_address", &["name"]), 2),
+        css_set_subsys: t.off("css_set", &["subsys"]),
+        css_cgroup: t.off("cgroup_subsys_state", &["cgroup"]),
+        css_set_v1_css: u32::MAX,
+        cgroup_walks: recorder_common::WALK_CGROUP_UNIFIED,
         pad2: 0,
     };
     let mut o = o;
@@ -223,7 +269,7 @@ pub fn offsets_from(raw: Vec<u8>) -> Result<KernelOffsets> {
             lacking.join(", ")
         );
     }
-    Ok(o)
+    Ok((o, t))
 }
 
 /// Members the last resolution could not find, for the start-up report.
@@ -266,7 +312,7 @@ mod tests {
             eprintln!("skipped: no {VMLINUX_BTF}");
             return;
         };
-        let o = offsets_from(raw).expect("offsets");
+        let (o, _) = resolve(raw).expect("offsets");
         assert!(missing(&o).is_empty(), "{:?}", missing(&o));
         // Layout facts that hold on every kernel: struct path is {mnt, dentry}.
         assert_eq!((o.path_mnt, o.path_dentry), (0, 8));
@@ -279,8 +325,43 @@ mod tests {
     }
 
     #[test]
+    fn cgroup_walks_follow_the_hosts_hierarchies() {
+        let Ok(raw) = std::fs::read(VMLINUX_BTF) else {
+            eprintln!("skipped: no {VMLINUX_BTF}");
+            return;
+        };
+        let (base, t) = resolve(raw).expect("offsets");
+        let pids = t
+            .enum_value("cgroup_subsys_id", "pids_cgrp_id")
+            .expect("pids id");
+        let cpu = t
+            .enum_value("cgroup_subsys_id", "cpu_cgrp_id")
+            .expect("cpu id");
+        assert_ne!(pids, cpu);
+        let h = |unified: bool, v1: &[&str]| crate::procfs::Hierarchies {
+            unified,
+            v1: v1.iter().map(|s| s.to_string()).collect(),
+        };
+        use recorder_common::{WALK_CGROUP_UNIFIED as U, WALK_CGROUP_V1 as V};
+        for (hier, walks, id) in [
+            (h(true, &[]), U, None),
+            (h(true, &["cpu", "pids"]), U | V, Some(pids)),
+            (h(false, &["cpu", "blkio"]), V, Some(cpu)),
+            (h(false, &[]), U, None),
+        ] {
+            let mut o = base;
+            choose_cgroup_walks(&mut o, &t, &hier);
+            assert_eq!(o.cgroup_walks, walks);
+            assert_eq!(
+                o.css_set_v1_css,
+                id.map_or(u32::MAX, |i| o.css_set_subsys + 8 * i)
+            );
+        }
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
-        assert!(offsets_from(vec![0u8; 64]).is_err());
-        assert!(offsets_from(Vec::new()).is_err());
+        assert!(resolve(vec![0u8; 64]).is_err());
+        assert!(resolve(Vec::new()).is_err());
     }
 }

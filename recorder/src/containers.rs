@@ -152,11 +152,15 @@ impl Tracker {
             Ok(i) => i,
             Err(why) => {
                 let _ = self.api.send(full.to_string());
+                // Only a layout that names its runtime says which it is.
                 let rt = match c.layout {
                     container_meta::Layout::Docker => Some(container_meta::Runtime::Docker),
                     container_meta::Layout::Podman => Some(container_meta::Runtime::Podman),
                     container_meta::Layout::CriO => Some(container_meta::Runtime::CriO),
-                    _ => Some(container_meta::Runtime::Containerd),
+                    container_meta::Layout::CriContainerd => {
+                        Some(container_meta::Runtime::Containerd)
+                    }
+                    container_meta::Layout::Containerd | container_meta::Layout::Kubepods => None,
                 };
                 let mut i = ContainerInfo::unknown(full, rt, &why);
                 if let Some(uid) = &c.pod_uid {

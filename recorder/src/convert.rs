@@ -584,7 +584,7 @@ impl Task {
             info,
             cwd: path_of(r, PATH_CWD),
             exe,
-            cgroup: path_of(r, PATH_CGROUP),
+            cgroup: pick_cgroup(path_of(r, PATH_CGROUP), path_of(r, PATH_CGROUP_V1)),
         }
     }
 
@@ -604,6 +604,21 @@ impl Task {
 
 /// A path the kernel walked leaf first into `slot`, or `None` when the walk
 /// did not reach the root (cut or unreadable: never a partial path).
+/// The task's cgroup: the unified hierarchy's path, unless only the v1
+/// controller's path names a container.
+fn pick_cgroup(unified: Option<Vec<u8>>, v1: Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let names = |p: &Option<Vec<u8>>| {
+        p.as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .is_some_and(|s| container_meta::cgroup::parse(s).is_some())
+    };
+    if v1.is_some() && (unified.is_none() || (!names(&unified) && names(&v1))) {
+        v1
+    } else {
+        unified
+    }
+}
+
 fn path_of(r: &Record<'_>, slot: u8) -> Option<Vec<u8>> {
     let mut comps: Vec<&[u8]> = Vec::new();
     let mut complete = false;

@@ -101,12 +101,23 @@ fn loginuid(pid: u32) -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// A process's cgroup: its unified-hierarchy path, unless only a v1
+/// hierarchy's path names a container (v1 hosts, or a runtime that sets v1
+/// paths only).
 fn cgroup(pid: u32) -> String {
-    read(format!("/proc/{pid}/cgroup"))
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("0::").map(str::to_string))
-        })
+    let text = read(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let path = |l: &str| l.splitn(3, ':').nth(2).map(str::to_string);
+    let unified = text.lines().find(|l| l.starts_with("0::")).and_then(path);
+    if unified
+        .as_deref()
+        .is_some_and(|u| container_meta::cgroup::parse(u).is_some())
+    {
+        return unified.unwrap_or_default();
+    }
+    text.lines()
+        .filter_map(path)
+        .find(|p| container_meta::cgroup::parse(p).is_some())
+        .or(unified)
         .unwrap_or_default()
 }
 
@@ -296,6 +307,38 @@ fn groups() -> Vec<GroupInfo> {
             })
         })
         .collect()
+}
+
+/// The cgroup hierarchies this host mounts.
+#[derive(Clone, Debug, Default)]
+pub struct Hierarchies {
+    /// The unified (v2) hierarchy is mounted.
+    pub unified: bool,
+    /// Controllers of mounted v1 hierarchies (`pids`, `memory`, ...).
+    pub v1: Vec<String>,
+}
+
+/// The cgroup hierarchies of `/proc/self/mountinfo`: a `cgroup2` mount, and
+/// the controllers of `cgroup` mounts (their super options).
+pub fn cgroup_hierarchies() -> Hierarchies {
+    let mut h = Hierarchies::default();
+    for l in read("/proc/self/mountinfo").unwrap_or_default().lines() {
+        // ... - fstype source super-options
+        let Some((_, tail)) = l.split_once(" - ") else {
+            continue;
+        };
+        let mut f = tail.split(' ');
+        match (f.next(), f.next(), f.next()) {
+            (Some("cgroup2"), _, _) => h.unified = true,
+            (Some("cgroup"), _, Some(opts)) => h.v1.extend(
+                opts.split(',')
+                    .filter(|o| !matches!(*o, "rw" | "ro") && !o.contains('='))
+                    .map(str::to_string),
+            ),
+            _ => {}
+        }
+    }
+    h
 }
 
 /// Where the cgroup v2 (unified) hierarchy is mounted: `/sys/fs/cgroup`, or
