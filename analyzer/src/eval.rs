@@ -12,6 +12,7 @@ use capture::kind::{id, task_flags, ArgType, FlagSet};
 use capture::EventRef;
 use rulelang::{Op, Transformer};
 
+use crate::rules::compile::NO_SLOT;
 use crate::rules::compile::{
     Const, FieldArg, FieldRef, Node, NodeId, Operand, OutputPart, Program,
 };
@@ -1671,11 +1672,30 @@ fn is_ancestor_any(r: &FieldRef) -> bool {
     ) && r.arg == FieldArg::None
 }
 
-fn eval_node(prog: &Program, id: NodeId, cx: &EvCtx<'_>) -> bool {
+/// Evaluates a node; a node with several parents (a shared macro) is
+/// evaluated once per event and remembered in `memo` (0 unknown, 1 false,
+/// 2 true), so a condition costs at most its number of nodes.
+fn eval_node(prog: &Program, id: NodeId, cx: &EvCtx<'_>, memo: &mut [u8]) -> bool {
+    let slot = prog.slots.get(id as usize).copied().unwrap_or(NO_SLOT);
+    if slot != NO_SLOT {
+        match memo.get(slot as usize) {
+            Some(1) => return false,
+            Some(2) => return true,
+            _ => {}
+        }
+    }
+    let r = eval_node_once(prog, id, cx, memo);
+    if let Some(m) = memo.get_mut(slot as usize) {
+        *m = 1 + u8::from(r);
+    }
+    r
+}
+
+fn eval_node_once(prog: &Program, id: NodeId, cx: &EvCtx<'_>, memo: &mut [u8]) -> bool {
     match &prog.nodes[id as usize] {
-        Node::And(xs) => xs.iter().all(|x| eval_node(prog, *x, cx)),
-        Node::Or(xs) => xs.iter().any(|x| eval_node(prog, *x, cx)),
-        Node::Not(x) => !eval_node(prog, *x, cx),
+        Node::And(xs) => xs.iter().all(|x| eval_node(prog, *x, cx, memo)),
+        Node::Or(xs) => xs.iter().any(|x| eval_node(prog, *x, cx, memo)),
+        Node::Not(x) => !eval_node(prog, *x, cx, memo),
         Node::Check(c) => {
             if let Some(ks) = &c.kinds {
                 let hit = ks.contains(cx.e.kind);
@@ -1737,7 +1757,11 @@ fn eval_node(prog: &Program, id: NodeId, cx: &EvCtx<'_>) -> bool {
 
 /// Evaluates a program with an event context shared across rules.
 pub fn matches_in(prog: &Program, cx: &EvCtx<'_>) -> bool {
-    eval_node(prog, prog.root, cx)
+    match prog.nslots {
+        0 => eval_node(prog, prog.root, cx, &mut []),
+        n if n <= 64 => eval_node(prog, prog.root, cx, &mut [0u8; 64]),
+        n => eval_node(prog, prog.root, cx, &mut vec![0u8; n as usize]),
+    }
 }
 
 /// Formats an output with the event's context, and collects the fields it

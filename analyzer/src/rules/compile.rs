@@ -202,18 +202,72 @@ pub enum Node {
 }
 
 /// A compiled condition: nodes in a flat vector, children before parents.
+/// A macro is compiled once per condition and every reference to it points
+/// at the same node, so the nodes form a DAG as large as the rule text, not
+/// a tree as large as its expansion.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
     /// The nodes.
     pub nodes: Vec<Node>,
     /// The root.
     pub root: NodeId,
+    /// For each node with more than one parent, its slot in the evaluator's
+    /// per-event memo ([`NO_SLOT`] otherwise): a node reached through many
+    /// paths is evaluated once per event.
+    pub slots: Vec<u32>,
+    /// Number of memo slots.
+    pub nslots: u32,
 }
+
+/// No memo slot: a node with one parent.
+pub const NO_SLOT: u32 = u32::MAX;
 
 impl Program {
     fn push(&mut self, n: Node) -> NodeId {
         self.nodes.push(n);
         (self.nodes.len() - 1) as NodeId
+    }
+
+    fn children(n: &Node) -> &[NodeId] {
+        match n {
+            Node::And(xs) | Node::Or(xs) => xs,
+            Node::Not(x) => std::slice::from_ref(x),
+            Node::Check(_) => &[],
+        }
+    }
+
+    /// Gives a memo slot to every node reached through more than one parent.
+    pub fn finish(&mut self) {
+        let mut parents = vec![0u32; self.nodes.len()];
+        for n in &self.nodes {
+            for c in Self::children(n) {
+                parents[*c as usize] = parents[*c as usize].saturating_add(1);
+            }
+        }
+        self.nslots = 0;
+        self.slots = parents
+            .iter()
+            .map(|&p| {
+                if p > 1 {
+                    self.nslots += 1;
+                    self.nslots - 1
+                } else {
+                    NO_SLOT
+                }
+            })
+            .collect();
+    }
+
+    /// The number of nodes the condition would have with every macro
+    /// reference copied (saturating): what printing it costs.
+    pub fn expanded_size(&self) -> u64 {
+        let mut size = vec![0u64; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            size[i] = Self::children(n)
+                .iter()
+                .fold(1u64, |a, c| a.saturating_add(size[*c as usize]));
+        }
+        size.get(self.root as usize).copied().unwrap_or(0)
     }
 
     fn fmt_node(&self, id: NodeId, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
@@ -279,51 +333,78 @@ impl Program {
     /// computes them: `evt.type = x` and `in` restrict, `and` intersects,
     /// `or` unites, and negations do not restrict.
     pub fn evttypes(&self) -> Option<BTreeSet<String>> {
-        self.evttypes_of(self.root)
-    }
-
-    fn evttypes_of(&self, id: NodeId) -> Option<BTreeSet<String>> {
-        match &self.nodes[id as usize] {
-            Node::Check(c)
-                if fields::FIELDS[c.field.id as usize].name == "evt.type"
-                    && c.field.transformers.is_empty() =>
-            {
-                match (&c.op, &c.operand) {
-                    (Op::Eq, Operand::Const(Const::Str(s))) => Some([s.to_string()].into()),
-                    (Op::In, Operand::Set(items, _)) => {
-                        Some(items.iter().map(|k| k.to_string()).collect())
-                    }
-                    _ => None,
-                }
-            }
-            Node::Check(_) | Node::Not(_) => None,
-            Node::And(xs) => {
-                let mut acc: Option<BTreeSet<String>> = None;
-                for x in xs {
-                    if let Some(s) = self.evttypes_of(*x) {
-                        acc = Some(match acc {
-                            Some(a) => a.intersection(&s).cloned().collect(),
-                            None => s,
-                        });
+        // Children come before parents: one pass, each node once.
+        let mut v: Vec<Option<std::rc::Rc<BTreeSet<String>>>> =
+            Vec::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            let r = match n {
+                Node::Check(c)
+                    if fields::FIELDS[c.field.id as usize].name == "evt.type"
+                        && c.field.transformers.is_empty() =>
+                {
+                    match (&c.op, &c.operand) {
+                        (Op::Eq, Operand::Const(Const::Str(s))) => {
+                            Some(std::rc::Rc::new([s.to_string()].into()))
+                        }
+                        (Op::In, Operand::Set(items, _)) => Some(std::rc::Rc::new(
+                            items.iter().map(|k| k.to_string()).collect(),
+                        )),
+                        _ => None,
                     }
                 }
-                acc
-            }
-            Node::Or(xs) => {
-                let mut acc = BTreeSet::new();
-                for x in xs {
-                    acc.extend(self.evttypes_of(*x)?);
+                Node::Check(_) | Node::Not(_) => None,
+                Node::And(xs) => {
+                    let mut acc: Option<std::rc::Rc<BTreeSet<String>>> = None;
+                    for x in xs {
+                        if let Some(s) = &v[*x as usize] {
+                            acc = Some(match acc {
+                                Some(a) => std::rc::Rc::new(a.intersection(s).cloned().collect()),
+                                None => s.clone(),
+                            });
+                        }
+                    }
+                    acc
                 }
-                Some(acc)
-            }
+                Node::Or(xs) => {
+                    let mut acc = BTreeSet::new();
+                    let mut all = true;
+                    for x in xs {
+                        match &v[*x as usize] {
+                            Some(s) => acc.extend(s.iter().cloned()),
+                            None => {
+                                all = false;
+                                break;
+                            }
+                        }
+                    }
+                    all.then(|| std::rc::Rc::new(acc))
+                }
+            };
+            v.push(r);
         }
+        v.get(self.root as usize)
+            .cloned()
+            .flatten()
+            .map(|s| (*s).clone())
     }
 }
+
+/// Most nodes a condition is printed with (`--print-condition`, `run
+/// --explain`); a larger expansion is summarised instead.
+pub const MAX_PRINTED_NODES: u64 = 100_000;
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.nodes.is_empty() {
             return Ok(());
+        }
+        let n = self.expanded_size();
+        if n > MAX_PRINTED_NODES {
+            return write!(
+                f,
+                "(a condition of {n} nodes once every macro is copied in, {} shared: too large to print)",
+                self.nodes.len()
+            );
         }
         self.fmt_node(self.root, f, 0)
     }
@@ -376,8 +457,26 @@ enum Ctx<'a> {
 
 struct Failed;
 
+/// Deepest nesting of macros in macros (real rule files nest a few levels).
+pub const MAX_MACRO_DEPTH: usize = 256;
+/// Deepest nesting of lists in lists.
+pub const MAX_LIST_DEPTH: usize = 256;
+/// Most nodes of one compiled condition (macros shared, not copied).
+pub const MAX_NODES: usize = 200_000;
+/// Most items of one expanded list (nested lists deduplicated).
+pub const MAX_LIST_ITEMS: usize = 200_000;
+
 struct Compiler<'a> {
     defs: &'a Definitions,
+    /// Macros compiled into the program being built: each is compiled once
+    /// per program and shared by every reference (a DAG, not a tree).
+    macro_memo: HashMap<String, NodeId>,
+    /// Lists expanded so far (without a cycle cut inside: the same from
+    /// every reference), deduplicated.
+    list_memo: HashMap<String, std::sync::Arc<Vec<String>>>,
+    /// A list nested deeper than [`MAX_LIST_DEPTH`] or larger than
+    /// [`MAX_LIST_ITEMS`], met while expanding.
+    list_limit: Option<String>,
     macros: HashMap<&'a str, (&'a MacroDef, Option<Expr>)>,
     lists: HashMap<&'a str, &'a [String]>,
     used_macros: HashSet<String>,
@@ -473,22 +572,73 @@ impl<'a> Compiler<'a> {
         Failed
     }
 
-    /// Items of a list, with nested lists expanded; a reference that would
-    /// close a cycle is left as the literal name (as Falco does).
+    /// Items of a list, with nested lists expanded and duplicates dropped
+    /// (membership is all a list is used for); a reference that would close
+    /// a cycle is left as the literal name (as Falco does). Each list is
+    /// expanded once: nested lists that double at every level stay linear.
     fn list_items(&mut self, name: &str, stack: &mut Vec<String>) -> Option<Vec<String>> {
+        let mut cut = false;
+        self.list_expand(name, stack, &mut cut)
+            .map(|v| v.as_ref().clone())
+    }
+
+    fn list_expand(
+        &mut self,
+        name: &str,
+        stack: &mut Vec<String>,
+        cut: &mut bool,
+    ) -> Option<std::sync::Arc<Vec<String>>> {
+        if let Some(v) = self.list_memo.get(name) {
+            return Some(v.clone());
+        }
         let items = *self.lists.get(name)?;
         self.used_lists.insert(name.to_string());
+        if stack.len() >= MAX_LIST_DEPTH {
+            self.list_limit = Some(format!(
+                "lists nested more than {MAX_LIST_DEPTH} deep ({} -> ...)",
+                stack[..3.min(stack.len())].join(" -> ")
+            ));
+            return Some(Default::default());
+        }
         stack.push(name.to_string());
-        let mut out = Vec::new();
+        let mut merged: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut own_cut = false;
+        let mut over = false;
+        let mut add = |x: &String, merged: &mut Vec<String>| {
+            if merged.len() >= MAX_LIST_ITEMS {
+                over = true;
+            } else if seen.insert(x.clone()) {
+                merged.push(x.clone());
+            }
+        };
         for it in items {
             if self.lists.contains_key(it.as_str()) && !stack.contains(it) {
-                out.extend(self.list_items(it, stack).unwrap_or_default());
+                let mut inner_cut = false;
+                if let Some(v) = self.list_expand(it, stack, &mut inner_cut) {
+                    for x in v.iter() {
+                        add(x, &mut merged);
+                    }
+                }
+                own_cut |= inner_cut;
             } else {
-                out.push(it.clone());
+                // A reference that would close a cycle stays a name.
+                own_cut |= self.lists.contains_key(it.as_str());
+                add(it, &mut merged);
             }
         }
         stack.pop();
-        Some(out)
+        if over {
+            self.list_limit = Some(format!(
+                "list '{name}' expands to more than {MAX_LIST_ITEMS} items"
+            ));
+        }
+        let v = std::sync::Arc::new(merged);
+        *cut |= own_cut;
+        if !own_cut {
+            self.list_memo.insert(name.to_string(), v.clone());
+        }
+        Some(v)
     }
 
     fn field(&mut self, fe: &FieldExpr, ctx: &Ctx<'_>) -> Result<FieldRef, Failed> {
@@ -749,6 +899,9 @@ impl<'a> Compiler<'a> {
                         let expanded = self
                             .list_items(&it.text, &mut Vec::new())
                             .unwrap_or_default();
+                        if let Some(why) = self.list_limit.take() {
+                            return Err(self.err(ctx, "LOAD_ERR_VALIDATE", why, Some(it.span)));
+                        }
                         // Falco substitutes list items as text, so an item written
                         // with quotes ('"10.0.0.0/8"') is a quoted string.
                         values.extend(expanded.into_iter().map(|t| Value {
@@ -844,6 +997,12 @@ impl<'a> Compiler<'a> {
                 if failed {
                     return Err(Failed);
                 }
+                // A shared macro used twice side by side is one child.
+                let mut seen = HashSet::new();
+                kids.retain(|k| seen.insert(*k));
+                if kids.len() == 1 {
+                    return Ok(kids[0]);
+                }
                 prog.push(if matches!(e, Expr::And(_)) {
                     Node::And(kids)
                 } else {
@@ -866,6 +1025,20 @@ impl<'a> Compiler<'a> {
                     ));
                 };
                 self.used_macros.insert(name.clone());
+                if let Some(&id) = self.macro_memo.get(name.as_str()) {
+                    return Ok(id);
+                }
+                if stack.len() >= MAX_MACRO_DEPTH {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_VALIDATE",
+                        format!(
+                            "macros nested more than {MAX_MACRO_DEPTH} deep ({} -> ... -> {name})",
+                            stack[..3.min(stack.len())].join(" -> ")
+                        ),
+                        Some(*span),
+                    ));
+                }
                 if stack.contains(name) {
                     return Err(self.err(
                         ctx,
@@ -888,7 +1061,9 @@ impl<'a> Compiler<'a> {
                 stack.push(name.clone());
                 let r = self.expr(&ast, &Ctx::Macro(def), prog, stack);
                 stack.pop();
-                r?
+                let id = r?;
+                self.macro_memo.insert(name.clone(), id);
+                id
             }
         })
     }
@@ -1156,6 +1331,7 @@ impl<'a> Compiler<'a> {
             }
         };
         let mut prog = Program::default();
+        self.macro_memo.clear();
         let mut ok = true;
         let root = match self.expr(&ast, &ctx, &mut prog, &mut Vec::new()) {
             Ok(n) => Some(n),
@@ -1191,6 +1367,20 @@ impl<'a> Compiler<'a> {
             root = prog.push(Node::And(vec![root, not]));
         }
         prog.root = root;
+        if prog.nodes.len() > MAX_NODES {
+            self.diag(
+                &ctx,
+                Severity::Error,
+                "LOAD_ERR_VALIDATE",
+                format!(
+                    "condition too large: {} nodes after expanding macros and exceptions (at most {MAX_NODES})",
+                    prog.nodes.len()
+                ),
+                None,
+            );
+            return None;
+        }
+        prog.finish();
         let evttypes = prog.evttypes();
         if evttypes.is_none() && r.warn_evttypes {
             self.diag(&ctx, Severity::Warning, "LOAD_NO_EVTTYPE", "rule matches too many evt.type values (names no event type): it is evaluated on every event".into(), None);
@@ -1212,40 +1402,151 @@ impl<'a> Compiler<'a> {
     }
 }
 
-/// A path from `start` back to itself through macro references, if any.
-fn macro_cycle(
-    macros: &HashMap<&str, (&MacroDef, Option<Expr>)>,
-    start: &str,
-) -> Option<Vec<String>> {
-    fn walk(
-        macros: &HashMap<&str, (&MacroDef, Option<Expr>)>,
-        at: &str,
-        start: &str,
-        path: &mut Vec<String>,
-        seen: &mut HashSet<String>,
-    ) -> bool {
-        let Some((_, Some(ast))) = macros.get(at) else {
-            return false;
-        };
-        let mut refs = Vec::new();
-        ast.visit_macros(&mut |n, _| refs.push(n.to_string()));
-        for r in refs {
-            if r == start {
-                path.push(r);
-                return true;
+/// For every macro on a reference cycle, a path from it back to itself.
+/// One pass over the reference graph (Tarjan's strongly connected
+/// components, iterative: no recursion however long a chain of macros is),
+/// then a breadth-first search inside each cyclic component.
+fn macro_cycles(macros: &HashMap<&str, (&MacroDef, Option<Expr>)>) -> HashMap<String, Vec<String>> {
+    let names: Vec<&str> = {
+        let mut n: Vec<&str> = macros.keys().copied().collect();
+        n.sort_unstable();
+        n
+    };
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let edges: Vec<Vec<usize>> = names
+        .iter()
+        .map(|n| {
+            let mut out = Vec::new();
+            if let Some((_, Some(ast))) = macros.get(n) {
+                ast.visit_macros(&mut |r, _| {
+                    if let Some(&j) = index.get(r) {
+                        out.push(j);
+                    }
+                });
             }
-            if seen.insert(r.clone()) {
-                path.push(r.clone());
-                if walk(macros, &r, start, path, seen) {
-                    return true;
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect();
+    // Iterative Tarjan.
+    let n = names.len();
+    let (mut idx, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
+    let (mut stack, mut comp, mut next) = (Vec::new(), vec![usize::MAX; n], 0);
+    let mut ncomp = 0;
+    for root in 0..n {
+        if idx[root] != usize::MAX {
+            continue;
+        }
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(&mut (v, ref mut ei)) = work.last_mut() {
+            if *ei == 0 && idx[v] == usize::MAX {
+                idx[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on[v] = true;
+            }
+            if let Some(&w) = edges[v].get(*ei) {
+                *ei += 1;
+                if idx[w] == usize::MAX {
+                    work.push((w, 0));
+                } else if on[w] {
+                    low[v] = low[v].min(idx[w]);
                 }
-                path.pop();
+                continue;
+            }
+            work.pop();
+            if let Some(&(p, _)) = work.last() {
+                low[p] = low[p].min(low[v]);
+            }
+            if low[v] == idx[v] {
+                while let Some(w) = stack.pop() {
+                    on[w] = false;
+                    comp[w] = ncomp;
+                    if w == v {
+                        break;
+                    }
+                }
+                ncomp += 1;
             }
         }
-        false
     }
-    let mut path = vec![start.to_string()];
-    walk(macros, start, start, &mut path, &mut HashSet::new()).then_some(path)
+    let mut size = vec![0usize; ncomp];
+    for &c in &comp {
+        size[c] += 1;
+    }
+    // One cycle per component (breadth-first from its first member), shown
+    // from each member on it; members on other cycles of a component of
+    // at most 1000 macros get their own search.
+    let shortest_back = |v: usize| -> Vec<usize> {
+        let mut prev = vec![usize::MAX; n];
+        let mut queue = std::collections::VecDeque::from([v]);
+        while let Some(u) = queue.pop_front() {
+            for &w in &edges[u] {
+                if comp[w] != comp[v] {
+                    continue;
+                }
+                if w == v {
+                    let mut cyc = vec![u];
+                    let mut at = u;
+                    while at != v && cyc.len() <= n {
+                        at = prev[at];
+                        if at == usize::MAX {
+                            break;
+                        }
+                        cyc.push(at);
+                    }
+                    cyc.reverse();
+                    // cyc starts at v (or is cut); v -> ... -> u.
+                    if cyc.first() != Some(&v) {
+                        cyc.insert(0, v);
+                    }
+                    return cyc;
+                }
+                if prev[w] == usize::MAX {
+                    prev[w] = u;
+                    queue.push_back(w);
+                }
+            }
+        }
+        vec![v]
+    };
+    // The cycle from `cyc[k]` back to itself, at most 12 names shown.
+    let show = |cyc: &[usize], k: usize| -> Vec<String> {
+        let len = cyc.len();
+        let at = |i: usize| names[cyc[(k + i) % len]].to_string();
+        if len <= 11 {
+            (0..=len).map(at).collect()
+        } else {
+            let mut v: Vec<String> = (0..5).map(at).collect();
+            v.push(format!("... ({len} macros) ..."));
+            v.extend((len - 4..=len).map(at));
+            v
+        }
+    };
+    let mut out = HashMap::new();
+    let mut first_cycle: HashMap<usize, (Vec<usize>, HashMap<usize, usize>)> = HashMap::new();
+    for v in 0..n {
+        let cyclic = size[comp[v]] > 1 || edges[v].contains(&v);
+        if !cyclic {
+            continue;
+        }
+        let (cyc, pos) = first_cycle.entry(comp[v]).or_insert_with(|| {
+            let c = shortest_back(v);
+            let pos = c.iter().enumerate().map(|(i, &x)| (x, i)).collect();
+            (c, pos)
+        });
+        let path = if let Some(&k) = pos.get(&v) {
+            show(cyc, k)
+        } else if size[comp[v]] <= 1000 {
+            show(&shortest_back(v), 0)
+        } else {
+            vec![names[v].to_string(), "...".into(), names[v].to_string()]
+        };
+        out.insert(names[v].to_string(), path);
+    }
+    out
 }
 
 fn unquote(t: &str) -> String {
@@ -1283,6 +1584,9 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
             .iter()
             .map(|l| (l.name.as_str(), l.items.as_slice()))
             .collect(),
+        macro_memo: HashMap::new(),
+        list_memo: HashMap::new(),
+        list_limit: None,
         used_macros: HashSet::new(),
         used_lists: HashSet::new(),
         diags: Vec::new(),
@@ -1308,6 +1612,7 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
     }
     // Every macro is checked on its own, used or not: undefined references
     // and reference cycles are errors on the macro (as in Falco).
+    let cycles = macro_cycles(&c.macros);
     for m in &defs.macros {
         let Some(Some(ast)) = c.macros.get(m.name.as_str()).map(|(_, a)| a.clone()) else {
             continue;
@@ -1327,7 +1632,7 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
             }
         }
         if !bad {
-            if let Some(path) = macro_cycle(&c.macros, &m.name) {
+            if let Some(path) = cycles.get(m.name.as_str()) {
                 c.err(
                     &Ctx::Macro(m),
                     "LOAD_ERR_VALIDATE",

@@ -20,6 +20,9 @@ pub struct Origin {
     pub file: std::sync::Arc<str>,
     /// File text (for source lines in diagnostics).
     pub src: std::sync::Arc<str>,
+    /// Byte offset of each line's start in `src` (a diagnostic's source
+    /// line without scanning the file: many diagnostics stay linear).
+    pub line_starts: std::sync::Arc<[usize]>,
     /// The item's location.
     pub loc: ItemLoc,
 }
@@ -48,9 +51,10 @@ impl Origin {
             None => (self.loc.line + 1, 1, 1),
         };
         let source_line = self
-            .src
-            .lines()
-            .nth(line.saturating_sub(1))
+            .line_starts
+            .get(line.saturating_sub(1))
+            .and_then(|&start| self.src.get(start..))
+            .and_then(|rest| rest.lines().next())
             .unwrap_or("")
             .to_string();
         Diagnostic {
@@ -234,10 +238,14 @@ impl Definitions {
     /// Reads rule-file text; `file` names it in diagnostics.
     pub fn read_str(&mut self, file: std::sync::Arc<str>, text: &str) {
         let src: std::sync::Arc<str> = text.into();
+        let line_starts: std::sync::Arc<[usize]> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         let locs = locate(text);
         let whole = Origin {
             file: file.clone(),
             src: src.clone(),
+            line_starts: line_starts.clone(),
             loc: ItemLoc::default(),
         };
         let mut docs = Vec::new();
@@ -310,6 +318,7 @@ impl Definitions {
                 let origin = Origin {
                     file: file.clone(),
                     src: src.clone(),
+                    line_starts: line_starts.clone(),
                     loc,
                 };
                 match item {
