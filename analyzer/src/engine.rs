@@ -163,6 +163,17 @@ fn prefilter(rules: &[CompiledRule]) -> Vec<Vec<usize>> {
     by_kind
 }
 
+/// Decompressed bytes a run keeps in flight at most (chunks loaded and not
+/// yet evaluated), whatever the chunks declare and however many threads
+/// run: one chunk larger than this is still read, alone.
+pub const DECODE_BUDGET: u64 = 512 << 20;
+
+/// Memory a loaded chunk takes: its payload and the per-event columns the
+/// reader adds (timestamp and argument offset).
+fn chunk_cost(e: &capture::schema::ChunkEntry) -> u64 {
+    u64::from(e.raw_len) + 12 * u64::from(e.event_count)
+}
+
 /// Options of a run.
 pub struct RunOptions {
     /// Alerting mode.
@@ -207,6 +218,7 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
     let chunk_errors = Mutex::new(Vec::new());
     let stop = AtomicBool::new(false);
     let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let in_flight_bytes = AtomicU64::new(0);
     let limit = 2 * rayon::current_num_threads().max(1);
 
     // Evaluates one chunk from the state at its start.
@@ -263,6 +275,18 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
             s.spawn(|s| {
                 let mut state = State::from_snapshot(&snapshot);
                 for i in 0..n {
+                    // Memory: wait (running queued evaluations on this
+                    // thread) until the chunk fits in the budget.
+                    let cost = chunk_cost(&cap.chunks()[i]);
+                    loop {
+                        let held = in_flight_bytes.load(Ordering::Acquire);
+                        if held == 0 || held + cost <= DECODE_BUDGET {
+                            break;
+                        }
+                        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                    }
                     let chunk = match cap.load_chunk(i) {
                         Ok(c) => Arc::new(c),
                         Err(err) => {
@@ -282,13 +306,21 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
                         }
                     }
                     in_flight.fetch_add(1, Ordering::AcqRel);
+                    in_flight_bytes.fetch_add(cost, Ordering::AcqRel);
                     let checkpoint = state.clone();
-                    let (c2, results, eval_chunk, in_flight) =
-                        (chunk.clone(), &results, &eval_chunk, &in_flight);
+                    let (c2, results, eval_chunk, in_flight, in_flight_bytes) = (
+                        chunk.clone(),
+                        &results,
+                        &eval_chunk,
+                        &in_flight,
+                        &in_flight_bytes,
+                    );
                     s.spawn(move |_| {
                         let r = eval_chunk(&c2, checkpoint);
                         *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                        drop(c2);
                         in_flight.fetch_sub(1, Ordering::AcqRel);
+                        in_flight_bytes.fetch_sub(cost, Ordering::AcqRel);
                     });
                     let mut local_gaps = Vec::new();
                     for (k, kind) in chunk.kinds().enumerate() {

@@ -1834,14 +1834,25 @@ mod tests {
 
 #[cfg(test)]
 mod fillable_tests {
+    use crate::rules::fields::lookup;
+
     #[test]
-    fn unfilled_fields_are_listed() {
-        let v: Vec<&str> = crate::rules::fields::FIELDS
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !super::fillable(*i as u16))
-            .map(|(_, f)| f.name)
-            .collect();
-        eprintln!("UNFILLED {v:?}");
+    fn container_and_pod_fields_are_filled_and_api_server_fields_are_not() {
+        let filled = |n: &str| super::fillable(lookup(n).expect(n).0);
+        for f in [
+            "container.id",
+            "container.image.repository",
+            "container.mount.dest",
+            "container.label",
+            "container.info",
+            "k8s.pod.name",
+            "k8s.ns.name",
+            "k8s.pod.labels",
+        ] {
+            assert!(filled(f), "{f}");
+        }
+        for f in ["k8s.deployment.name", "k8s.svc.name", "fd.sip.name"] {
+            assert!(!filled(f), "{f}");
+        }
     }
 }

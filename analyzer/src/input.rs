@@ -20,7 +20,7 @@ pub struct Opened {
 /// Whether the file at `path` is a .scap trace (by its first bytes).
 pub fn is_scap(path: &Path) -> bool {
     let mut head = [0u8; 4];
-    std::fs::File::open(path)
+    capture::reader::open_regular(path)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok_and(|_| scap::import::looks_like_scap(&head))
 }

@@ -4,6 +4,24 @@
 //! damaged or unfinished (info and verify still report everything intact),
 //! 2 usage errors and unreadable files.
 
+/// A line on stderr that never panics: a closed or broken stderr loses the
+/// message, not the run (and its exit code).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// [`say!`] without the newline.
+#[allow(unused_macros)]
+macro_rules! say_part {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -212,10 +230,10 @@ fn open_input(
 ) -> Result<(Capture, bool, Option<scap::import::ImportReport>)> {
     let o = analyzer::input::open(path)?;
     for p in &o.scap_problems {
-        eprintln!("analyzer: {p}");
+        say!("analyzer: {p}");
     }
     if let (Some(r), false) = (&o.import, quiet) {
-        eprintln!(
+        say!(
             "analyzer: {}: {}",
             path.display(),
             analyzer::input::import_line(r)
@@ -258,6 +276,16 @@ fn import(
         .with_context(|| format!("{}", trace.display()))?
         .len();
     let s = scap::ScapFile::open(trace).with_context(|| format!("{}", trace.display()))?;
+    // Nothing of a .scap was read (empty, or another kind of file): no
+    // output is written.
+    if s.block_counts.is_empty() {
+        let why = s
+            .problems
+            .first()
+            .map(|p| p.reason.clone())
+            .unwrap_or_else(|| "no block".into());
+        anyhow::bail!("{}: {why}", trace.display());
+    }
     let file = capture::outfile::create(dest, output_options(force), &[trace])?;
     let name = dest.display().to_string();
     let (_, summary, rep) = scap::import::convert(&s, &trace.display().to_string(), file, &name)?;
@@ -265,18 +293,18 @@ fn import(
     let out_bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     let rate = rep.scap_events as f64 / secs.max(1e-9);
     for p in &s.problems {
-        eprintln!(
+        say!(
             "analyzer: {}: {p} (the events before it are converted)",
             trace.display()
         );
     }
     if !quiet {
-        eprintln!(
+        say!(
             "analyzer: {}: {}",
             trace.display(),
             analyzer::input::import_line(&rep)
         );
-        eprintln!(
+        say!(
             "analyzer: wrote {} ({} bytes from {} bytes of .scap, {:.2}x) in {:.3} s, {:.0} scap events/s; chain head {}",
             dest.display(),
             out_bytes,
@@ -318,11 +346,27 @@ fn parse_priority(s: &str) -> Result<analyzer::rules::Priority, String> {
     analyzer::rules::Priority::parse(s).ok_or_else(|| format!("unknown priority {s:?}"))
 }
 
+/// A capture is read through a memory map: if another process truncates the
+/// file meanwhile, reading the lost pages raises SIGBUS. Say so and exit
+/// with the code of an unreadable file (2) instead of dying by the signal.
+extern "C" fn on_sigbus(_: libc::c_int) {
+    const MSG: &[u8] = b"analyzer: the capture file shrank while it was being read (truncated by another process); copy a capture before reading it while something may still change it\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe.
+    unsafe {
+        libc::write(2, MSG.as_ptr() as *const libc::c_void, MSG.len());
+        libc::_exit(2);
+    }
+}
+
 fn main() -> ExitCode {
+    // SAFETY: installing a handler that only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGBUS, on_sigbus as *const () as libc::sighandler_t);
+    }
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("analyzer: {e:#}");
+            say!("analyzer: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -409,7 +453,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(f) => Some(f),
                     Err(diags) => {
                         for d in &diags {
-                            eprint!("{}", d.render());
+                            say_part!("{}", d.render());
                         }
                         return Ok(ExitCode::from(2));
                     }
@@ -418,6 +462,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 None
             };
             let (cap, damaged, import) = open_input(&capture, true)?;
+            // What the file lost outside its chunks (metadata, snapshot,
+            // index): said before the events, which are all still listed.
+            for p in cap.problems() {
+                say!("analyzer: {p}");
+            }
             let mut kinds = capture::KindSet::EMPTY;
             // Calls without a kind of their own are generic events named
             // by their number.
@@ -458,7 +507,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 let c = match cap.load_chunk(i) {
                     Ok(c) => c,
                     Err(e) => {
-                        eprintln!("analyzer: skipping damaged chunk: {e}");
+                        say!("analyzer: skipping damaged chunk: {e}");
                         bad += 1;
                         continue;
                     }
@@ -686,7 +735,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let end = meta.boot_time_unix_ns + w.stats().max_ts;
             let (_, sum) = w.finish(end).context("finishing capture")?;
             if !quiet {
-                eprintln!(
+                say!(
                     "wrote {} events in {} chunks, {} bytes ({:.2} bytes/event), chain head {}",
                     sum.stats.events,
                     sum.stats.chunks,
@@ -729,7 +778,8 @@ struct RunArgs {
     /// all: every matching rule alerts (default); first: only the first in load order, like Falco.
     #[arg(long, value_enum, default_value_t = analyzer::engine::Matching::All)]
     rule_matching: analyzer::engine::Matching,
-    /// Worker threads (0: all cores).
+    /// Worker threads (0: all cores; at most 4 per core). Each holds one
+    /// decompressed chunk, so this also bounds memory.
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Load rules even when some have errors (they are skipped) instead of exiting 2.
@@ -745,10 +795,18 @@ struct RunArgs {
 fn run_rules(a: RunArgs) -> Result<ExitCode> {
     use std::collections::BTreeMap;
     use std::io::Write;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max_threads = (4 * cores).min(256);
+    if a.threads > max_threads {
+        anyhow::bail!(
+            "--threads {}: at most {max_threads} on this machine (4 per core; 0 uses every core)",
+            a.threads
+        );
+    }
     let set = analyzer::rules::load_rules(&a.rules, &a.sel.selection());
     for d in &set.diagnostics {
         if d.severity == analyzer::rules::Severity::Error || !a.quiet {
-            eprint!("{}", d.render());
+            say_part!("{}", d.render());
         }
     }
     if set.errors() > 0 && !a.keep_going {
@@ -785,13 +843,13 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
         let (cap, scap_damaged, import) = open_input(path, a.quiet)?;
         damaged |= scap_damaged;
         for p in cap.problems() {
-            eprintln!("analyzer: {p}");
+            say!("analyzer: {p}");
             damaged = true;
         }
         let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
         let res = analyzer::engine::run(&cap, &rules, &opts);
         for e in &res.chunk_errors {
-            eprintln!("analyzer: skipped damaged chunk: {e}");
+            say!("analyzer: skipped damaged chunk: {e}");
             damaged = true;
         }
         let mut text = String::new();
@@ -821,7 +879,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
         out(&text);
         if !a.quiet {
             let secs = res.elapsed.as_secs_f64();
-            eprintln!(
+            say!(
                 "analyzer: {}: {} events in {:.2}s ({:.2}M events/s), {} rules, {} alerts, {} gap(s) with {} lost events",
                 path.display(),
                 res.events,
@@ -833,7 +891,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
                 res.gaps.iter().map(|g| g.count).sum::<u64>()
             );
             for ((prio, rule), n) in &by_rule {
-                eprintln!(
+                say!(
                     "  {:>8}  {:<13} {}",
                     n,
                     prio.name(),
@@ -847,7 +905,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
     }
     if let Some(h) = &http {
         if h.failures > 0 {
-            eprintln!(
+            say!(
                 "analyzer: {} HTTP post(s) failed: {}",
                 h.failures,
                 h.last_error.clone().unwrap_or_default()
@@ -870,7 +928,7 @@ fn out(text: &str) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("analyzer: writing output: {e}");
+        say!("analyzer: writing output: {e}");
         std::process::exit(2);
     }
 }

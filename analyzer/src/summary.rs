@@ -199,38 +199,60 @@ impl Tally {
     }
 }
 
+/// Counts one chunk's events by kind, its drops and its time range.
+fn tally_chunk(cap: &Capture, i: usize) -> Result<Tally, capture::Error> {
+    let c = cap.load_chunk(i)?;
+    let mut t = Tally {
+        kinds: Vec::with_capacity(256),
+        ..Tally::default()
+    };
+    for e in c.events() {
+        let k = e.kind as usize;
+        if k >= t.kinds.len() {
+            t.kinds.resize(k + 1, 0);
+        }
+        t.kinds[k] += 1;
+        if e.kind == id::LOSS {
+            let n = match e.args().next() {
+                Some(Ok(ArgValue::Uint(n))) => n,
+                _ => 0,
+            };
+            let d = t.drops.entry(e.cpu).or_default();
+            d.0 += n;
+            d.1 += 1;
+        }
+        t.ts = Some(match t.ts {
+            Some((lo, hi)) => (lo.min(e.ts), hi.max(e.ts)),
+            None => (e.ts, e.ts),
+        });
+    }
+    t.events = c.len() as u64;
+    Ok(t)
+}
+
 /// Summarises a capture, reading every chunk (in parallel).
 pub fn summarize(cap: &Capture) -> CaptureSummary {
-    let results: Vec<Result<Tally, capture::Error>> = (0..cap.chunks().len())
-        .into_par_iter()
-        .map(|i| {
-            let c = cap.load_chunk(i)?;
-            let mut t = Tally {
-                kinds: Vec::with_capacity(256),
-                ..Tally::default()
-            };
-            for e in c.events() {
-                let k = e.kind as usize;
-                if k >= t.kinds.len() {
-                    t.kinds.resize(k + 1, 0);
-                }
-                t.kinds[k] += 1;
-                if e.kind == id::LOSS {
-                    let n = match e.args().next() {
-                        Some(Ok(ArgValue::Uint(n))) => n,
-                        _ => 0,
-                    };
-                    let d = t.drops.entry(e.cpu).or_default();
-                    d.0 += n;
-                    d.1 += 1;
-                }
-                t.ts = Some(match t.ts {
-                    Some((lo, hi)) => (lo.min(e.ts), hi.max(e.ts)),
-                    None => (e.ts, e.ts),
-                });
-            }
-            t.events = c.len() as u64;
-            Ok(t)
+    // Chunks are decoded in parallel in batches that fit the decode budget,
+    // so memory does not depend on what the chunks declare.
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut held = 0u64;
+    for (i, e) in cap.chunks().iter().enumerate() {
+        let cost = u64::from(e.raw_len) + 12 * u64::from(e.event_count);
+        if batches.is_empty() || held + cost > crate::engine::DECODE_BUDGET {
+            batches.push(Vec::new());
+            held = 0;
+        }
+        held += cost;
+        if let Some(b) = batches.last_mut() {
+            b.push(i);
+        }
+    }
+    let results: Vec<Result<Tally, capture::Error>> = batches
+        .iter()
+        .flat_map(|b| {
+            b.par_iter()
+                .map(|&i| tally_chunk(cap, i))
+                .collect::<Vec<_>>()
         })
         .collect();
     let mut problems: Vec<String> = cap.problems().iter().map(|e| e.to_string()).collect();

@@ -160,12 +160,57 @@ fn resync(data: &[u8], from: u64) -> Option<u64> {
     None
 }
 
+/// Opens `path` for reading only when it is a regular file: a FIFO, device
+/// or directory is refused with what it is, without blocking (a FIFO is
+/// opened non-blocking, then checked).
+pub fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let t = f.metadata()?.file_type();
+    let what = if t.is_file() {
+        None
+    } else if t.is_dir() {
+        Some("a directory")
+    } else if t.is_fifo() {
+        Some("a FIFO (named pipe)")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    };
+    if let Some(w) = what {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{w}, not a capture file"),
+        ));
+    }
+    // Back to blocking reads.
+    // SAFETY: fcntl on an fd we own, with flags read from it.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        let fd = f.as_raw_fd();
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(f)
+}
+
 impl Capture {
-    /// Maps and opens a capture file.
+    /// Maps and opens a capture file (a regular file: a FIFO, device or
+    /// directory is refused with what it is, without blocking).
     pub fn open(path: impl AsRef<Path>) -> Result<Capture> {
         let name = path.as_ref().display().to_string();
-        let file = std::fs::File::open(path.as_ref())
-            .map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
+        let file =
+            open_regular(path.as_ref()).map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
         // SAFETY: the map is read-only and private to this process. Ferret
         // never writes to a file it reads; a capture truncated by another
         // process while mapped would fault, which is the documented limit of

@@ -63,7 +63,31 @@ pub fn verify(cap: &Capture) -> VerifyReport {
         match item {
             WalkItem::Frame { offset, header: h } => {
                 let chunk = (h.kind == FrameKind::Chunk).then_some(chunk_no);
+                let kind = h.kind;
                 let mut bad = |f: FrameFault| {
+                    // Damage outside the chunks is named by what it costs.
+                    let lost = match kind {
+                        FrameKind::Chunk => None,
+                        FrameKind::Meta => {
+                            Some("host, recorder, boot time and filters are unknown")
+                        }
+                        FrameKind::Snapshot => {
+                            Some("the processes, fds, users and groups at the start are lost")
+                        }
+                        _ => Some("a reader rebuilds the index by scanning the frames"),
+                    };
+                    let f = match lost {
+                        Some(lost) => FrameFault::Section {
+                            frame: if kind == FrameKind::Meta {
+                                "metadata"
+                            } else {
+                                kind.name()
+                            },
+                            cause: f.to_string(),
+                            lost,
+                        },
+                        None => f,
+                    };
                     rep.problems.push(Error::at(name, chunk, offset, f));
                 };
                 let start = offset as usize;

@@ -318,48 +318,156 @@ pub fn decompress(raw: Vec<u8>) -> (Vec<u8>, Option<ScapError>) {
     }
 }
 
-impl ScapFile {
-    /// Reads and parses a file (gzip or not). Fails only when the file cannot
-    /// be read; damage is reported in [`ScapFile::problems`].
-    pub fn open(path: &std::path::Path) -> std::io::Result<ScapFile> {
-        let (data, gz_problem) = decompress(std::fs::read(path)?);
-        let mut f = ScapFile::parse(&data);
-        if let Some(p) = gz_problem {
-            f.problems.insert(0, p);
+/// Bounds on what reading a `.scap` file may cost, whatever the file says.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadLimits {
+    /// Largest block accepted (a block declaring more is damage): 64 MiB by
+    /// default; sysdig's largest blocks, process lists of busy hosts, are a
+    /// few MiB.
+    pub max_block: usize,
+    /// Decompressed bytes read at most (reading stops there with a
+    /// problem): 16 GiB by default. Events are kept in memory, so this also
+    /// bounds memory.
+    pub max_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_block: 64 << 20,
+            max_bytes: 16 << 30,
         }
-        Ok(f)
     }
+}
+
+pub use capture::reader::open_regular;
+
+impl ScapFile {
+    /// Reads and parses a file (gzip or not), streaming: neither the file
+    /// nor its decompressed form is held whole, and no block larger than
+    /// the limit is allocated. Fails only when the file cannot be opened (or
+    /// is not a regular file); damage is reported in [`ScapFile::problems`].
+    pub fn open(path: &std::path::Path) -> std::io::Result<ScapFile> {
+        ScapFile::open_with(path, &ReadLimits::default())
+    }
+
+    /// [`ScapFile::open`] with other limits.
+    pub fn open_with(path: &std::path::Path, limits: &ReadLimits) -> std::io::Result<ScapFile> {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
+        let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        Ok(if gz {
+            ScapFile::parse_reader(flate2::read::MultiGzDecoder::new(r), true, limits)
+        } else {
+            ScapFile::parse_reader(r, false, limits)
+        })
+    }
+}
+
+/// Reads until `buf` is full or the stream ends: the bytes read, or the
+/// error met after those.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<std::io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
 }
 
 impl ScapFile {
     /// Parses decompressed `.scap` bytes. Never fails: problems are recorded
     /// and everything read before them is kept.
     pub fn parse(data: &[u8]) -> ScapFile {
+        ScapFile::parse_reader(data, false, &ReadLimits::default())
+    }
+
+    /// Parses a `.scap` stream block by block (`gz`: the stream is a gzip
+    /// decoder, whose errors are reported as such).
+    pub fn parse_reader(mut r: impl Read, gz: bool, limits: &ReadLimits) -> ScapFile {
         let mut f = ScapFile::default();
-        let mut at = 0usize;
-        while at < data.len() {
-            let bad = |reason: String| ScapError {
-                offset: at as u64,
-                reason,
+        let mut at = 0u64;
+        let mut blk: Vec<u8> = Vec::new();
+        loop {
+            let bad = |reason: String| ScapError { offset: at, reason };
+            let stream_err = |e: std::io::Error| -> String {
+                if gz {
+                    format!("gzip stream damaged or cut: {e}")
+                } else {
+                    format!("read error: {e}")
+                }
             };
-            let Some(hdr) = data.get(at..at + 8) else {
-                f.problems.push(bad("truncated block header".into()));
+            if at >= limits.max_bytes {
+                f.problems.push(bad(format!(
+                    "stopped after {at} bytes: the reading limit (ReadLimits::max_bytes)"
+                )));
                 break;
-            };
+            }
+            let mut hdr = [0u8; 8];
+            match fill(&mut r, &mut hdr) {
+                (0, None) if at == 0 => {
+                    f.problems
+                        .push(bad("empty file: not a .scap capture".into()));
+                    break;
+                }
+                (0, None) => break,
+                (8, None) => {}
+                (_, Some(e)) => {
+                    f.problems.push(bad(stream_err(e)));
+                    break;
+                }
+                (_, None) => {
+                    f.problems.push(bad(if gz {
+                        "gzip stream damaged or cut: truncated block header".into()
+                    } else {
+                        "truncated block header".into()
+                    }));
+                    break;
+                }
+            }
             let ty = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
             let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+            if at == 0 && ty != block::SHB {
+                f.problems.push(bad(format!(
+                    "no section header block at the start (block type {ty:#x}): not a .scap capture"
+                )));
+                break;
+            }
             if len < 12 || len % 4 != 0 && ty != block::SHB {
                 f.problems.push(bad(format!(
                     "invalid block length {len} for block type {ty:#x}"
                 )));
                 break;
             }
-            let Some(blk) = data.get(at..at + len) else {
+            if len > limits.max_block {
                 f.problems.push(bad(format!(
-                    "block of {len} bytes runs past the end of the file (cut capture)"
+                    "block of type {ty:#x} declares {len} bytes, more than the {} a block may have",
+                    limits.max_block
                 )));
                 break;
-            };
+            }
+            blk.clear();
+            blk.extend_from_slice(&hdr);
+            blk.resize(len, 0);
+            match fill(&mut r, &mut blk[8..]) {
+                (n, None) if n == len - 8 => {}
+                (_, Some(e)) => {
+                    f.problems.push(bad(stream_err(e)));
+                    break;
+                }
+                (_, None) => {
+                    f.problems.push(bad(if gz {
+                        format!("gzip stream damaged or cut: block of {len} bytes runs past the end of the data")
+                    } else {
+                        format!("block of {len} bytes runs past the end of the file (cut capture)")
+                    }));
+                    break;
+                }
+            }
             let tail = u32::from_le_bytes([blk[len - 4], blk[len - 3], blk[len - 2], blk[len - 1]])
                 as usize;
             if tail != len {
@@ -370,10 +478,10 @@ impl ScapFile {
             }
             *f.block_counts.entry(ty).or_insert(0) += 1;
             let body = &blk[8..len - 4];
-            if let Err(reason) = f.block(ty, body, at as u64) {
+            if let Err(reason) = f.block(ty, body, at) {
                 f.problems.push(bad(reason));
             }
-            at += len;
+            at += len as u64;
         }
         f
     }

@@ -18,8 +18,25 @@ struct Cli {
     rules: Vec<PathBuf>,
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "ferret-tui: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    // ratatui::init panics without a terminal: say so instead.
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "ferret-tui needs a terminal on stdin and stdout (for a report without one, use `analyzer run` or `analyzer events`)"
+        );
+    }
     let cap = analyzer::input::open(&cli.capture)?.capture;
     let mut rules = cli.rules.clone();
     if rules.is_empty() && std::path::Path::new("rules").is_dir() {
@@ -48,7 +65,7 @@ fn main() -> Result<()> {
         rx
     });
     let mut app = tui::app::App::new(cap, rx);
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init()?;
     let result = (|| -> Result<()> {
         while !app.quit {
             app.poll();

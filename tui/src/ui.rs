@@ -55,7 +55,10 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
                         format!("{:<9}", a.priority.name()),
                         Style::default().fg(prio_color(a.priority)),
                     ),
-                    Span::raw(format!("#{:<8} {}{gap}: {}", a.evt_num, a.rule, a.output)),
+                    Span::raw(esc(&format!(
+                        "#{:<8} {}{gap}: {}",
+                        a.evt_num, a.rule, a.output
+                    ))),
                 ]);
                 if i == app.alert_sel {
                     l.style(Style::default().add_modifier(Modifier::REVERSED))
@@ -73,7 +76,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
                     let text = app
                         .event_line(seq)
                         .unwrap_or_else(|| format!("{} <unreadable>", seq + 1));
-                    let l = Line::from(text);
+                    let l = Line::from(esc(&text));
                     if seq == app.event_sel {
                         l.style(Style::default().add_modifier(Modifier::REVERSED))
                     } else {
@@ -85,7 +88,12 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         Pane::Processes => window(app.tree.len(), app.proc_sel, height)
             .map(|i| {
                 let (depth, p) = &app.tree[i];
-                let l = Line::from(format!("{}{} {}", "  ".repeat(*depth), p.pid, p.cmdline));
+                let l = Line::from(esc(&format!(
+                    "{}{} {}",
+                    "  ".repeat(*depth),
+                    p.pid,
+                    p.cmdline
+                )));
                 if i == app.proc_sel {
                     l.style(Style::default().add_modifier(Modifier::REVERSED))
                 } else {
@@ -94,7 +102,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
             })
             .collect(),
     };
-    let title = format!(" {} — {} ", app.cap.name(), app.alerts_status);
+    let title = esc(&format!(" {} — {} ", app.cap.name(), app.alerts_status));
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
         body,
@@ -106,7 +114,14 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
     } else {
         "q quit  1/2/3 panes  j/k move  Enter pivot  / search  n next".to_string()
     };
-    f.render_widget(Paragraph::new(status_text), status);
+    f.render_widget(Paragraph::new(esc(&status_text)), status);
+}
+
+/// Text from a capture or rule file, with control characters shown as
+/// escapes: a process named with an escape sequence cannot drive the
+/// terminal.
+fn esc(s: &str) -> String {
+    analyzer::print::escape_controls(s).into_owned()
 }
 
 /// The rows to show so that `sel` is visible in `height` rows.

@@ -159,3 +159,12 @@ fn keys_map_to_actions() {
         Some(Action::Quit)
     );
 }
+
+#[test]
+fn control_characters_from_the_capture_never_reach_the_terminal() {
+    let mut app = app_with_alerts();
+    app.alerts[0].output = "evil \u{1b}]52;c;AAAA\u{7} \u{1b}[2J\nforged line".into();
+    let s = screen(&mut app);
+    assert!(!s.contains('\u{1b}') && !s.contains('\u{7}'), "{s}");
+    assert!(s.contains("\\x1b[2J"), "{s}");
+}

@@ -477,6 +477,8 @@ struct Compiler<'a> {
     /// A list nested deeper than [`MAX_LIST_DEPTH`] or larger than
     /// [`MAX_LIST_ITEMS`], met while expanding.
     list_limit: Option<String>,
+    /// References that close a cycle of lists: (list, the name kept).
+    list_cycles: std::collections::BTreeSet<(String, String)>,
     macros: HashMap<&'a str, (&'a MacroDef, Option<Expr>)>,
     lists: HashMap<&'a str, &'a [String]>,
     used_macros: HashSet<String>,
@@ -623,7 +625,10 @@ impl<'a> Compiler<'a> {
                 own_cut |= inner_cut;
             } else {
                 // A reference that would close a cycle stays a name.
-                own_cut |= self.lists.contains_key(it.as_str());
+                if self.lists.contains_key(it.as_str()) {
+                    own_cut = true;
+                    self.list_cycles.insert((name.to_string(), it.clone()));
+                }
                 add(it, &mut merged);
             }
         }
@@ -1587,6 +1592,7 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
         macro_memo: HashMap::new(),
         list_memo: HashMap::new(),
         list_limit: None,
+        list_cycles: Default::default(),
         used_macros: HashSet::new(),
         used_lists: HashSet::new(),
         diags: Vec::new(),
@@ -1652,6 +1658,15 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
             }
         }
     }
+    // Every list is expanded once up front, used or not, so that a cycle
+    // between lists is reported wherever it is (uses are counted by the
+    // rules and macros below, not by this pass).
+    let used = std::mem::take(&mut c.used_lists);
+    for l in &defs.lists {
+        c.list_items(&l.name, &mut Vec::new());
+        c.list_limit = None;
+    }
+    c.used_lists = used;
     let mut out = Vec::new();
     for r in &defs.rules {
         if r.source != "syscall" {
@@ -1706,6 +1721,20 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
                 "macro",
                 &m.name,
                 Some("macro"),
+                None,
+            );
+            c.diags.push(d);
+        }
+    }
+    for (list, kept) in std::mem::take(&mut c.list_cycles) {
+        if let Some(l) = c.defs.lists.iter().find(|l| l.name == list) {
+            let d = l.origin.diag(
+                Severity::Warning,
+                "LOAD_LIST_CYCLE",
+                format!("list '{list}' refers to '{kept}', which leads back to it: that item is kept as the literal text '{kept}' (as Falco does)"),
+                "list",
+                &list,
+                Some("items"),
                 None,
             );
             c.diags.push(d);

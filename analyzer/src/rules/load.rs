@@ -218,8 +218,35 @@ impl Definitions {
     /// Reads one rule file.
     pub fn read_file(&mut self, path: &Path) {
         let file: std::sync::Arc<str> = path.display().to_string().into();
-        match std::fs::read_to_string(path) {
-            Ok(src) => self.read_str(file, &src),
+        let bytes = capture::reader::open_regular(path).and_then(|mut f| {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut b).map(|_| b)
+        });
+        match bytes.map(String::from_utf8) {
+            Ok(Ok(src)) => self.read_str(file, &src),
+            Ok(Err(e)) => {
+                // Where the first byte that is not UTF-8 is.
+                let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+                let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+                self.diags.push(Diagnostic {
+                    severity: Severity::Error,
+                    code: "LOAD_ERR_READ",
+                    message: format!(
+                        "rule file is not UTF-8: byte {:#04x} at offset {}",
+                        e.as_bytes()[good.len()],
+                        good.len()
+                    ),
+                    file: file.to_string(),
+                    line,
+                    column,
+                    width: 1,
+                    source_line: String::from_utf8_lossy(&good[line_start..]).into_owned(),
+                    item_type: "rules content".into(),
+                    item_name: String::new(),
+                });
+            }
             Err(e) => self.diags.push(Diagnostic {
                 severity: Severity::Error,
                 code: "LOAD_ERR_READ",
@@ -237,6 +264,35 @@ impl Definitions {
 
     /// Reads rule-file text; `file` names it in diagnostics.
     pub fn read_str(&mut self, file: std::sync::Arc<str>, text: &str) {
+        // A byte-order mark is allowed (as YAML allows it), and skipped.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Control characters YAML forbids: placed here, since the YAML
+        // reader rejects them before it has a position.
+        if let Some((off, c)) = text
+            .char_indices()
+            .find(|&(_, c)| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}')
+        {
+            let before = &text[..off];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[line_start..].chars().count() + 1;
+            self.diags.push(Diagnostic {
+                severity: Severity::Error,
+                code: "LOAD_ERR_YAML_PARSE",
+                message: format!(
+                    "invalid YAML: control character U+{:04X} is not allowed",
+                    c as u32
+                ),
+                file: file.to_string(),
+                line,
+                column,
+                width: 1,
+                source_line: text[line_start..].lines().next().unwrap_or("").to_string(),
+                item_type: "rules content".into(),
+                item_name: String::new(),
+            });
+            return;
+        }
         let src: std::sync::Arc<str> = text.into();
         let line_starts: std::sync::Arc<[usize]> = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -337,6 +393,117 @@ impl Definitions {
         }
     }
 
+    /// Checks an item's keys against Falco's rule schema
+    /// (`falco_rule_schema.json`): a value of the wrong type is an error at
+    /// its key and the item is not loaded (`enabled: maybe` is not true,
+    /// `tags: shell` is not a list); a key the schema does not know is a
+    /// warning. Returns whether the item may be loaded.
+    fn schema_ok(&mut self, m: &Mapping, kind: &str, o: &Origin) -> bool {
+        #[derive(Clone, Copy, PartialEq)]
+        enum T {
+            Str,
+            Bool,
+            Int,
+            StrList,
+            Items,
+            List,
+            Map,
+            Scalar,
+        }
+        let known: &[(&str, T)] = &[
+            ("rule", T::Scalar),
+            ("macro", T::Scalar),
+            ("list", T::Scalar),
+            ("condition", T::Str),
+            ("items", T::Items),
+            ("desc", T::Str),
+            ("enabled", T::Bool),
+            ("output", T::Str),
+            ("append", T::Bool),
+            ("priority", T::Str),
+            ("capture", T::Bool),
+            ("capture_duration", T::Int),
+            ("source", T::Str),
+            ("exceptions", T::List),
+            ("override", T::Map),
+            ("tags", T::StrList),
+            ("warn_evttypes", T::Bool),
+            ("skip-if-unknown-filter", T::Bool),
+        ];
+        let name = get(m, kind).and_then(scalar).unwrap_or_default();
+        let mut ok = true;
+        for (k, v) in m {
+            let Some(key) = scalar(k) else { continue };
+            let Some(&(_, t)) = known.iter().find(|(n, _)| *n == key) else {
+                self.diags.push(o.diag(
+                    Severity::Warning,
+                    "LOAD_UNKNOWN_KEY",
+                    format!("unknown key '{key}' (not in Falco's rule schema): ignored"),
+                    kind,
+                    &name,
+                    Some(key.as_str()),
+                    None,
+                ));
+                continue;
+            };
+            let scalar_ok =
+                |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+            let fits = match t {
+                T::Str => {
+                    matches!(v, Value::String(_) | Value::Null)
+                        || (key != "condition" && matches!(v, Value::Number(_)))
+                }
+                T::Scalar => scalar_ok(v),
+                T::Bool => matches!(v, Value::Bool(_)),
+                T::Int => matches!(v, Value::Number(n) if n.is_i64() || n.is_u64()),
+                T::StrList => match v {
+                    Value::Sequence(xs) => xs.iter().all(|x| matches!(x, Value::String(_))),
+                    Value::Null => true,
+                    _ => false,
+                },
+                T::Items => match v {
+                    Value::Sequence(xs) => xs.iter().all(scalar_ok),
+                    Value::Null => true,
+                    _ => false,
+                },
+                T::List => matches!(v, Value::Sequence(_) | Value::Null),
+                T::Map => matches!(v, Value::Mapping(_)),
+            };
+            if !fits {
+                let want = match t {
+                    T::Str => "a string",
+                    T::Scalar => "a name",
+                    T::Bool => "a boolean (true or false)",
+                    T::Int => "an integer",
+                    T::StrList => "a list of strings",
+                    T::Items => "a list of strings or numbers",
+                    T::List => "a list",
+                    T::Map => "a mapping",
+                };
+                let got = match v {
+                    Value::Null => "nothing".to_string(),
+                    Value::Bool(b) => format!("'{b}'"),
+                    Value::Number(n) => format!("'{n}'"),
+                    Value::String(x) => format!("'{x}'"),
+                    Value::Sequence(_) => "a list".to_string(),
+                    Value::Mapping(_) => "a mapping".to_string(),
+                    Value::Tagged(_) => "a tagged value".to_string(),
+                };
+                self.diags.push(o.diag(
+                    Severity::Error,
+                    "LOAD_ERR_YAML_VALIDATE",
+                    format!("'{key}' must be {want}, not {got}: {kind} not loaded"),
+                    kind,
+                    &name,
+                    Some(key.as_str()),
+                    None,
+                ));
+                ok = false;
+            }
+        }
+        ok
+    }
+
     fn item(&mut self, m: Mapping, o: Origin) {
         let err = |this: &mut Self, code, msg: String, ty: &str, name: &str, key: Option<&str>| {
             this.diags
@@ -395,6 +562,9 @@ impl Definitions {
             err(self, "LOAD_ERR_YAML_VALIDATE", "unknown top-level item (expected rule, macro, list, required_engine_version or required_plugin_versions)".into(), "rules content item", "", None);
             return;
         };
+        if !self.schema_ok(&m, kind, &o) {
+            return;
+        }
         let name = match get(&m, kind).and_then(scalar) {
             Some(n) if !n.is_empty() => n,
             _ => {
