@@ -130,3 +130,56 @@ fn zstd_bombs_stay_within_the_decode_budget_on_many_threads() {
     assert_eq!(v["events"], 25_214, "every intact event: {v}");
     assert_eq!(v["damaged_chunks"], 8);
 }
+
+#[test]
+fn a_hash_valid_chunk_of_garbage_is_named_with_what_is_wrong() {
+    // A chunk frame whose hash is right but whose payload is not a chunk:
+    // the reader must say what it found, by chunk and offset.
+    let data = std::fs::read(ferret_tests::fixture("v1/scenarios.cap")).expect("fixture");
+    let mut end = 0usize;
+    let mut last: Option<FrameHeader> = None;
+    for it in walk_frames(&data) {
+        if let WalkItem::Frame { offset, header } = it {
+            if header.kind == FrameKind::Chunk {
+                end = offset as usize + header.frame_len() as usize;
+                last = Some(header);
+            }
+        }
+    }
+    let last = last.expect("a chunk");
+    let payload: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let h = FrameHeader {
+        kind: FrameKind::Chunk,
+        codec: Codec::None,
+        frame_no: last.frame_no + 1,
+        stored_len: payload.len() as u32,
+        raw_len: payload.len() as u32,
+        event_count: 3,
+        first_seq: last.first_seq + u64::from(last.event_count),
+        ts_min: last.ts_max,
+        ts_max: last.ts_max,
+        kinds: last.kinds,
+        prev_hash: last.hash,
+        hash: [0; 32],
+    };
+    let (bytes, _) = h.seal(&payload);
+    let mut out = data[..end].to_vec();
+    out.extend_from_slice(&bytes);
+    out.extend_from_slice(&payload);
+    let f = ferret_tests::scratch("hostile-captures");
+    std::fs::create_dir_all(&f).expect("dir");
+    let f = f.join("garbage.cap");
+    std::fs::write(&f, out).expect("write");
+    let (code, err, _) = analyzer(&["events", f.to_str().expect("path")]);
+    assert_eq!(code, 1, "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("chunk 2"))
+        .unwrap_or_else(|| panic!("the garbage chunk is not named: {err}"));
+    assert!(
+        !line.contains("without error information") && line.contains("offset"),
+        "{line}"
+    );
+}

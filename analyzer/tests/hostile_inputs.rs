@@ -167,7 +167,7 @@ fn rule_files_are_checked_against_falcos_schema_and_characters() {
         .filter(|d| {
             d["message"]
                 .as_str()
-                .is_some_and(|m| m.contains("leads back to it"))
+                .is_some_and(|m| m.contains("refers to itself"))
         })
         .map(|d| d["line"].as_u64().unwrap_or(0))
         .collect();

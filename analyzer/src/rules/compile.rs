@@ -477,8 +477,6 @@ struct Compiler<'a> {
     /// A list nested deeper than [`MAX_LIST_DEPTH`] or larger than
     /// [`MAX_LIST_ITEMS`], met while expanding.
     list_limit: Option<String>,
-    /// References that close a cycle of lists: (list, the name kept).
-    list_cycles: std::collections::BTreeSet<(String, String)>,
     macros: HashMap<&'a str, (&'a MacroDef, Option<Expr>)>,
     lists: HashMap<&'a str, &'a [String]>,
     used_macros: HashSet<String>,
@@ -590,16 +588,18 @@ impl<'a> Compiler<'a> {
         stack: &mut Vec<String>,
         cut: &mut bool,
     ) -> Option<std::sync::Arc<Vec<String>>> {
+        let items = *self.lists.get(name)?;
+        self.used_lists.insert(name.to_string());
         if let Some(v) = self.list_memo.get(name) {
             return Some(v.clone());
         }
-        let items = *self.lists.get(name)?;
-        self.used_lists.insert(name.to_string());
         if stack.len() >= MAX_LIST_DEPTH {
             self.list_limit = Some(format!(
                 "lists nested more than {MAX_LIST_DEPTH} deep ({} -> ...)",
                 stack[..3.min(stack.len())].join(" -> ")
             ));
+            // Not remembered: every use past the limit says so.
+            *cut = true;
             return Some(Default::default());
         }
         stack.push(name.to_string());
@@ -625,10 +625,7 @@ impl<'a> Compiler<'a> {
                 own_cut |= inner_cut;
             } else {
                 // A reference that would close a cycle stays a name.
-                if self.lists.contains_key(it.as_str()) {
-                    own_cut = true;
-                    self.list_cycles.insert((name.to_string(), it.clone()));
-                }
+                own_cut |= self.lists.contains_key(it.as_str());
                 add(it, &mut merged);
             }
         }
@@ -637,6 +634,7 @@ impl<'a> Compiler<'a> {
             self.list_limit = Some(format!(
                 "list '{name}' expands to more than {MAX_LIST_ITEMS} items"
             ));
+            own_cut = true;
         }
         let v = std::sync::Arc::new(merged);
         *cut |= own_cut;
@@ -1408,9 +1406,6 @@ impl<'a> Compiler<'a> {
 }
 
 /// For every macro on a reference cycle, a path from it back to itself.
-/// One pass over the reference graph (Tarjan's strongly connected
-/// components, iterative: no recursion however long a chain of macros is),
-/// then a breadth-first search inside each cyclic component.
 fn macro_cycles(macros: &HashMap<&str, (&MacroDef, Option<Expr>)>) -> HashMap<String, Vec<String>> {
     let names: Vec<&str> = {
         let mut n: Vec<&str> = macros.keys().copied().collect();
@@ -1434,6 +1429,15 @@ fn macro_cycles(macros: &HashMap<&str, (&MacroDef, Option<Expr>)>) -> HashMap<St
             out
         })
         .collect();
+    graph_cycles(&names, &edges)
+}
+
+/// For every node of a directed graph that lies on a cycle, a path from it
+/// back to itself (at most 12 names shown). One pass over the graph
+/// (Tarjan's strongly connected components, iterative: no recursion however
+/// long a chain is), then a breadth-first search inside each cyclic
+/// component.
+fn graph_cycles(names: &[&str], edges: &[Vec<usize>]) -> HashMap<String, Vec<String>> {
     // Iterative Tarjan.
     let n = names.len();
     let (mut idx, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
@@ -1592,7 +1596,6 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
         macro_memo: HashMap::new(),
         list_memo: HashMap::new(),
         list_limit: None,
-        list_cycles: Default::default(),
         used_macros: HashSet::new(),
         used_lists: HashSet::new(),
         diags: Vec::new(),
@@ -1658,15 +1661,26 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
             }
         }
     }
-    // Every list is expanded once up front, used or not, so that a cycle
-    // between lists is reported wherever it is (uses are counted by the
-    // rules and macros below, not by this pass).
-    let used = std::mem::take(&mut c.used_lists);
-    for l in &defs.lists {
-        c.list_items(&l.name, &mut Vec::new());
-        c.list_limit = None;
-    }
-    c.used_lists = used;
+    // Cycles between lists, used or not, in one pass over their references
+    // (expanding them would copy every nested list into every enclosing one).
+    let list_cycles = {
+        let mut names: Vec<&str> = c.lists.keys().copied().collect();
+        names.sort_unstable();
+        let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let edges: Vec<Vec<usize>> = names
+            .iter()
+            .map(|n| {
+                let mut out: Vec<usize> = c.lists[n]
+                    .iter()
+                    .filter_map(|it| index.get(it.as_str()).copied())
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect();
+        graph_cycles(&names, &edges)
+    };
     let mut out = Vec::new();
     for r in &defs.rules {
         if r.source != "syscall" {
@@ -1726,14 +1740,18 @@ pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
             c.diags.push(d);
         }
     }
-    for (list, kept) in std::mem::take(&mut c.list_cycles) {
-        if let Some(l) = c.defs.lists.iter().find(|l| l.name == list) {
+    for l in &c.defs.lists {
+        if let Some(path) = list_cycles.get(l.name.as_str()) {
             let d = l.origin.diag(
                 Severity::Warning,
                 "LOAD_LIST_CYCLE",
-                format!("list '{list}' refers to '{kept}', which leads back to it: that item is kept as the literal text '{kept}' (as Falco does)"),
+                format!(
+                    "list '{}' refers to itself ({}): where the reference would close the cycle, the item is kept as the literal name (as Falco does)",
+                    l.name,
+                    path.join(" -> ")
+                ),
                 "list",
-                &list,
+                &l.name,
                 Some("items"),
                 None,
             );
