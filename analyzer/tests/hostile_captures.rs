@@ -12,9 +12,10 @@ use capture::reader::{walk_frames, WalkItem};
 
 const BOMB: u32 = 256 << 20;
 
-/// The fixture cut after its last chunk (so it is read by scanning), then
-/// `n` bomb chunks chained after it.
-fn bomb_file(path: &Path, n: u32) {
+/// The fixture's bytes, where its last chunk frame ends, and that frame's
+/// header: frames appended there chain after it (the trailer is dropped, so
+/// the file is read by scanning).
+fn fixture_to_last_chunk() -> (Vec<u8>, usize, FrameHeader) {
     let data = std::fs::read(ferret_tests::fixture("v1/scenarios.cap")).expect("fixture");
     let mut end = 0usize;
     let mut last: Option<FrameHeader> = None;
@@ -26,7 +27,13 @@ fn bomb_file(path: &Path, n: u32) {
             }
         }
     }
-    let last = last.expect("a chunk");
+    (data, end, last.expect("a chunk"))
+}
+
+/// The fixture cut after its last chunk (so it is read by scanning), then
+/// `n` bomb chunks chained after it.
+fn bomb_file(path: &Path, n: u32) {
+    let (data, end, last) = fixture_to_last_chunk();
     let mut out = data[..end].to_vec();
     let payload = zstd::bulk::compress(&vec![0u8; BOMB as usize], 19).expect("zstd");
     let (mut prev, mut no, mut seq) = (
@@ -135,18 +142,7 @@ fn zstd_bombs_stay_within_the_decode_budget_on_many_threads() {
 fn a_hash_valid_chunk_of_garbage_is_named_with_what_is_wrong() {
     // A chunk frame whose hash is right but whose payload is not a chunk:
     // the reader must say what it found, by chunk and offset.
-    let data = std::fs::read(ferret_tests::fixture("v1/scenarios.cap")).expect("fixture");
-    let mut end = 0usize;
-    let mut last: Option<FrameHeader> = None;
-    for it in walk_frames(&data) {
-        if let WalkItem::Frame { offset, header } = it {
-            if header.kind == FrameKind::Chunk {
-                end = offset as usize + header.frame_len() as usize;
-                last = Some(header);
-            }
-        }
-    }
-    let last = last.expect("a chunk");
+    let (data, end, last) = fixture_to_last_chunk();
     let payload: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();

@@ -35,6 +35,17 @@ pub(crate) fn all(host: &Host, skip: &dyn Fn(&str) -> bool) -> Vec<(String, bool
         .collect()
 }
 
+/// A mount as Docker describes it (state directory and Engine API alike).
+fn mount(p: &Value) -> Mount {
+    Mount {
+        source: text(p, &["Source"]).unwrap_or_default(),
+        dest: text(p, &["Destination"]).unwrap_or_default(),
+        mode: text(p, &["Mode"]).unwrap_or_default(),
+        rw: p.get("RW").and_then(|x| x.as_bool()).unwrap_or(false),
+        propagation: text(p, &["Propagation"]).unwrap_or_default(),
+    }
+}
+
 /// A container's record from Docker's state directory.
 pub(crate) fn from_disk(host: &Host, id: &str) -> Option<ContainerInfo> {
     let dir = host.path(STATE).join(id);
@@ -46,17 +57,7 @@ pub(crate) fn from_disk(host: &Host, id: &str) -> Option<ContainerInfo> {
     let mounts = v
         .get("MountPoints")
         .and_then(|m| m.as_object())
-        .map(|m| {
-            m.values()
-                .map(|p| Mount {
-                    source: text(p, &["Source"]).unwrap_or_default(),
-                    dest: text(p, &["Destination"]).unwrap_or_default(),
-                    mode: text(p, &["Mode"]).unwrap_or_default(),
-                    rw: p.get("RW").and_then(|x| x.as_bool()).unwrap_or(false),
-                    propagation: text(p, &["Propagation"]).unwrap_or_default(),
-                })
-                .collect()
-        })
+        .map(|m| m.values().map(mount).collect())
         .unwrap_or_default();
     let ip = v
         .pointer("/NetworkSettings/Networks")
@@ -98,17 +99,7 @@ fn build(
         host_pid: mode("PidMode"),
         host_network: mode("NetworkMode"),
         host_ipc: mode("IpcMode"),
-        healthcheck: v
-            .pointer("/Config/Healthcheck/Test")
-            .and_then(|t| t.as_array())
-            .map(|t| {
-                t.iter()
-                    .filter_map(|x| x.as_str())
-                    .skip_while(|x| *x == "CMD" || *x == "CMD-SHELL")
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .filter(|h| !h.is_empty()),
+        healthcheck: crate::util::health_test(v.pointer("/Config/Healthcheck/Test")),
         pod: crate::info::pod_from(&labels, &Default::default()),
         source,
         ..ContainerInfo::default()
@@ -131,17 +122,7 @@ pub(crate) fn from_api(sock: &Path, id: &str, timeout: Duration) -> Result<Conta
     let mounts = v
         .get("Mounts")
         .and_then(|m| m.as_array())
-        .map(|m| {
-            m.iter()
-                .map(|p| Mount {
-                    source: text(p, &["Source"]).unwrap_or_default(),
-                    dest: text(p, &["Destination"]).unwrap_or_default(),
-                    mode: text(p, &["Mode"]).unwrap_or_default(),
-                    rw: p.get("RW").and_then(|x| x.as_bool()).unwrap_or(false),
-                    propagation: text(p, &["Propagation"]).unwrap_or_default(),
-                })
-                .collect()
-        })
+        .map(|m| m.iter().map(mount).collect())
         .unwrap_or_default();
     let ip = text(&v, &["NetworkSettings", "IPAddress"]).or_else(|| {
         v.pointer("/NetworkSettings/Networks")

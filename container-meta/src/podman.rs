@@ -116,17 +116,7 @@ fn from_config(
                 })
             })
         });
-    let healthcheck = c
-        .pointer("/healthcheck/Test")
-        .and_then(|t| t.as_array())
-        .map(|t| {
-            t.iter()
-                .filter_map(|x| x.as_str())
-                .skip_while(|x| *x == "CMD" || *x == "CMD-SHELL")
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|h| !h.is_empty());
+    let healthcheck = crate::util::health_test(c.pointer("/healthcheck/Test"));
     let mut info = ContainerInfo {
         id: id.into(),
         runtime: Some(Runtime::Podman),

@@ -81,6 +81,18 @@ pub fn go_time_ns(b: &[u8]) -> Option<u64> {
         .checked_add(u64::try_from(nsec).ok()?)
 }
 
+/// The command of a health check's `Test` (`["CMD-SHELL", "curl -f x"]`):
+/// its words after the `CMD`/`CMD-SHELL` marker.
+pub fn health_test(t: Option<&Value>) -> Option<String> {
+    let words: Vec<&str> = t?
+        .as_array()?
+        .iter()
+        .filter_map(|x| x.as_str())
+        .skip_while(|x| *x == "CMD" || *x == "CMD-SHELL")
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
 /// A JSON object of strings as a map (other values are skipped).
 pub fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(|v| v.as_object())

@@ -51,20 +51,8 @@ fn lap(n: usize, tag: &str) -> (f64, Vec<String>) {
                 let name = format!("ferret-bench-{tag}-{j}-{}", std::process::id());
                 names.push(name.clone());
                 Command::new("podman")
-                    .args([
-                        "run",
-                        "--runtime",
-                        "runc",
-                        "--ulimit",
-                        "nofile=1024:1024",
-                        "--ulimit",
-                        "nproc=1024:1024",
-                        "--name",
-                        &name,
-                        IMAGE,
-                        "cat",
-                        "/proc/self/cgroup",
-                    ])
+                    .args(ferret_tests::PODMAN_RUN)
+                    .args(["--name", &name, IMAGE, "cat", "/proc/self/cgroup"])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()

@@ -187,17 +187,8 @@ fn own_ip(out: &str) -> Option<String> {
 
 fn podman_run_out(name: &str, extra: &[&str], cmd: &[&str], out: bool) -> Child {
     Command::new("podman")
-        .args([
-            "run",
-            "--runtime",
-            "runc",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-            "--name",
-            name,
-        ])
+        .args(ferret_tests::PODMAN_RUN)
+        .args(["--name", name])
         .args(extra)
         .arg(IMAGE)
         .args(cmd)

@@ -49,14 +49,8 @@ fn build_image() {
 
 fn podman(i: usize, cidfile: &Path, cmd: &[&str]) -> Child {
     Command::new("podman")
+        .args(ferret_tests::PODMAN_RUN)
         .args([
-            "run",
-            "--runtime",
-            "runc",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
             "--rm",
             "--name",
             &format!(

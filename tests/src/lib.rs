@@ -36,3 +36,15 @@ pub fn skip_unless(ok: bool, what: &str) -> bool {
 }
 
 pub mod recorder;
+
+/// `podman run` with what this kind of host needs: runc (crun refuses
+/// hybrid cgroups) and no ulimit above the host's.
+pub const PODMAN_RUN: &[&str] = &[
+    "run",
+    "--runtime",
+    "runc",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+];

@@ -14,6 +14,12 @@ pub fn outputs(cap: &Path, condition: &str, output: &str) -> Vec<String> {
     );
     let set = analyzer::rules::load_rules_str("ground-truth", &rules, &Default::default());
     assert_eq!(set.errors(), 0, "{rules}");
+    run_all(cap, &set).into_iter().map(|a| a.output).collect()
+}
+
+/// Every alert of the enabled rules of `set` over `cap`, every matching
+/// rule of each event.
+fn run_all(cap: &Path, set: &analyzer::rules::RuleSet) -> Vec<analyzer::engine::Alert> {
     let compiled: Vec<_> = set.enabled().cloned().collect();
     let c = Capture::open(cap).expect("open capture");
     let opts = analyzer::engine::RunOptions {
@@ -21,11 +27,7 @@ pub fn outputs(cap: &Path, condition: &str, output: &str) -> Vec<String> {
         threads: 0,
         progress: false,
     };
-    analyzer::engine::run(&c, &compiled, &opts)
-        .alerts
-        .into_iter()
-        .map(|a| a.output)
-        .collect()
+    analyzer::engine::run(&c, &compiled, &opts).alerts
 }
 
 /// Every alert of the rule files over `cap` (all matching rules, as
@@ -35,15 +37,7 @@ pub fn outputs(cap: &Path, condition: &str, output: &str) -> Vec<String> {
 pub fn alerts(cap: &Path, files: &[std::path::PathBuf]) -> Vec<(String, u64, String)> {
     let set = analyzer::rules::load_rules(files, &Default::default());
     assert_eq!(set.errors(), 0, "{files:?} do not load");
-    let compiled: Vec<_> = set.enabled().cloned().collect();
-    let c = Capture::open(cap).expect("open capture");
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
-        threads: 0,
-        progress: false,
-    };
-    analyzer::engine::run(&c, &compiled, &opts)
-        .alerts
+    run_all(cap, &set)
         .into_iter()
         .map(|a| (a.rule, a.evt_num, a.output))
         .collect()
