@@ -58,28 +58,20 @@ fn engine_api_answers_like_podman_inspect_and_a_hung_socket_times_out() {
         .spawn()
         .expect("podman system service");
     let name = format!("ferret-api-{}", std::process::id());
-    let id = run(
-        "podman",
-        &[
-            "run",
-            "-d",
-            "--runtime",
-            "runc",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-            "--name",
-            &name,
-            "--label",
-            "io.kubernetes.pod.name=api-pod",
-            "--label",
-            "team=red",
-            image,
-            "sleep",
-            "30",
-        ],
-    );
+    let mut args: Vec<&str> = ferret_tests::PODMAN_RUN.to_vec();
+    args.extend([
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        "io.kubernetes.pod.name=api-pod",
+        "--label",
+        "team=red",
+        image,
+        "sleep",
+        "30",
+    ]);
+    let id = run("podman", &args);
     let t = Instant::now();
     while !sock.exists() && t.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
