@@ -260,11 +260,13 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
     };
 
     std::thread::scope(|ts| {
-        ts.spawn(|| {
+        // The progress line; woken at the end, so a short run never waits
+        // on its timer.
+        let progress = ts.spawn(|| {
             let mut p = crate::progress::Progress::new("rules: events", Some(total), opts.progress);
-            while !stop.load(Ordering::Relaxed) {
+            while !stop.load(Ordering::Acquire) {
                 p.tick(done.load(Ordering::Relaxed), "");
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::park_timeout(Duration::from_millis(100));
             }
             p.finish();
         });
@@ -346,7 +348,8 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
                 }
             });
         });
-        stop.store(true, Ordering::Relaxed);
+        stop.store(true, Ordering::Release);
+        progress.thread().unpark();
     });
     let per_chunk: Vec<(Vec<Alert>, u64)> = results
         .into_iter()
