@@ -44,7 +44,10 @@ struct Cli {
 enum Command {
     /// Run Falco-compatible rules over a capture (or several) on all cores and
     /// print alerts. Exits 0 when no alert is at or above --fail-on, 1 when
-    /// one is, 2 on errors (unreadable rules or capture, rule errors).
+    /// one is, 2 on errors (unreadable rules or capture, rule errors), 3 when
+    /// no alert is at or above --fail-on but a capture is damaged or
+    /// unfinished (every intact event was evaluated; the lost ones could
+    /// not be).
     Run(RunArgs),
     /// Print a capture's metadata, event counts by kind, time range, drops and
     /// compression ratio. Damaged chunks are skipped and listed; everything
@@ -912,9 +915,12 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
             );
         }
     }
-    let _ = damaged;
+    // Damage cannot hide behind "no alert": every intact event was
+    // evaluated, but the missing ones were not.
     Ok(if failed {
         ExitCode::from(1)
+    } else if damaged {
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })

@@ -257,5 +257,22 @@ fn damage_outside_the_chunks_is_named_by_every_command() {
             "{a:?}: {out}{err}"
         );
     }
-    let _ = Path::new(p);
+    // `run` does not let damage pass for "no alert": 3, where the intact
+    // capture gives 0.
+    let rules = ferret_tests::workspace().join("rules");
+    let rules = rules.to_str().expect("p");
+    let intact = ferret_tests::fixture("v1/scenarios.cap");
+    let (code, _, err) = analyzer(&[
+        "run",
+        "-r",
+        rules,
+        "--fail-on",
+        "emergency",
+        "--quiet",
+        intact.to_str().expect("p"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = analyzer(&["run", "-r", rules, "--fail-on", "emergency", "--quiet", p]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("metadata frame damaged"), "{err}");
 }
