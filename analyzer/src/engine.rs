@@ -170,7 +170,7 @@ pub const DECODE_BUDGET: u64 = 512 << 20;
 
 /// Memory a loaded chunk takes: its payload and the per-event columns the
 /// reader adds (timestamp and argument offset).
-fn chunk_cost(e: &capture::schema::ChunkEntry) -> u64 {
+pub(crate) fn chunk_cost(e: &capture::schema::ChunkEntry) -> u64 {
     u64::from(e.raw_len) + 12 * u64::from(e.event_count)
 }
 

@@ -237,7 +237,7 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut held = 0u64;
     for (i, e) in cap.chunks().iter().enumerate() {
-        let cost = u64::from(e.raw_len) + 12 * u64::from(e.event_count);
+        let cost = crate::engine::chunk_cost(e);
         if batches.is_empty() || held + cost > crate::engine::DECODE_BUDGET {
             batches.push(Vec::new());
             held = 0;

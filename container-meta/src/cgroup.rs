@@ -30,6 +30,20 @@ pub enum Layout {
     Containerd,
 }
 
+impl Layout {
+    /// The runtime the layout names, when it names one (`/<ns>/<id>` and
+    /// kubelet paths do not say which runtime made them).
+    pub fn runtime(self) -> Option<crate::Runtime> {
+        match self {
+            Layout::Docker => Some(crate::Runtime::Docker),
+            Layout::Podman => Some(crate::Runtime::Podman),
+            Layout::CriO => Some(crate::Runtime::CriO),
+            Layout::CriContainerd => Some(crate::Runtime::Containerd),
+            Layout::Containerd | Layout::Kubepods => None,
+        }
+    }
+}
+
 /// A container found in a cgroup path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CgroupContainer {

@@ -54,8 +54,8 @@ pub struct Tracker {
     thread: Option<std::thread::JoinHandle<()>>,
     /// Recorded containers by full id; `Some(since)` while incomplete.
     known: HashMap<String, Option<Instant>>,
-    /// Cgroup paths already seen, with their container id (`None`: host).
-    paths: HashMap<Vec<u8>, Option<String>>,
+    /// Cgroup paths already seen, with their container (`None`: host).
+    paths: HashMap<Vec<u8>, Option<cgroup::CgroupContainer>>,
     last_retry: Instant,
     /// Counters.
     pub stats: TrackStats,
@@ -130,39 +130,21 @@ impl Tracker {
             // Read before the runtime started it: read again now, and keep
             // the watcher's copy if that fails (the container may be gone).
             Some(i) => {
-                let again = self.host.lookup(&cgroup::CgroupContainer {
-                    id: full.to_string(),
-                    layout: c.map_or(container_meta::Layout::Containerd, |c| c.layout),
-                    pod_uid: None,
-                });
+                let again = self.host.lookup(c.unwrap_or(&by_id(full)));
                 self.stats.from_watcher += 1;
                 return again.unwrap_or(i);
             }
             None => {}
         }
         let t = Instant::now();
-        let c = c.cloned().unwrap_or(cgroup::CgroupContainer {
-            id: full.to_string(),
-            layout: container_meta::Layout::Containerd,
-            pod_uid: None,
-        });
+        let c = c.cloned().unwrap_or_else(|| by_id(full));
         let r = self.host.lookup(&c);
         self.stats.lookup_max_ns = self.stats.lookup_max_ns.max(t.elapsed().as_nanos() as u64);
         match r {
             Ok(i) => i,
             Err(why) => {
                 let _ = self.api.send(full.to_string());
-                // Only a layout that names its runtime says which it is.
-                let rt = match c.layout {
-                    container_meta::Layout::Docker => Some(container_meta::Runtime::Docker),
-                    container_meta::Layout::Podman => Some(container_meta::Runtime::Podman),
-                    container_meta::Layout::CriO => Some(container_meta::Runtime::CriO),
-                    container_meta::Layout::CriContainerd => {
-                        Some(container_meta::Runtime::Containerd)
-                    }
-                    container_meta::Layout::Containerd | container_meta::Layout::Kubepods => None,
-                };
-                let mut i = ContainerInfo::unknown(full, rt, &why);
+                let mut i = ContainerInfo::unknown(full, c.layout.runtime(), &why);
                 if let Some(uid) = &c.pod_uid {
                     i.pod = Some(container_meta::Pod {
                         uid: Some(uid.clone()),
@@ -220,28 +202,25 @@ impl Tracker {
         pid: u32,
         w: &mut CaptureWriter<W>,
     ) -> capture::Result<()> {
-        let id = match self.paths.get(cgroup_path) {
-            Some(id) => id.clone(),
+        let c = match self.paths.get(cgroup_path) {
+            Some(c) => c.clone(),
             None => {
-                let id = std::str::from_utf8(cgroup_path)
+                let c = std::str::from_utf8(cgroup_path)
                     .ok()
-                    .and_then(cgroup::parse)
-                    .map(|c| c.id);
+                    .and_then(cgroup::parse);
                 if self.paths.len() > 65_536 {
                     self.paths.clear();
                 }
-                self.paths.insert(cgroup_path.to_vec(), id.clone());
-                id
+                self.paths.insert(cgroup_path.to_vec(), c.clone());
+                c
             }
         };
-        let Some(full) = id else { return Ok(()) };
-        if self.known.contains_key(&full) {
+        let Some(c) = c else { return Ok(()) };
+        if self.known.contains_key(&c.id) {
             return Ok(());
         }
-        let c = std::str::from_utf8(cgroup_path)
-            .ok()
-            .and_then(cgroup::parse);
-        let info = self.resolve(&full, c.as_ref());
+        let full = c.id.clone();
+        let info = self.resolve(&full, Some(&c));
         self.write(&info, ts, pid, false, w)
     }
 
@@ -263,15 +242,7 @@ impl Tracker {
                 .get(&full)
                 .filter(|i| !i.provisional)
                 .cloned();
-            let found = found.or_else(|| {
-                self.host
-                    .lookup(&cgroup::CgroupContainer {
-                        id: full.clone(),
-                        layout: container_meta::Layout::Containerd,
-                        pod_uid: None,
-                    })
-                    .ok()
-            });
+            let found = found.or_else(|| self.host.lookup(&by_id(&full)).ok());
             match found {
                 Some(i) if !i.provisional || since.elapsed() > RETRY_FOR => {
                     self.stats.completed += 1;
@@ -295,6 +266,17 @@ impl Drop for Tracker {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A container known only by its id (one recorded before, one a snapshot
+/// process is in): the layout names no runtime, so every source is asked,
+/// containerd's first.
+fn by_id(full: &str) -> cgroup::CgroupContainer {
+    cgroup::CgroupContainer {
+        id: full.to_string(),
+        layout: container_meta::Layout::Containerd,
+        pod_uid: None,
     }
 }
 
