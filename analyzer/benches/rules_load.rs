@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use analyzer::rules::{load_rules, Selection};
+use ruleset::{load_rules, Selection};
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/falco-rules");

@@ -8,10 +8,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use analyzer::engine::{run, Matching, RunOptions};
-use analyzer::rules::{load_rules, Selection};
 use capture::synth::{self, SynthConfig};
 use capture::{Capture, CaptureWriterBuilder};
+use engine::run::{run, Matching, RunOptions};
+use ruleset::{load_rules, Selection};
 
 fn peak_rss_mb() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -66,7 +66,7 @@ fn main() {
         let opts = RunOptions {
             matching: Matching::All,
             threads,
-            progress: false,
+            ..Default::default()
         };
         let mut best = f64::MAX;
         let mut alerts = 0;
@@ -91,7 +91,7 @@ fn main() {
             &RunOptions {
                 matching: Matching::All,
                 threads,
-                progress: false,
+                ..Default::default()
             },
         );
         println!(

@@ -22,15 +22,17 @@ macro_rules! say_part {
     }};
 }
 
+mod progress;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use analyzer::progress::Progress;
-use analyzer::summary::summarize;
+use crate::progress::Progress;
 use anyhow::{Context, Result};
 use capture::synth::{self, SynthConfig};
 use capture::{Capture, CaptureWriterBuilder};
 use clap::{Parser, Subcommand};
+use engine::summary::summarize;
 
 /// Ferret's offline analyzer for syscall captures.
 #[derive(Parser)]
@@ -213,8 +215,8 @@ struct SelectionArgs {
 }
 
 impl SelectionArgs {
-    fn selection(&self) -> analyzer::rules::Selection {
-        analyzer::rules::Selection {
+    fn selection(&self) -> ruleset::Selection {
+        ruleset::Selection {
             disable: self.disable.clone(),
             enable: self.enable.clone(),
             disable_tags: self.disable_tags.clone(),
@@ -231,7 +233,7 @@ fn open_input(
     path: &std::path::Path,
     quiet: bool,
 ) -> Result<(Capture, bool, Option<scap::import::ImportReport>)> {
-    let o = analyzer::input::open(path)?;
+    let o = engine::source::open(path)?;
     for p in &o.scap_problems {
         say!("analyzer: {p}");
     }
@@ -239,7 +241,7 @@ fn open_input(
         say!(
             "analyzer: {}: {}",
             path.display(),
-            analyzer::input::import_line(r)
+            engine::source::import_line(r)
         );
     }
     let damaged = !o.scap_problems.is_empty();
@@ -305,7 +307,7 @@ fn import(
         say!(
             "analyzer: {}: {}",
             trace.display(),
-            analyzer::input::import_line(&rep)
+            engine::source::import_line(&rep)
         );
         say!(
             "analyzer: wrote {} ({} bytes from {} bytes of .scap, {:.2}x) in {:.3} s, {:.0} scap events/s; chain head {}",
@@ -345,8 +347,8 @@ fn import(
     })
 }
 
-fn parse_priority(s: &str) -> Result<analyzer::rules::Priority, String> {
-    analyzer::rules::Priority::parse(s).ok_or_else(|| format!("unknown priority {s:?}"))
+fn parse_priority(s: &str) -> Result<ruleset::Priority, String> {
+    ruleset::Priority::parse(s).ok_or_else(|| format!("unknown priority {s:?}"))
 }
 
 /// A capture is read through a memory map: if another process truncates the
@@ -452,7 +454,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rules,
         } => {
             let selector = if filter.is_some() || format.is_some() {
-                match analyzer::filter::compile(&rules, filter.as_deref(), format.as_deref()) {
+                match ruleset::filter::compile(&rules, filter.as_deref(), format.as_deref()) {
                     Ok(f) => Some(f),
                     Err(diags) => {
                         for d in &diags {
@@ -497,10 +499,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 u64::MAX,
             );
             let anchor = cap.meta().map(|m| m.boot_time_unix_ns).unwrap_or(0);
-            let hostname = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
-            let mut state = selector.as_ref().map(|_| {
-                analyzer::state::State::from_snapshot(
+            // The state engine runs only when a filter or format needs it.
+            let mut replay = selector.as_ref().map(|_| {
+                engine::replay::Replay::new(
                     &cap.snapshot().ok().flatten().unwrap_or_default(),
+                    engine::replay::CaptureFacts::of(&cap, &capture.display().to_string()),
                 )
             });
             let mut printed = 0u64;
@@ -516,9 +519,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 };
                 for e in c.events() {
-                    if let Some(st) = &mut state {
-                        st.apply(&e);
-                    }
                     let generic_ok = e.kind != capture::kind::id::GENERIC
                         || generic.is_empty()
                         || generic.contains(&e.kind_name().as_ref());
@@ -527,42 +527,34 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         && pid.is_none_or(|p| p == e.pid);
                     // None: not listed; Some(None): the event's own line;
                     // Some(Some(text)): the --format text.
-                    let shown: Option<Option<String>> = match (&selector, &state) {
-                        _ if !wanted => None,
-                        (Some(sel), Some(st)) => {
-                            let env = analyzer::eval::Env {
-                                state: st,
-                                anchor,
-                                hostname: &hostname,
-                            };
-                            let cx = analyzer::eval::EvCtx::new(&e, &env);
-                            let hit = sel
-                                .program
-                                .as_ref()
-                                .is_none_or(|p| analyzer::eval::matches_in(p, &cx));
+                    let shown: Option<Option<String>> = match (&selector, &mut replay) {
+                        (Some(sel), Some(r)) => r.step(&e, |cx| {
+                            let hit = wanted
+                                && sel
+                                    .program
+                                    .as_ref()
+                                    .is_none_or(|p| engine::eval::matches_in(p, cx));
                             hit.then(|| {
                                 sel.format
                                     .as_ref()
-                                    .map(|f| analyzer::eval::format_output_in(f, &cx).0)
+                                    .map(|f| engine::eval::format_output_in(f, cx).0)
                             })
-                        }
+                        }),
+                        _ if !wanted => None,
                         _ => Some(None),
                     };
                     let line = shown.map(|formatted| match (formatted, json) {
-                        (Some(out), false) => analyzer::print::escape_controls(&out).into_owned(),
-                        (None, false) => analyzer::print::line(&e, anchor),
+                        (Some(out), false) => capture::text::escape_controls(&out).into_owned(),
+                        (None, false) => engine::print::line(&e, anchor),
                         (formatted, true) => {
                             let mut v = match formatted {
                                 Some(out) => serde_json::json!({"num": e.seq + 1, "output": out}),
-                                None => analyzer::print::json(&e, anchor),
+                                None => engine::print::json(&e, anchor),
                             };
                             add_scap_num(&mut v, import.as_ref(), e.seq);
                             v.to_string()
                         }
                     });
-                    if let Some(st) = &mut state {
-                        st.retire(&e);
-                    }
                     let Some(line) = line else { continue };
                     if limit.is_some_and(|l| printed >= l) {
                         break 'chunks;
@@ -591,7 +583,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sel,
         } => {
             let t = std::time::Instant::now();
-            let set = analyzer::rules::load_rules(&rules, &sel.selection());
+            let set = ruleset::load_rules(&rules, &sel.selection());
             let elapsed = t.elapsed();
             let conditions: Vec<(String, Option<String>)> = print_condition
                 .iter()
@@ -631,14 +623,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         Some(c) => {
                             text += &format!(
                                 "{}: {}\n",
-                                analyzer::print::escape_controls(n),
-                                analyzer::print::escape_controls(c)
+                                capture::text::escape_controls(n),
+                                capture::text::escape_controls(c)
                             )
                         }
                         None => {
                             text += &format!(
                                 "{}: no such rule (or it did not compile)\n",
-                                analyzer::print::escape_controls(n)
+                                capture::text::escape_controls(n)
                             )
                         }
                     }
@@ -677,7 +669,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
         } => import(&trace, &dest, force, json, quiet),
         Command::ListFields { json } => {
-            use analyzer::rules::fields::{ArgForm, FIELDS};
+            use ruleset::fields::{ArgForm, FIELDS};
             let arg = |a: ArgForm| match a {
                 ArgForm::None => "",
                 ArgForm::OptIndex => "[N] optional",
@@ -777,10 +769,10 @@ struct RunArgs {
     http: Option<String>,
     /// Exit 1 when an alert has this priority or a more severe one.
     #[arg(long, default_value = "warning", value_parser = parse_priority)]
-    fail_on: analyzer::rules::Priority,
+    fail_on: ruleset::Priority,
     /// all: every matching rule alerts (default); first: only the first in load order, like Falco.
-    #[arg(long, value_enum, default_value_t = analyzer::engine::Matching::All)]
-    rule_matching: analyzer::engine::Matching,
+    #[arg(long, value_enum, default_value_t = MatchingArg::All)]
+    rule_matching: MatchingArg,
     /// Worker threads (0: all cores; at most 4 per core). Each holds one
     /// decompressed chunk, so this also bounds memory.
     #[arg(long, default_value_t = 0)]
@@ -795,6 +787,24 @@ struct RunArgs {
     sel: SelectionArgs,
 }
 
+/// `--rule-matching` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum MatchingArg {
+    /// Every matching rule alerts.
+    All,
+    /// Only the first matching rule in load order, like Falco.
+    First,
+}
+
+impl From<MatchingArg> for engine::run::Matching {
+    fn from(m: MatchingArg) -> Self {
+        match m {
+            MatchingArg::All => engine::run::Matching::All,
+            MatchingArg::First => engine::run::Matching::First,
+        }
+    }
+}
+
 fn run_rules(a: RunArgs) -> Result<ExitCode> {
     use std::collections::BTreeMap;
     use std::io::Write;
@@ -806,9 +816,9 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
             a.threads
         );
     }
-    let set = analyzer::rules::load_rules(&a.rules, &a.sel.selection());
+    let set = ruleset::load_rules(&a.rules, &a.sel.selection());
     for d in &set.diagnostics {
-        if d.severity == analyzer::rules::Severity::Error || !a.quiet {
+        if d.severity == ruleset::Severity::Error || !a.quiet {
             say_part!("{}", d.render());
         }
     }
@@ -818,7 +828,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
             set.errors()
         );
     }
-    let rules: Vec<analyzer::rules::CompiledRule> = set.enabled().cloned().collect();
+    let rules: Vec<ruleset::CompiledRule> = set.enabled().cloned().collect();
     if rules.is_empty() {
         anyhow::bail!("no enabled rules in {:?}", a.rules);
     }
@@ -830,16 +840,10 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
         None => None,
     };
     let mut http = match &a.http {
-        Some(u) => Some(
-            analyzer::output::HttpSink::new(u).map_err(|e| anyhow::anyhow!("--http {u}: {e}"))?,
-        ),
+        Some(u) => Some(outputs::HttpSink::new(u).map_err(|e| anyhow::anyhow!("--http {u}: {e}"))?),
         None => None,
     };
-    let opts = analyzer::engine::RunOptions {
-        matching: a.rule_matching,
-        threads: a.threads,
-        progress: !a.quiet,
-    };
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut failed = false;
     let mut damaged = false;
     for path in &a.captures {
@@ -850,20 +854,35 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
             damaged = true;
         }
         let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
-        let res = analyzer::engine::run(&cap, &rules, &opts);
+        let opts = engine::run::RunOptions {
+            matching: a.rule_matching.into(),
+            threads: a.threads,
+            progress: Some(counter.clone()),
+            source: path.display().to_string().into(),
+        };
+        counter.store(0, std::sync::atomic::Ordering::Relaxed);
+        let res = {
+            let _progress = Progress::follow(
+                "rules: events",
+                cap.event_count(),
+                !a.quiet,
+                counter.clone(),
+            );
+            engine::run::run(&cap, &rules, &opts)
+        };
         for e in &res.chunk_errors {
             say!("analyzer: skipped damaged chunk: {e}");
             damaged = true;
         }
         let mut text = String::new();
-        let mut by_rule: BTreeMap<(analyzer::rules::Priority, &str), u64> = BTreeMap::new();
+        let mut by_rule: BTreeMap<(ruleset::Priority, &str), u64> = BTreeMap::new();
         for al in &res.alerts {
-            let mut j = analyzer::output::json(al, &host);
+            let mut j = outputs::json(al, &host);
             add_scap_num(&mut j, import.as_ref(), al.evt_num.wrapping_sub(1));
             if a.json {
                 text += &j.to_string();
             } else {
-                text += &analyzer::output::text_line(al);
+                text += &outputs::text_line(al);
             }
             text.push('\n');
             if let Some(f) = jf.as_mut() {
@@ -898,7 +917,7 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
                     "  {:>8}  {:<13} {}",
                     n,
                     prio.name(),
-                    analyzer::print::escape_controls(rule)
+                    capture::text::escape_controls(rule)
                 );
             }
         }
@@ -911,7 +930,10 @@ fn run_rules(a: RunArgs) -> Result<ExitCode> {
             say!(
                 "analyzer: {} HTTP post(s) failed: {}",
                 h.failures,
-                h.last_error.clone().unwrap_or_default()
+                h.last_error
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default()
             );
         }
     }

@@ -103,7 +103,7 @@ fn zstd_bombs_stay_within_the_decode_budget_on_many_threads() {
     let f = dir.join("bombs.cap");
     bomb_file(&f, 8);
     let f = f.to_str().expect("path");
-    let budget_mib = analyzer::engine::DECODE_BUDGET >> 20;
+    let budget_mib = engine::run::DECODE_BUDGET >> 20;
     for args in [
         vec!["run", "-r", "rules", "--threads", "8", "--quiet", f],
         vec!["info", f],

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use analyzer::rules::{load_rules, load_rules_str, Selection, Severity};
+use ruleset::{load_rules, load_rules_str, Selection, Severity};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,10 +11,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use analyzer::eval::{format_output_in, Env, EvCtx};
-use analyzer::rules::{load_rules_str, Selection};
-use analyzer::state::State;
 use capture::{Bytes, Capture};
+use engine::eval::format_output_in;
+use engine::replay::{CaptureFacts, Replay};
+use ruleset::{load_rules_str, Selection};
 
 const FIELDS: &[&str] = &[
     "evt.rawtime",
@@ -59,29 +59,26 @@ fn ferret_values(trace: &Path) -> (HashMap<u64, Vec<String>>, HashMap<u64, u64>)
     );
     let set = load_rules_str("fields.yaml", &text, &Selection::default());
     let rule = set.enabled().next().expect("field rule");
-    let mut state = State::from_snapshot(&cap.snapshot().expect("snapshot").expect("snapshot"));
+    let mut replay = Replay::new(
+        &cap.snapshot().expect("snapshot").expect("snapshot"),
+        CaptureFacts::default(),
+    );
     let mut out = HashMap::new();
     let mut merged = HashMap::new();
     for i in 0..cap.chunks().len() {
         let c = cap.load_chunk(i).expect("chunk");
         for e in c.events() {
-            state.apply(&e);
             let num = rep.origin[e.seq as usize];
-            if num != 0 {
-                let env = Env {
-                    state: &state,
-                    anchor: 0,
-                    hostname: "",
-                };
-                let cx = EvCtx::new(&e, &env);
-                let (line, _) = format_output_in(&rule.output, &cx);
+            let line = replay.step(&e, |cx| {
+                (num != 0).then(|| format_output_in(&rule.output, cx).0)
+            });
+            if let Some(line) = line {
                 out.insert(num, line.split(sep).map(str::to_string).collect());
                 let entry = rep.entry_origin[e.seq as usize];
                 if entry != 0 {
                     merged.insert(entry, num);
                 }
             }
-            state.retire(&e);
         }
     }
     (out, merged)

@@ -36,6 +36,7 @@ pub mod reader;
 pub mod schema;
 pub mod synth;
 pub mod syscalls;
+pub mod text;
 pub mod verify;
 pub mod writer;
 

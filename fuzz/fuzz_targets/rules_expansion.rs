@@ -5,7 +5,7 @@
 //! lists deduplicated), whatever the expansion would be.
 #![no_main]
 
-use analyzer::rules::{load_rules_str, Selection};
+use ruleset::{load_rules_str, Selection};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! and every diagnostic rendered; the only property checked is "never panics".
 #![no_main]
 
-use analyzer::rules::{load_rules_str, Selection};
+use ruleset::{load_rules_str, Selection};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

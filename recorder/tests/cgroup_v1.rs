@@ -78,7 +78,7 @@ fn a_container_seen_only_in_a_v1_hierarchy_is_attributed() {
         "the reader's open"
     );
     let c = capture::Capture::open(&cap).expect("open");
-    let sum = analyzer::summary::summarize(&c);
+    let sum = engine::summary::summarize(&c);
     let rec = sum
         .containers
         .iter()

@@ -857,7 +857,7 @@ fn check_records_and_fields(
     }
     // `analyzer info` lists every container, and says what containerd
     // could not tell (its address) and why.
-    let sum = analyzer::summary::summarize(&c);
+    let sum = engine::summary::summarize(&c);
     for (full, t) in truth {
         match sum.containers.iter().find(|s| &s.id == full) {
             None => misses.push(format!("{full}: not in analyzer info")),

@@ -571,18 +571,15 @@ fn events_are_numbered_without_gaps() {
 fn default_rules_detect_every_scenario_in_the_live_recording() {
     let Some(r) = recording() else { return };
     let cap = Capture::open(&r.path).expect("open");
-    let set = analyzer::rules::load_rules(
-        &[root().join("rules")],
-        &analyzer::rules::Selection::default(),
-    );
+    let set = ruleset::load_rules(&[root().join("rules")], &ruleset::Selection::default());
     assert_eq!(set.errors(), 0);
     let rules: Vec<_> = set.enabled().cloned().collect();
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
+    let opts = engine::run::RunOptions {
+        matching: engine::run::Matching::All,
         threads: 0,
-        progress: false,
+        ..Default::default()
     };
-    let res = analyzer::engine::run(&cap, &rules, &opts);
+    let res = engine::run::run(&cap, &rules, &opts);
     let fired: std::collections::BTreeSet<&str> =
         res.alerts.iter().map(|a| a.rule.as_str()).collect();
     for rule in [

@@ -1196,15 +1196,42 @@ pub struct Imported {
     pub problems: Vec<crate::ScapError>,
 }
 
+/// Why a .scap file could not be opened and converted.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Reading the file (missing, not a regular file, not a .scap, a limit).
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Writing or reopening the converted capture.
+    #[error("{path}: converting: {source}")]
+    Convert {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: Box<capture::Error>,
+    },
+}
+
 /// Reads and converts the .scap file at `path` in memory, so that `run`,
 /// `info` and the TUI open sysdig and Falco traces directly.
-pub fn open(path: &std::path::Path) -> Result<Imported, String> {
+pub fn open(path: &std::path::Path) -> Result<Imported, OpenError> {
     let shown = path.display().to_string();
-    let scap = ScapFile::open(path).map_err(|e| format!("{shown}: {e}"))?;
-    let (bytes, _, report) = convert(&scap, &shown, Vec::new(), &shown)
-        .map_err(|e| format!("{shown}: converting: {e}"))?;
-    let capture = capture::Capture::from_bytes(capture::Bytes::Owned(bytes), &shown)
-        .map_err(|e| format!("{shown}: {e}"))?;
+    let scap = ScapFile::open(path).map_err(|source| OpenError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let conv = |source| OpenError::Convert {
+        path: shown.clone(),
+        source: Box::new(source),
+    };
+    let (bytes, _, report) = convert(&scap, &shown, Vec::new(), &shown).map_err(conv)?;
+    let capture =
+        capture::Capture::from_bytes(capture::Bytes::Owned(bytes), &shown).map_err(conv)?;
     Ok(Imported {
         capture,
         report,

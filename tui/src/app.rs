@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::Receiver;
 
-use analyzer::engine::Alert;
 use capture::args::ArgValue;
 use capture::kind::{id, KindSet};
 use capture::{Capture, LoadedChunk};
+use engine::run::Alert;
 
 /// The panes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,7 +160,7 @@ impl App {
         }
         let (_, c) = self.cache.as_ref()?;
         let e = c.event((seq - c.first_seq()) as usize)?;
-        Some(analyzer::print::line(&e, self.anchor))
+        Some(engine::print::line(&e, self.anchor))
     }
 
     /// The pid of event `seq`.

@@ -37,7 +37,7 @@ fn run(cli: Cli) -> Result<()> {
             "ferret-tui needs a terminal on stdin and stdout (for a report without one, use `analyzer run` or `analyzer events`)"
         );
     }
-    let cap = analyzer::input::open(&cli.capture)?.capture;
+    let cap = engine::source::open(&cli.capture)?.capture;
     let mut rules = cli.rules.clone();
     if rules.is_empty() && std::path::Path::new("rules").is_dir() {
         rules.push(PathBuf::from("rules"));
@@ -46,19 +46,18 @@ fn run(cli: Cli) -> Result<()> {
         let (tx, rx) = std::sync::mpsc::channel();
         let path = cli.capture.clone();
         std::thread::spawn(move || {
-            let r = (|| -> Result<Vec<analyzer::engine::Alert>, String> {
-                let set =
-                    analyzer::rules::load_rules(&rules, &analyzer::rules::Selection::default());
+            let r = (|| -> Result<Vec<engine::run::Alert>, String> {
+                let set = ruleset::load_rules(&rules, &ruleset::Selection::default());
                 let enabled: Vec<_> = set.enabled().cloned().collect();
-                let cap = analyzer::input::open(&path)
+                let cap = engine::source::open(&path)
                     .map_err(|e| e.to_string())?
                     .capture;
-                let opts = analyzer::engine::RunOptions {
-                    matching: analyzer::engine::Matching::All,
+                let opts = engine::run::RunOptions {
+                    matching: engine::run::Matching::All,
                     threads: 0,
-                    progress: false,
+                    ..Default::default()
                 };
-                Ok(analyzer::engine::run(&cap, &enabled, &opts).alerts)
+                Ok(engine::run::run(&cap, &enabled, &opts).alerts)
             })();
             let _ = tx.send(r);
         });

@@ -9,8 +9,8 @@ use ratatui::Frame;
 
 use crate::app::{App, Pane};
 
-fn prio_color(p: analyzer::rules::Priority) -> Color {
-    use analyzer::rules::Priority::*;
+fn prio_color(p: ruleset::Priority) -> Color {
+    use ruleset::Priority::*;
     match p {
         Emergency | Alert | Critical => Color::Red,
         Error => Color::LightRed,
@@ -121,7 +121,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
 /// escapes: a process named with an escape sequence cannot drive the
 /// terminal.
 fn esc(s: &str) -> String {
-    analyzer::print::escape_controls(s).into_owned()
+    capture::text::escape_controls(s).into_owned()
 }
 
 /// The rows to show so that `sel` is visible in `height` rows.

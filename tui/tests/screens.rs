@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use analyzer::engine::{run, Matching, RunOptions};
 use capture::Capture;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use engine::run::{run, Matching, RunOptions};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tui::app::{Action, App, Pane};
@@ -19,9 +19,9 @@ fn fixture() -> Capture {
 }
 
 fn app_with_alerts() -> App {
-    let set = analyzer::rules::load_rules(
+    let set = ruleset::load_rules(
         &[Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules")],
-        &analyzer::rules::Selection::default(),
+        &ruleset::Selection::default(),
     );
     let rules: Vec<_> = set.enabled().cloned().collect();
     let alerts = run(
@@ -30,7 +30,7 @@ fn app_with_alerts() -> App {
         &RunOptions {
             matching: Matching::All,
             threads: 1,
-            progress: false,
+            ..Default::default()
         },
     )
     .alerts;

@@ -12,22 +12,22 @@ pub fn outputs(cap: &Path, condition: &str, output: &str) -> Vec<String> {
     let rules = format!(
         "- rule: ground truth\n  desc: the events under test\n  condition: {condition}\n  output: {output:?}\n  priority: INFO\n"
     );
-    let set = analyzer::rules::load_rules_str("ground-truth", &rules, &Default::default());
+    let set = ruleset::load_rules_str("ground-truth", &rules, &Default::default());
     assert_eq!(set.errors(), 0, "{rules}");
     run_all(cap, &set).into_iter().map(|a| a.output).collect()
 }
 
 /// Every alert of the enabled rules of `set` over `cap`, every matching
 /// rule of each event.
-fn run_all(cap: &Path, set: &analyzer::rules::RuleSet) -> Vec<analyzer::engine::Alert> {
+fn run_all(cap: &Path, set: &ruleset::RuleSet) -> Vec<engine::run::Alert> {
     let compiled: Vec<_> = set.enabled().cloned().collect();
     let c = Capture::open(cap).expect("open capture");
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
+    let opts = engine::run::RunOptions {
+        matching: engine::run::Matching::All,
         threads: 0,
-        progress: false,
+        ..Default::default()
     };
-    analyzer::engine::run(&c, &compiled, &opts).alerts
+    engine::run::run(&c, &compiled, &opts).alerts
 }
 
 /// Every alert of the rule files over `cap` (all matching rules, as
@@ -35,7 +35,7 @@ fn run_all(cap: &Path, set: &analyzer::rules::RuleSet) -> Vec<analyzer::engine::
 /// load without errors.
 #[allow(dead_code)]
 pub fn alerts(cap: &Path, files: &[std::path::PathBuf]) -> Vec<(String, u64, String)> {
-    let set = analyzer::rules::load_rules(files, &Default::default());
+    let set = ruleset::load_rules(files, &Default::default());
     assert_eq!(set.errors(), 0, "{files:?} do not load");
     run_all(cap, &set)
         .into_iter()

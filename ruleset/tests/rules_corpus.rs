@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use analyzer::rules::{load_rules, Selection, Severity};
+use ruleset::{load_rules, Selection, Severity};
 use serde_yaml::Value;
 
 fn corpus() -> Option<PathBuf> {
@@ -77,7 +77,7 @@ fn every_condition_field_of_the_corpus_statistics_is_known() {
             };
             let name = field.split('[').next().unwrap_or(field);
             assert!(
-                analyzer::rules::fields::lookup(name).is_some(),
+                ruleset::fields::lookup(name).is_some(),
                 "{stats}: unknown field {field}"
             );
         }

@@ -5,20 +5,20 @@
 
 use std::borrow::Cow;
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
 use capture::args::ArgValue;
 use capture::kind::{id, task_flags, ArgType, FlagSet};
 use capture::EventRef;
 use rulelang::{Op, Transformer};
 
-use crate::rules::compile::NO_SLOT;
-use crate::rules::compile::{
-    Const, FieldArg, FieldRef, Node, NodeId, Operand, OutputPart, Program,
+use capture::text::rfc3339 as utc;
+use ruleset::compile::NO_SLOT;
+use ruleset::compile::{
+    CheckNode, Const, FieldArg, FieldRef, Node, NodeId, Operand, OutputPart, Program,
 };
-use crate::rules::fields::FIELDS;
+use ruleset::fields::FieldKind as F;
+
 use crate::state::{Fd, FdKind, Process, State};
-use crate::timefmt::utc;
 
 /// An extracted value.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +43,7 @@ impl Val<'_> {
         match self {
             Val::NA => "<NA>".into(),
             Val::Str(s) => s.to_string(),
-            Val::Bytes(b) => crate::print::escape(b),
+            Val::Bytes(b) => capture::text::escape(b),
             Val::Int(i) => i.to_string(),
             Val::Bool(b) => b.to_string(),
             Val::Ip(ip) => ip.to_string(),
@@ -59,317 +59,6 @@ pub struct Env<'a> {
     pub anchor: u64,
     /// Host name of the capture.
     pub hostname: &'a str,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum F {
-    EvtNum,
-    EvtTime,
-    EvtTimeS,
-    EvtTimeIso,
-    EvtDatetime,
-    EvtRawtime,
-    EvtRawtimeS,
-    EvtRawtimeNs,
-    EvtDir,
-    EvtType,
-    EvtCpu,
-    EvtArgs,
-    EvtArg,
-    EvtRawarg,
-    EvtInfo,
-    EvtBuffer,
-    EvtBuflen,
-    EvtRes,
-    EvtRawres,
-    EvtFailed,
-    EvtIsIo,
-    EvtIsIoRead,
-    EvtIsIoWrite,
-    EvtIsOpenRead,
-    EvtIsOpenWrite,
-    EvtIsOpenExec,
-    EvtIsOpenCreate,
-    EvtCategory,
-    EvtSource,
-    EvtHostname,
-    EvtCount,
-    ProcPid,
-    ProcExe,
-    ProcName,
-    ProcArgs,
-    ProcEnv,
-    ProcCmdline,
-    ProcExeline,
-    ProcCwd,
-    ProcPpid,
-    ProcPname,
-    ProcPcmdline,
-    ProcApid,
-    ProcAname,
-    ProcAexe,
-    ProcAexepath,
-    ProcAcmdline,
-    ProcDuration,
-    ProcExepath,
-    ProcPexe,
-    ProcPexepath,
-    ProcTty,
-    ProcVpid,
-    ProcPvpid,
-    ProcIsExeFromMemfd,
-    ProcFdopencount,
-    ProcStartTs,
-    ProcFalse,
-    ThreadTid,
-    ThreadIsmain,
-    ThreadCapEff,
-    UserUid,
-    UserName,
-    UserHomedir,
-    UserShell,
-    UserLoginuid,
-    UserLoginname,
-    GroupGid,
-    GroupName,
-    FdNum,
-    FdType,
-    FdTypechar,
-    FdName,
-    FdDirectory,
-    FdFilename,
-    FdIp,
-    FdCip,
-    FdSip,
-    FdLip,
-    FdRip,
-    FdPort,
-    FdCport,
-    FdSport,
-    FdLport,
-    FdRport,
-    FdL4proto,
-    FdSockfamily,
-    FdIsServer,
-    FdNet,
-    FdCnet,
-    FdSnet,
-    FdLnet,
-    FdRnet,
-    FdConnected,
-    FdNameChanged,
-    FsPathName,
-    FsPathSource,
-    FsPathTarget,
-    ContainerId,
-    ContainerFullId,
-    ContainerName,
-    ContainerImage,
-    ContainerImageId,
-    ContainerImageRepository,
-    ContainerImageTag,
-    ContainerImageDigest,
-    ContainerType,
-    ContainerPrivileged,
-    ContainerIp,
-    ContainerMounts,
-    ContainerMount,
-    ContainerMountSource,
-    ContainerMountDest,
-    ContainerMountMode,
-    ContainerMountRdwr,
-    ContainerMountPropagation,
-    ContainerHealthcheck,
-    ContainerLiveness,
-    ContainerReadiness,
-    ContainerStartTs,
-    ContainerDuration,
-    ContainerCniJson,
-    ContainerHostPid,
-    ContainerHostNetwork,
-    ContainerHostIpc,
-    ContainerInfo,
-    ContainerLabel,
-    ContainerLabels,
-    K8sNsName,
-    K8sPodName,
-    K8sPodUid,
-    K8sPodLabel,
-    K8sPodLabels,
-    K8sPodIp,
-    K8sPodCniJson,
-    K8sPodSandboxId,
-    K8sPodFullSandboxId,
-    ProcSid,
-    ProcVpgid,
-    ProcIsSidLeader,
-    ProcIsVpgidLeader,
-    ProcIsExeWritable,
-    ProcIsExeUpperLayer,
-    ThreadVtid,
-    ThreadCapPerm,
-    ThreadCapInh,
-    Unsupported,
-}
-
-fn kinds() -> &'static [F] {
-    static K: OnceLock<Vec<F>> = OnceLock::new();
-    K.get_or_init(|| {
-        FIELDS
-            .iter()
-            .map(|f| match f.name {
-                "evt.num" => F::EvtNum,
-                "evt.time" => F::EvtTime,
-                "evt.time.s" => F::EvtTimeS,
-                "evt.time.iso8601" => F::EvtTimeIso,
-                "evt.datetime" | "evt.datetime.s" => F::EvtDatetime,
-                "evt.rawtime" | "evt.outputtime" => F::EvtRawtime,
-                "evt.rawtime.s" => F::EvtRawtimeS,
-                "evt.rawtime.ns" => F::EvtRawtimeNs,
-                "evt.dir" => F::EvtDir,
-                "evt.type" => F::EvtType,
-                "evt.cpu" => F::EvtCpu,
-                "evt.args" => F::EvtArgs,
-                "evt.arg" => F::EvtArg,
-                "evt.rawarg" => F::EvtRawarg,
-                "evt.info" => F::EvtInfo,
-                "evt.buffer" => F::EvtBuffer,
-                "evt.buflen" => F::EvtBuflen,
-                "evt.res" => F::EvtRes,
-                "evt.rawres" => F::EvtRawres,
-                "evt.failed" => F::EvtFailed,
-                "evt.is_io" => F::EvtIsIo,
-                "evt.is_io_read" => F::EvtIsIoRead,
-                "evt.is_io_write" => F::EvtIsIoWrite,
-                "evt.is_open_read" => F::EvtIsOpenRead,
-                "evt.is_open_write" => F::EvtIsOpenWrite,
-                "evt.is_open_exec" => F::EvtIsOpenExec,
-                "evt.is_open_create" => F::EvtIsOpenCreate,
-                "evt.category" => F::EvtCategory,
-                "evt.source" => F::EvtSource,
-                "evt.hostname" => F::EvtHostname,
-                "evt.count" => F::EvtCount,
-                "proc.pid" => F::ProcPid,
-                "proc.exe" => F::ProcExe,
-                "proc.name" => F::ProcName,
-                "proc.args" => F::ProcArgs,
-                "proc.env" => F::ProcEnv,
-                "proc.cmdline" => F::ProcCmdline,
-                "proc.exeline" => F::ProcExeline,
-                "proc.cwd" => F::ProcCwd,
-                "proc.ppid" => F::ProcPpid,
-                "proc.pname" => F::ProcPname,
-                "proc.pcmdline" => F::ProcPcmdline,
-                "proc.apid" => F::ProcApid,
-                "proc.aname" => F::ProcAname,
-                "proc.aexe" => F::ProcAexe,
-                "proc.aexepath" => F::ProcAexepath,
-                "proc.acmdline" => F::ProcAcmdline,
-                "proc.duration" => F::ProcDuration,
-                "proc.exepath" => F::ProcExepath,
-                "proc.pexe" => F::ProcPexe,
-                "proc.pexepath" => F::ProcPexepath,
-                "proc.tty" => F::ProcTty,
-                "proc.vpid" => F::ProcVpid,
-                "proc.pvpid" => F::ProcPvpid,
-                "proc.is_exe_from_memfd" => F::ProcIsExeFromMemfd,
-                "proc.fdopencount" => F::ProcFdopencount,
-                "proc.start_ts" | "proc.pid.ts" => F::ProcStartTs,
-                "proc.is_container_healthcheck"
-                | "proc.is_container_liveness_probe"
-                | "proc.is_container_readiness_probe" => F::ProcFalse,
-                "thread.tid" => F::ThreadTid,
-                "thread.vtid" => F::ThreadVtid,
-                "proc.sid" => F::ProcSid,
-                "proc.vpgid" => F::ProcVpgid,
-                "proc.is_sid_leader" => F::ProcIsSidLeader,
-                "proc.is_vpgid_leader" => F::ProcIsVpgidLeader,
-                "proc.is_exe_writable" => F::ProcIsExeWritable,
-                "proc.is_exe_upper_layer" => F::ProcIsExeUpperLayer,
-                "thread.ismain" => F::ThreadIsmain,
-                "thread.cap_effective" => F::ThreadCapEff,
-                "thread.cap_permitted" => F::ThreadCapPerm,
-                "thread.cap_inheritable" => F::ThreadCapInh,
-                "user.uid" => F::UserUid,
-                "user.name" => F::UserName,
-                "user.homedir" => F::UserHomedir,
-                "user.shell" => F::UserShell,
-                "user.loginuid" => F::UserLoginuid,
-                "user.loginname" => F::UserLoginname,
-                "group.gid" => F::GroupGid,
-                "group.name" => F::GroupName,
-                "fd.num" => F::FdNum,
-                "fd.type" => F::FdType,
-                "fd.typechar" => F::FdTypechar,
-                "fd.name" | "fd.nameraw" => F::FdName,
-                "fd.directory" => F::FdDirectory,
-                "fd.filename" => F::FdFilename,
-                "fd.ip" => F::FdIp,
-                "fd.cip" => F::FdCip,
-                "fd.sip" => F::FdSip,
-                "fd.lip" => F::FdLip,
-                "fd.rip" => F::FdRip,
-                "fd.port" => F::FdPort,
-                "fd.cport" => F::FdCport,
-                "fd.sport" => F::FdSport,
-                "fd.lport" => F::FdLport,
-                "fd.rport" => F::FdRport,
-                "fd.l4proto" => F::FdL4proto,
-                "fd.sockfamily" => F::FdSockfamily,
-                "fd.is_server" => F::FdIsServer,
-                "fd.net" => F::FdNet,
-                "fd.cnet" => F::FdCnet,
-                "fd.snet" => F::FdSnet,
-                "fd.lnet" => F::FdLnet,
-                "fd.rnet" => F::FdRnet,
-                "fd.connected" => F::FdConnected,
-                "fd.name_changed" => F::FdNameChanged,
-                "fs.path.name" | "fs.path.nameraw" => F::FsPathName,
-                "fs.path.source" | "fs.path.sourceraw" => F::FsPathSource,
-                "fs.path.target" | "fs.path.targetraw" => F::FsPathTarget,
-                "container.id" => F::ContainerId,
-                "container.full_id" => F::ContainerFullId,
-                "container.name" => F::ContainerName,
-                "container.image" => F::ContainerImage,
-                "container.image.id" => F::ContainerImageId,
-                "container.image.repository" => F::ContainerImageRepository,
-                "container.image.tag" => F::ContainerImageTag,
-                "container.image.digest" => F::ContainerImageDigest,
-                "container.type" => F::ContainerType,
-                "container.privileged" => F::ContainerPrivileged,
-                "container.ip" => F::ContainerIp,
-                "container.mounts" => F::ContainerMounts,
-                "container.mount" => F::ContainerMount,
-                "container.mount.source" => F::ContainerMountSource,
-                "container.mount.dest" => F::ContainerMountDest,
-                "container.mount.mode" => F::ContainerMountMode,
-                "container.mount.rdwr" => F::ContainerMountRdwr,
-                "container.mount.propagation" => F::ContainerMountPropagation,
-                "container.healthcheck" => F::ContainerHealthcheck,
-                "container.liveness_probe" => F::ContainerLiveness,
-                "container.readiness_probe" => F::ContainerReadiness,
-                "container.start_ts" => F::ContainerStartTs,
-                "container.duration" => F::ContainerDuration,
-                "container.cni.json" => F::ContainerCniJson,
-                "container.host_pid" => F::ContainerHostPid,
-                "container.host_network" => F::ContainerHostNetwork,
-                "container.host_ipc" => F::ContainerHostIpc,
-                "container.info" => F::ContainerInfo,
-                "container.label" => F::ContainerLabel,
-                "container.labels" => F::ContainerLabels,
-                "k8s.ns.name" => F::K8sNsName,
-                "k8s.pod.name" => F::K8sPodName,
-                "k8s.pod.uid" | "k8s.pod.id" => F::K8sPodUid,
-                "k8s.pod.label" => F::K8sPodLabel,
-                "k8s.pod.labels" => F::K8sPodLabels,
-                "k8s.pod.ip" => F::K8sPodIp,
-                "k8s.pod.cni.json" => F::K8sPodCniJson,
-                "k8s.pod.sandbox_id" => F::K8sPodSandboxId,
-                "k8s.pod.full_sandbox_id" => F::K8sPodFullSandboxId,
-                _ => F::Unsupported,
-            })
-            .collect()
-    })
 }
 
 /// Linux errno names, for `evt.res`.
@@ -669,7 +358,7 @@ fn basename(p: &str) -> &str {
 /// event: its process, fd and (lazily) the path it opens.
 pub struct EvCtx<'a> {
     e: &'a EventRef<'a>,
-    args: crate::state::Args<'a>,
+    args: &'a crate::state::Args<'a>,
     env: &'a Env<'a>,
     proc_: Option<&'a Process>,
     fd_num: Option<i64>,
@@ -680,9 +369,14 @@ pub struct EvCtx<'a> {
 
 impl<'a> EvCtx<'a> {
     /// The context of event `e` in `env`.
-    pub fn new(e: &'a EventRef<'a>, env: &'a Env<'a>) -> EvCtx<'a> {
+    /// `args` are the event's decoded arguments, shared with the state
+    /// engine (see [`crate::replay`]).
+    pub fn new(
+        e: &'a EventRef<'a>,
+        args: &'a crate::state::Args<'a>,
+        env: &'a Env<'a>,
+    ) -> EvCtx<'a> {
         let proc_ = env.state.procs.get(&e.pid);
-        let args = crate::state::Args::new(e);
         let is_open = matches!(e.kind, id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT);
         let fd_num = match e.kind {
             _ if e.ret == capture::kind::RET_NONE && (is_open || e.kind == id::SOCKET) => None,
@@ -715,6 +409,11 @@ impl<'a> EvCtx<'a> {
         }
     }
 
+    /// Wall-clock time of the event clock's zero (Unix ns).
+    pub fn anchor(&self) -> u64 {
+        self.env.anchor
+    }
+
     /// The path an open-like event names (computed on first use).
     fn path(&self) -> Option<&str> {
         if !self.is_open {
@@ -722,7 +421,7 @@ impl<'a> EvCtx<'a> {
         }
         Some(self.path_cell.get_or_init(|| match self.fd {
             Some(f) if self.e.ret >= 0 => f.name.to_string(),
-            _ => self.env.state.open_path_with(self.e, &self.args),
+            _ => self.env.state.open_path_with(self.e, self.args),
         }))
     }
 
@@ -957,7 +656,7 @@ fn mount_text(m: &crate::state::Mount) -> String {
 
 fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     let e = cx.e;
-    let f = kinds()[r.id as usize];
+    let f = r.kind;
     let t = cx.fd.and_then(|f| f.tuple.as_ref());
     let na = Val::NA;
     match f {
@@ -1477,14 +1176,6 @@ fn b64(s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Whether Ferret ever fills a field; rules that use one it never fills are
-/// warned about where they use it.
-pub fn fillable(id: crate::rules::fields::FieldId) -> bool {
-    kinds()
-        .get(id as usize)
-        .is_some_and(|k| *k != F::Unsupported)
-}
-
 /// Falco's glob: `*`, `?` and `[...]` classes, matching the whole string.
 pub fn glob(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0, 0);
@@ -1667,7 +1358,7 @@ fn memfind(h: &[u8], n: &[u8]) -> bool {
 
 fn is_ancestor_any(r: &FieldRef) -> bool {
     matches!(
-        kinds()[r.id as usize],
+        r.kind,
         F::ProcAname | F::ProcApid | F::ProcAexe | F::ProcAexepath | F::ProcAcmdline
     ) && r.arg == FieldArg::None
 }
@@ -1696,62 +1387,62 @@ fn eval_node_once(prog: &Program, id: NodeId, cx: &EvCtx<'_>, memo: &mut [u8]) -
         Node::And(xs) => xs.iter().all(|x| eval_node(prog, *x, cx, memo)),
         Node::Or(xs) => xs.iter().any(|x| eval_node(prog, *x, cx, memo)),
         Node::Not(x) => !eval_node(prog, *x, cx, memo),
-        Node::Check(c) => {
-            if let Some(ks) = &c.kinds {
-                let hit = ks.contains(cx.e.kind);
-                return if c.op == Op::Ne { !hit } else { hit };
+        Node::Check(c) => check(c, cx),
+    }
+}
+
+/// Evaluates one check on an event.
+pub fn check(c: &CheckNode, cx: &EvCtx<'_>) -> bool {
+    if let Some(ks) = &c.kinds {
+        let hit = ks.contains(cx.e.kind);
+        return if c.op == Op::Ne { !hit } else { hit };
+    }
+    if is_ancestor_any(&c.field) {
+        // proc.aname without an index: any ancestor (parent and up).
+        let mut n = 1;
+        while let Some(a) = cx.ancestor(n) {
+            let v = transform(proc_field(c.field.kind, a, cx), &c.field.transformers);
+            if c.op == Op::Exists || cmp_val(&v, c.op, &c.operand) {
+                return true;
             }
-            if is_ancestor_any(&c.field) {
-                // proc.aname without an index: any ancestor (parent and up).
-                let mut n = 1;
-                while let Some(a) = cx.ancestor(n) {
-                    let v = transform(
-                        proc_field(kinds()[c.field.id as usize], a, cx),
-                        &c.field.transformers,
-                    );
-                    if c.op == Op::Exists || cmp_val(&v, c.op, &c.operand) {
-                        return true;
-                    }
-                    n += 1;
-                    if n > 64 {
-                        break;
-                    }
-                }
-                return false;
-            }
-            let v = transform(extract(&c.field, cx), &c.field.transformers);
-            match (&c.op, &c.operand) {
-                (Op::Exists, _) => !matches!(v, Val::NA),
-                (_, Operand::Field(other)) => {
-                    let w = transform(extract(other, cx), &other.transformers);
-                    if matches!(v, Val::NA) || matches!(w, Val::NA) {
-                        return false;
-                    }
-                    let k = match w {
-                        Val::Str(s) => Const::Str(s.as_ref().into()),
-                        Val::Int(i) => Const::Int(i),
-                        Val::Bool(b) => Const::Bool(b),
-                        Val::Ip(ip) => Const::Ip(ip),
-                        Val::Bytes(b) => Const::Bytes(b.as_ref().into()),
-                        Val::NA => return false,
-                    };
-                    let op = match c.op {
-                        Op::Lt
-                        | Op::Le
-                        | Op::Gt
-                        | Op::Ge
-                        | Op::Eq
-                        | Op::Ne
-                        | Op::Contains
-                        | Op::StartsWith
-                        | Op::EndsWith => c.op,
-                        _ => Op::Eq,
-                    };
-                    cmp_val(&v, op, &Operand::Const(k))
-                }
-                (op, operand) => cmp_val(&v, *op, operand),
+            n += 1;
+            if n > 64 {
+                break;
             }
         }
+        return false;
+    }
+    let v = transform(extract(&c.field, cx), &c.field.transformers);
+    match (&c.op, &c.operand) {
+        (Op::Exists, _) => !matches!(v, Val::NA),
+        (_, Operand::Field(other)) => {
+            let w = transform(extract(other, cx), &other.transformers);
+            if matches!(v, Val::NA) || matches!(w, Val::NA) {
+                return false;
+            }
+            let k = match w {
+                Val::Str(s) => Const::Str(s.as_ref().into()),
+                Val::Int(i) => Const::Int(i),
+                Val::Bool(b) => Const::Bool(b),
+                Val::Ip(ip) => Const::Ip(ip),
+                Val::Bytes(b) => Const::Bytes(b.as_ref().into()),
+                Val::NA => return false,
+            };
+            let op = match c.op {
+                Op::Lt
+                | Op::Le
+                | Op::Gt
+                | Op::Ge
+                | Op::Eq
+                | Op::Ne
+                | Op::Contains
+                | Op::StartsWith
+                | Op::EndsWith => c.op,
+                _ => Op::Eq,
+            };
+            cmp_val(&v, op, &Operand::Const(k))
+        }
+        (op, operand) => cmp_val(&v, *op, operand),
     }
 }
 
@@ -1834,11 +1525,11 @@ mod tests {
 
 #[cfg(test)]
 mod fillable_tests {
-    use crate::rules::fields::lookup;
+    use ruleset::fields::{fillable, lookup};
 
     #[test]
     fn container_and_pod_fields_are_filled_and_api_server_fields_are_not() {
-        let filled = |n: &str| super::fillable(lookup(n).expect(n).0);
+        let filled = |n: &str| fillable(lookup(n).expect(n).0);
         for f in [
             "container.id",
             "container.image.repository",

@@ -5,11 +5,11 @@
 //! a thread of another process (CLONE_PARENT), and the execve return that
 //! follows a kernel procexec.
 
-use analyzer::engine::{run, Matching, RunOptions};
-use analyzer::rules::load_rules_str;
 use capture::kind::{id, task_flags};
 use capture::schema::{CaptureMeta, ProcessInfo, Snapshot};
 use capture::{Bytes, Capture, CaptureWriter, CaptureWriterBuilder, EventHeader};
+use engine::run::{run, Matching, RunOptions};
+use ruleset::load_rules_str;
 
 type W = CaptureWriter<Vec<u8>>;
 
@@ -154,7 +154,7 @@ fn facts(bytes: Vec<u8>) -> std::collections::BTreeMap<String, String> {
     let opts = RunOptions {
         matching: Matching::All,
         threads: 0,
-        progress: false,
+        ..Default::default()
     };
     run(&cap, &compiled, &opts)
         .alerts
@@ -312,7 +312,7 @@ fn a_parent_cycle_in_a_hostile_snapshot_ends_every_ancestor_walk() {
     let opts = RunOptions {
         matching: Matching::All,
         threads: 0,
-        progress: false,
+        ..Default::default()
     };
     let res = run(&cap, &compiled, &opts);
     assert_eq!(res.alerts.len(), 1);

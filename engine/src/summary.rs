@@ -6,7 +6,7 @@ use capture::{ArgValue, Capture};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::timefmt::utc;
+use capture::text::rfc3339 as utc;
 
 /// Events of one kind.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -237,8 +237,8 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut held = 0u64;
     for (i, e) in cap.chunks().iter().enumerate() {
-        let cost = crate::engine::chunk_cost(e);
-        if batches.is_empty() || held + cost > crate::engine::DECODE_BUDGET {
+        let cost = crate::run::chunk_cost(e);
+        if batches.is_empty() || held + cost > crate::run::DECODE_BUDGET {
             batches.push(Vec::new());
             held = 0;
         }
@@ -363,7 +363,7 @@ impl std::fmt::Display for CaptureSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Every string here comes from the file, which may be hostile: no
         // control character reaches the terminal.
-        use crate::print::escape_controls as esc;
+        use capture::text::escape_controls as esc;
         let na = |o: &Option<String>| {
             o.as_deref()
                 .map(|s| esc(s).into_owned())

@@ -1,12 +1,18 @@
-//! Falco rule files: loading ([`load`]), positions ([`locate`]), the field
-//! registry ([`fields`]), compilation ([`compile`]) and diagnostics
-//! ([`diag`]). [`load_rules`] is the entry point used by `analyzer validate`
-//! and, with the evaluator, by `analyzer run`.
+//! Falco rule files for Ferret: loading ([`load`]), positions ([`locate`]),
+//! the field registry ([`fields`]), compilation of conditions and outputs into
+//! [`Program`]s ([`compile`]), one filter and format compiled against loaded
+//! macros and lists ([`filter`]) and diagnostics ([`diag`]).
+//!
+//! Text in, programs and diagnostics out: no I/O beyond reading rule files,
+//! no printing, no evaluation (that is the `engine` crate's). [`load_rules`]
+//! is the entry point of `analyzer validate` and, with the engine, of
+//! `analyzer run`.
 
 pub mod compile;
 pub mod diag;
 pub mod evttypes;
 pub mod fields;
+pub mod filter;
 pub mod load;
 pub mod locate;
 

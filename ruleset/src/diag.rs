@@ -47,7 +47,7 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         // Names and lines come from the rule file: shown, never obeyed.
-        use crate::print::escape_controls as esc;
+        use capture::text::escape_controls as esc;
         let mut s = format!("{sev}[{}]: {}\n", self.code, esc(&self.message));
         if self.line > 0 {
             s += &format!("  --> {}:{}:{}\n", esc(&self.file), self.line, self.column);

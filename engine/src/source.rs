@@ -1,13 +1,26 @@
-//! Opening the files the analyzer reads: Ferret captures, and sysdig/Falco
-//! `.scap` traces (plain or gzip), which are converted in memory
-//! ([`scap::import`]) so that every command works on them unchanged.
+//! What the engine reads: Ferret captures, sysdig/Falco `.scap` traces
+//! (plain or gzip), converted in memory ([`scap::import`]) so that every
+//! consumer works on them unchanged, and several sources analysed as one
+//! ([`run_merged`](crate::run::run_merged) merges their alerts by time).
 
 use std::io::Read;
 use std::path::Path;
 
 use capture::Capture;
 
-/// An opened capture, with what the conversion said when it was a .scap.
+/// Why a source could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A Ferret capture that cannot be opened (the error names the file).
+    #[error(transparent)]
+    Capture(#[from] capture::Error),
+    /// A .scap trace that cannot be read or converted.
+    #[error(transparent)]
+    Scap(#[from] scap::import::OpenError),
+}
+
+/// An opened source: a capture, with what the conversion said when it was
+/// a .scap.
 pub struct Opened {
     /// The capture.
     pub capture: Capture,
@@ -26,9 +39,9 @@ pub fn is_scap(path: &Path) -> bool {
 }
 
 /// Opens a Ferret capture or a .scap trace.
-pub fn open(path: &Path) -> anyhow::Result<Opened> {
+pub fn open(path: &Path) -> Result<Opened, SourceError> {
     if is_scap(path) {
-        let imp = scap::import::open(path).map_err(anyhow::Error::msg)?;
+        let imp = scap::import::open(path)?;
         let shown = path.display();
         Ok(Opened {
             capture: imp.capture,
@@ -48,7 +61,7 @@ pub fn open(path: &Path) -> anyhow::Result<Opened> {
     }
 }
 
-/// A one-line account of a conversion, for stderr.
+/// A one-line account of a conversion.
 pub fn import_line(r: &scap::import::ImportReport) -> String {
     let internal: u64 = r.internal.values().sum();
     let unknown: u64 = r.unknown.values().sum();

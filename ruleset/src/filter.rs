@@ -12,8 +12,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::rules::compile::OutputPart;
-use crate::rules::{load, Diagnostic, Program, Severity};
+use crate::compile::OutputPart;
+use crate::{load, Diagnostic, Program, Severity};
 
 /// The name of the synthetic rule.
 const RULE: &str = "ferret events filter";
@@ -66,7 +66,7 @@ pub fn compile(
         defs.read_file(&f);
     }
     defs.read_str(Arc::from(FILE), &text);
-    let (compiled, diags) = crate::rules::compile::compile(&defs);
+    let (compiled, diags) = crate::compile::compile(&defs);
     // Problems of the filter and format, and reading errors of the rule
     // files (a missing file would silently drop macros the filter uses).
     let mut errors: Vec<Diagnostic> = defs

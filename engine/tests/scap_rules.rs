@@ -17,8 +17,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use analyzer::engine::{run, Matching, RunOptions};
-use analyzer::rules::{load_rules, CompiledRule, Selection};
+use engine::run::{run, Matching, RunOptions};
+use ruleset::{load_rules, CompiledRule, Selection};
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
@@ -115,7 +115,7 @@ fn ferret(imp: &scap::import::Imported, rules: &[CompiledRule]) -> FerretSide {
         &RunOptions {
             matching: Matching::All,
             threads: 1,
-            progress: false,
+            ..Default::default()
         },
     );
     let rep = &imp.report;

@@ -6,9 +6,9 @@
 //! evaluate over a real capture. (How long each takes is measured in the
 //! issue's note and the README, not asserted here.)
 
-use analyzer::rules::{load_rules_str, Selection};
+use ruleset::{load_rules_str, Selection};
 
-fn load(text: &str) -> analyzer::rules::RuleSet {
+fn load(text: &str) -> ruleset::RuleSet {
     load_rules_str("hostile.yaml", text, &Selection::default())
 }
 
@@ -19,15 +19,15 @@ fn rule(cond: &str) -> String {
 }
 
 /// The rule evaluates over the committed fixture (each event once).
-fn runs(set: &analyzer::rules::RuleSet) -> usize {
+fn runs(set: &ruleset::RuleSet) -> usize {
     let cap = capture::Capture::open(ferret_tests::fixture("v1/scenarios.cap")).expect("fixture");
     let rules: Vec<_> = set.enabled().cloned().collect();
-    let opts = analyzer::engine::RunOptions {
-        matching: analyzer::engine::Matching::All,
+    let opts = engine::run::RunOptions {
+        matching: engine::run::Matching::All,
         threads: 1,
-        progress: false,
+        ..Default::default()
     };
-    analyzer::engine::run(&cap, &rules, &opts).alerts.len()
+    engine::run::run(&cap, &rules, &opts).alerts.len()
 }
 
 #[test]
@@ -113,7 +113,7 @@ fn chains_past_the_nesting_limits_are_errors_with_positions() {
     let errs: Vec<_> = set
         .diagnostics
         .iter()
-        .filter(|d| d.severity == analyzer::rules::diag::Severity::Error)
+        .filter(|d| d.severity == ruleset::diag::Severity::Error)
         .collect();
     assert!(
         errs.iter()

@@ -7,51 +7,7 @@ use capture::kind::ArgType;
 use capture::EventRef;
 use serde_json::{json, Map, Value};
 
-use crate::timefmt::utc;
-
-/// Escapes bytes for display: printable ASCII as is, the rest as `\xNN`.
-pub fn escape(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len());
-    for &c in b {
-        match c {
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(c as char),
-            _ => {
-                let _ = write!(s, "\\x{c:02x}");
-            }
-        }
-    }
-    s
-}
-
-/// Makes text from a capture or a rule file safe for a terminal: control
-/// characters (C0, DEL and C1, which carry escape sequences that clear the
-/// screen, write the clipboard or move the cursor, and newlines that forge
-/// lines) become visible escapes (`\n`, `\t`, `\r`, `\x1b`, `\u{9b}`);
-/// printable text, Unicode included, is kept. Borrows when nothing changes.
-pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x80 && c.is_control() => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+use capture::text::{escape, rfc3339 as utc};
 
 /// Renders one argument value according to its declared type.
 pub fn render(v: &ArgValue<'_>, ty: Option<ArgType>) -> String {
@@ -140,22 +96,4 @@ pub fn json(e: &EventRef<'_>, anchor: u64) -> Value {
         "ret": e.result(),
         "args": Value::Object(args),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_controls;
-
-    #[test]
-    fn control_characters_are_shown_not_obeyed() {
-        assert_eq!(escape_controls("plain ünïcode"), "plain ünïcode");
-        assert_eq!(escape_controls("\u{1b}[2J"), "\\x1b[2J");
-        assert_eq!(
-            escape_controls("\u{1b}]52;c;aGk=\u{7}"),
-            "\\x1b]52;c;aGk=\\x07"
-        );
-        assert_eq!(escape_controls("a\nb\r\t"), "a\\nb\\r\\t");
-        assert_eq!(escape_controls("\u{9b}31m"), "\\u{9b}31m");
-        assert_eq!(escape_controls("\u{7f}"), "\\x7f");
-    }
 }

@@ -8,7 +8,6 @@
 //! chunk for parallel evaluation) copies pointers, not text.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,54 +16,10 @@ use capture::kind::{id, task_flags};
 use capture::schema::{FdTarget, Snapshot};
 use capture::EventRef;
 
-/// A fast non-cryptographic hasher (the Fx hash of rustc) for pid, fd and
-/// string keys that come from one capture: DoS resistance buys nothing here
-/// and SipHash was a measurable share of evaluation time.
-#[derive(Clone, Copy, Default)]
-pub struct FxHasher(u64);
-
-const FX_K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(FX_K);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            self.add(u64::from_le_bytes(a));
-        }
-        for &b in chunks.remainder() {
-            self.add(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-    fn write_i32(&mut self, i: i32) {
-        self.add(i as u32 as u64);
-    }
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Hash-map builder with [`FxHasher`].
-pub type FxBuild = BuildHasherDefault<FxHasher>;
+/// Hash-map builder for pid, fd and string keys that come from one capture:
+/// rustc's Fx hash (`rustc-hash`). DoS resistance buys nothing here and
+/// SipHash was a measurable share of evaluation time.
+pub type FxBuild = rustc_hash::FxBuildHasher;
 
 /// What an fd refers to.
 #[derive(Clone, Debug, PartialEq)]
@@ -629,6 +584,56 @@ pub fn resolve(dir: Option<&str>, path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// The event kinds [`State::apply`] and [`State::retire`] act on, beside
+/// their `match`es: events of other kinds leave the state as it is, so the
+/// parallel run's state pass skips them. A kind missing here would make the
+/// engine disagree with `engine/tests/oracle.rs`, which applies every event.
+pub const STATE_KINDS: &[u16] = &[
+    id::PROC_FORK,
+    id::PROC_EXEC,
+    id::PROC_EXIT,
+    id::PRCTL,
+    id::CLONE,
+    id::CLONE3,
+    id::FORK,
+    id::VFORK,
+    id::EXECVE,
+    id::EXECVEAT,
+    id::OPEN,
+    id::OPENAT,
+    id::OPENAT2,
+    id::CREAT,
+    id::CLOSE,
+    id::DUP,
+    id::DUP2,
+    id::DUP3,
+    id::FCNTL,
+    id::SOCKET,
+    id::SOCKETPAIR,
+    id::CONNECT,
+    id::ACCEPT,
+    id::ACCEPT4,
+    id::SENDTO,
+    id::RECVFROM,
+    id::SENDMSG,
+    id::RECVMSG,
+    id::BIND,
+    id::LISTEN,
+    id::PIPE,
+    id::PIPE2,
+    id::MEMFD_CREATE,
+    id::CHDIR,
+    id::FCHDIR,
+    id::SETUID,
+    id::SETREUID,
+    id::SETRESUID,
+    id::SETGID,
+    id::SETREGID,
+    id::SETRESGID,
+    id::SIGNALFD,
+    id::CONTAINER,
+];
+
 impl State {
     /// The state described by a capture's start snapshot.
     pub fn from_snapshot(snap: &Snapshot) -> State {
@@ -762,7 +767,12 @@ impl State {
     /// Applies what an event changes, except removals (see [`State::retire`]),
     /// so that rules see the event's own effect (the new fd, the new image).
     pub fn apply(&mut self, e: &EventRef<'_>) {
-        let decoded = Args::new(e);
+        self.apply_with(e, &Args::new(e));
+    }
+
+    /// [`State::apply`] with the event's arguments already decoded (the
+    /// replay loop decodes them once for state and evaluation).
+    pub fn apply_with(&mut self, e: &EventRef<'_>, decoded: &Args<'_>) {
         let arg = |n: &str| decoded.get(n);
         let int = |n: &str| arg(n).and_then(|v| v.as_i64());
         match e.kind {
@@ -770,7 +780,7 @@ impl State {
                 let Some(child) = int("child_pid").map(|c| c as u32) else {
                     return;
                 };
-                let facts = KernelFacts::of(&decoded);
+                let facts = KernelFacts::of(decoded);
                 if let Some(k) = &facts {
                     // Kernel facts (live recordings): the task is known
                     // exactly, whatever order its parent's events come in.
@@ -869,7 +879,7 @@ impl State {
                     _ => None,
                 };
                 let facts = match e.kind {
-                    id::PROC_EXEC => KernelFacts::of(&decoded),
+                    id::PROC_EXEC => KernelFacts::of(decoded),
                     _ => None,
                 };
                 let p = self.proc_mut(e.pid);
@@ -943,7 +953,7 @@ impl State {
                 // Close-on-exec is not recorded; Falco keeps fds across exec too.
             }
             id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
-                let name = self.open_path_with(e, &decoded);
+                let name = self.open_path_with(e, decoded);
                 let kind = if arg("flags")
                     .and_then(|v| v.as_u64())
                     .is_some_and(|f| f & 0o200000 != 0)
@@ -1458,6 +1468,7 @@ impl KernelFacts {
 pub struct Args<'a> {
     vals: [ArgValue<'a>; MAX_ARGS],
     n: usize,
+    truncated: bool,
     names: &'static [(&'static str, capture::kind::ArgType)],
 }
 
@@ -1467,9 +1478,11 @@ impl<'a> Args<'a> {
     pub fn new(e: &EventRef<'a>) -> Args<'a> {
         let mut vals = [ArgValue::Absent; MAX_ARGS];
         let mut n = 0;
+        let mut truncated = false;
         for v in e.args() {
             let Ok(v) = v else { break };
             if n == vals.len() {
+                truncated = true;
                 break;
             }
             vals[n] = v;
@@ -1478,6 +1491,7 @@ impl<'a> Args<'a> {
         Args {
             vals,
             n,
+            truncated,
             names: e.info().map(|k| k.args).unwrap_or(&[]),
         }
     }
@@ -1491,6 +1505,13 @@ impl<'a> Args<'a> {
     /// The argument at position `i`, with its declared type.
     pub fn at(&self, i: usize) -> Option<(ArgValue<'a>, Option<capture::kind::ArgType>)> {
         (i < self.n).then(|| (self.vals[i], self.names.get(i).map(|(_, t)| *t)))
+    }
+
+    /// Whether the event carried more than [`MAX_ARGS`] arguments (a
+    /// capture from a newer schema, or a damaged one): the rest were not
+    /// decoded, and the replay counts such events so that runs report them.
+    pub fn truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Number of decoded arguments.

@@ -10,10 +10,10 @@ use std::net::IpAddr;
 use rulelang::{parse_condition, Check, Expr, FieldExpr, Op, Rhs, Span, Transformer, Value};
 use serde_yaml::Value as Yaml;
 
-use super::diag::{Diagnostic, Severity};
-use super::evttypes;
-use super::fields::{self, ArgForm, FieldId, FieldType};
-use super::load::{Definitions, ExceptionDef, MacroDef, RuleDef};
+use crate::diag::{Diagnostic, Severity};
+use crate::evttypes;
+use crate::fields::{self, ArgForm, FieldId, FieldType};
+use crate::load::{Definitions, ExceptionDef, MacroDef, RuleDef};
 
 /// Rule priorities, most severe first (Falco's order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -83,6 +83,8 @@ pub enum FieldArg {
 pub struct FieldRef {
     /// Index in the registry.
     pub id: FieldId,
+    /// What it extracts, resolved from the registry when compiled.
+    pub kind: fields::FieldKind,
     /// The argument.
     pub arg: FieldArg,
     /// Transformers, outermost first.
@@ -160,7 +162,7 @@ pub enum Operand {
     /// One constant.
     Const(Const),
     /// A set (`in`, `intersects`); text members also in a hash set.
-    Set(Vec<Const>, HashSet<Box<str>, crate::state::FxBuild>),
+    Set(Vec<Const>, HashSet<Box<str>, rustc_hash::FxBuildHasher>),
     /// Path prefixes (`pmatch`).
     Prefixes(Vec<Box<str>>),
     /// A glob pattern (`glob`; lowercased for `iglob`).
@@ -667,7 +669,7 @@ impl<'a> Compiler<'a> {
                 Some(fe.span),
             ));
         };
-        if !crate::eval::fillable(id) && fe.span != Span::default() {
+        if !fields::fillable(id) && fe.span != Span::default() {
             self.diag(
                 ctx,
                 Severity::Warning,
@@ -734,6 +736,7 @@ impl<'a> Compiler<'a> {
         }
         Ok(FieldRef {
             id,
+            kind: fields::kind(id),
             arg,
             transformers: fe.transformers.clone(),
             ty,
@@ -1136,14 +1139,14 @@ impl<'a> Compiler<'a> {
             match y {
                 Yaml::Sequence(xs) => xs
                     .iter()
-                    .filter_map(super::load::scalar)
+                    .filter_map(crate::load::scalar)
                     .map(|t| Value {
                         text: t,
                         quoted: true,
                         span: Span::default(),
                     })
                     .collect(),
-                other => super::load::scalar(other)
+                other => crate::load::scalar(other)
                     .map(|t| {
                         vec![Value {
                             text: t,
@@ -1262,7 +1265,7 @@ impl<'a> Compiler<'a> {
                         let f = self.field(&fe, &Ctx::Rule(r));
                         self.skip_unknown = saved;
                         let f = f?;
-                        if !crate::eval::fillable(f.id) {
+                        if !fields::fillable(f.id) {
                             let d = r.origin.diag(
                                 Severity::Warning,
                                 "LOAD_UNFILLED_FIELD",

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
-use super::diag::{Diagnostic, Severity};
-use super::locate::{locate, ItemLoc};
+use crate::diag::{Diagnostic, Severity};
+use crate::locate::{locate, ItemLoc};
 
 /// The Falco engine version Ferret's loader implements (for
 /// `required_engine_version`).

@@ -1,0 +1,261 @@
+//! The one replay loop: for each event, apply its state change, evaluate
+//! against the state that includes its own effect (the new fd, the new
+//! image), then retire what it removes (the closed fd, the exited process).
+//!
+//! Every consumer goes through [`Replay`]: the parallel run ([`crate::run`],
+//! one `Replay` per chunk from a checkpoint, and a state-only `Replay` for
+//! the checkpoints), event listings with a filter (`analyzer events`),
+//! streaming evaluation of a live feed, and the tests' sequential oracle.
+//! The event's arguments are decoded once, here, for the state engine and
+//! the evaluator together.
+
+use std::sync::Arc;
+
+use capture::kind::{id, kind_by_name, KindSet};
+use capture::schema::Snapshot;
+use capture::EventRef;
+use ruleset::CompiledRule;
+
+use crate::eval::{format_output_in, Env, EvCtx};
+use crate::run::{Alert, Matching};
+use crate::shared::{Memo, SharedRules};
+use crate::state::{Args, State};
+
+/// Facts of the capture the evaluator needs besides the state.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureFacts {
+    /// Wall-clock time of the event clock's zero (Unix ns).
+    pub anchor: u64,
+    /// Host name.
+    pub hostname: Arc<str>,
+    /// Name of the source (a capture's path), carried by its alerts.
+    pub source: Arc<str>,
+}
+
+impl CaptureFacts {
+    /// The facts of an open capture, named `source`.
+    pub fn of(cap: &capture::Capture, source: &str) -> CaptureFacts {
+        let meta = cap.meta();
+        CaptureFacts {
+            anchor: meta.map(|m| m.boot_time_unix_ns).unwrap_or(0),
+            hostname: meta.map(|m| m.hostname.as_str()).unwrap_or("").into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// The event kinds [`State::apply`] and [`State::retire`] act on: events of
+/// other kinds leave the state as it is, so a state-only pass skips them.
+pub fn state_kinds() -> KindSet {
+    crate::state::STATE_KINDS.iter().copied().collect()
+}
+
+/// Rules to evaluate per event kind, in load order (Falco's event-type
+/// pre-filter).
+pub fn prefilter(rules: &[CompiledRule]) -> Vec<Vec<usize>> {
+    let mut by_kind = vec![Vec::new(); 256];
+    let internal = [id::LOSS, id::PROC_FORK, id::PROC_EXEC];
+    for (i, r) in rules.iter().enumerate() {
+        match &r.evttypes {
+            Some(names) => {
+                for n in names {
+                    if let Some(k) = kind_by_name(n) {
+                        by_kind[k.id as usize].push(i);
+                    } else if capture::syscalls::x86_64_number(n).is_some() {
+                        // Calls without a kind of their own arrive as
+                        // generic events named by their number.
+                        by_kind[id::GENERIC as usize].push(i);
+                    }
+                }
+            }
+            None => {
+                for (k, v) in by_kind.iter_mut().enumerate() {
+                    if !internal.contains(&(k as u16)) {
+                        v.push(i);
+                    }
+                }
+            }
+        }
+    }
+    for v in &mut by_kind {
+        v.sort_unstable();
+        v.dedup();
+    }
+    by_kind
+}
+
+/// Rules prepared for replay: their pre-filter by event kind and their
+/// conditions as one shared DAG ([`SharedRules`]).
+pub struct RuleIndex<'r> {
+    rules: &'r [CompiledRule],
+    by_kind: Vec<Vec<usize>>,
+    shared: SharedRules<'r>,
+    matching: Matching,
+}
+
+impl<'r> RuleIndex<'r> {
+    /// Indexes `rules` (enabled ones only are expected) by event kind.
+    pub fn new(rules: &'r [CompiledRule], matching: Matching) -> RuleIndex<'r> {
+        RuleIndex {
+            rules,
+            by_kind: prefilter(rules),
+            shared: SharedRules::new(rules),
+            matching,
+        }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &'r [CompiledRule] {
+        self.rules
+    }
+
+    /// The shared DAG of the rules' conditions.
+    pub fn shared(&self) -> &SharedRules<'r> {
+        &self.shared
+    }
+
+    /// An evaluator of these rules for one thread.
+    pub fn evaluator(&self) -> Evaluator<'_, 'r> {
+        Evaluator {
+            index: self,
+            memo: self.shared.memo(),
+        }
+    }
+}
+
+/// Evaluates the rules of a [`RuleIndex`] on one thread (it holds the
+/// per-event memo of shared subconditions).
+pub struct Evaluator<'i, 'r> {
+    index: &'i RuleIndex<'r>,
+    memo: Memo,
+}
+
+/// A state engine walking events in order, evaluating as it goes.
+#[derive(Clone)]
+pub struct Replay {
+    state: State,
+    facts: CaptureFacts,
+    state_kinds: KindSet,
+    truncated_args: u64,
+}
+
+impl Replay {
+    /// A replay starting from a capture's start snapshot.
+    pub fn new(snapshot: &Snapshot, facts: CaptureFacts) -> Replay {
+        Replay::from_state(State::from_snapshot(snapshot), facts)
+    }
+
+    /// A replay starting from a known state (a checkpoint).
+    pub fn from_state(state: State, facts: CaptureFacts) -> Replay {
+        Replay {
+            state,
+            facts,
+            state_kinds: state_kinds(),
+            truncated_args: 0,
+        }
+    }
+
+    /// The state after the events replayed so far.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The capture facts.
+    pub fn facts(&self) -> &CaptureFacts {
+        &self.facts
+    }
+
+    /// Events seen with more arguments than the decoder holds
+    /// ([`crate::state::MAX_ARGS`]); their extra arguments were not read.
+    pub fn truncated_args(&self) -> u64 {
+        self.truncated_args
+    }
+
+    /// Whether event kind `kind` changes the state.
+    pub fn changes_state(&self, kind: u16) -> bool {
+        self.state_kinds.contains(kind)
+    }
+
+    /// Replays one event for its state change only (no evaluation).
+    pub fn advance(&mut self, e: &EventRef<'_>) {
+        if self.state_kinds.contains(e.kind) {
+            let args = Args::new(e);
+            self.truncated_args += u64::from(args.truncated());
+            self.state.apply_with(e, &args);
+            self.state.retire(e);
+        }
+    }
+
+    /// Replays one event: applies it, calls `visit` with its evaluation
+    /// context (the state including the event's own effect), then retires
+    /// it. The arguments are decoded once for both.
+    pub fn step<T>(&mut self, e: &EventRef<'_>, visit: impl FnOnce(&EvCtx<'_>) -> T) -> T {
+        let args = Args::new(e);
+        self.truncated_args += u64::from(args.truncated());
+        let stateful = self.state_kinds.contains(e.kind);
+        if stateful {
+            self.state.apply_with(e, &args);
+        }
+        let env = Env {
+            state: &self.state,
+            anchor: self.facts.anchor,
+            hostname: &self.facts.hostname,
+        };
+        let out = visit(&EvCtx::new(e, &args, &env));
+        if stateful {
+            self.state.retire(e);
+        }
+        out
+    }
+
+    /// Replays one event and evaluates `rules` on it, pushing an alert for
+    /// each match (every matching rule, or the first in load order).
+    pub fn evaluate(
+        &mut self,
+        e: &EventRef<'_>,
+        ev: &mut Evaluator<'_, '_>,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let rules = ev.index;
+        let cands = &rules.by_kind[(e.kind as usize).min(255)];
+        // Containers already running when the capture began are state, as in
+        // Falco, which learns them without a container event.
+        let initial =
+            e.kind == id::CONTAINER && e.arg("initial").and_then(|v| v.as_u64()) == Some(1);
+        if cands.is_empty() || initial {
+            // Nothing to evaluate: the state change alone.
+            self.advance(e);
+            return;
+        }
+        let source = self.facts.source.clone();
+        let memo = &mut ev.memo;
+        memo.next_event();
+        self.step(e, |cx| {
+            for &ri in cands {
+                let r = &rules.rules[ri];
+                if rules.shared.matches(ri, cx, memo) {
+                    alerts.push(alert(r, e, cx, &source));
+                    if rules.matching == Matching::First {
+                        break;
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>, source: &Arc<str>) -> Alert {
+    let (output, output_fields) = format_output_in(&r.output, cx);
+    Alert {
+        source: source.clone(),
+        evt_num: e.seq + 1,
+        ts: e.ts,
+        time_ns: e.ts.wrapping_add(cx.anchor()),
+        rule: r.name.clone(),
+        priority: r.priority,
+        output,
+        output_fields,
+        tags: r.tags.clone(),
+        in_gap: false,
+    }
+}

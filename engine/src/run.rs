@@ -1,0 +1,268 @@
+//! Running rules over a capture on all cores with the same result as one core.
+//!
+//! Pass 1 (sequential) replays only the events that change state (fork, exec,
+//! exit, open, close, dup, socket calls, chdir, set*id, ...) from the start
+//! snapshot and keeps a copy of the state at the start of every chunk. Pass 2
+//! (parallel, one task per chunk) starts from the chunk's checkpoint, replays
+//! the chunk, and evaluates the rules whose event types match each event
+//! (Falco's event-type pre-filter). Alerts are concatenated in chunk order, so
+//! the output is identical whatever the thread count.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use capture::kind::id;
+use capture::{Capture, LoadedChunk};
+use ruleset::{CompiledRule, Priority};
+
+use crate::eval::Val;
+use crate::replay::{CaptureFacts, Replay, RuleIndex};
+
+/// Which matching rules produce alerts for one event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Matching {
+    /// Every matching rule (the default: forensics wants every hit).
+    #[default]
+    All,
+    /// Only the first matching rule in load order (Falco's default).
+    First,
+}
+
+/// One alert, an owned value that names the capture it came from.
+#[derive(Clone, Debug)]
+pub struct Alert {
+    /// The source it came from (a capture's path as given).
+    pub source: Arc<str>,
+    /// Event number (1-based, like sysdig's evt.num).
+    pub evt_num: u64,
+    /// Event timestamp, event clock.
+    pub ts: u64,
+    /// Wall-clock time (Unix ns).
+    pub time_ns: u64,
+    /// Rule name.
+    pub rule: String,
+    /// Rule priority.
+    pub priority: Priority,
+    /// The formatted output.
+    pub output: String,
+    /// Fields named in the output, with their values.
+    pub output_fields: Vec<(String, Val<'static>)>,
+    /// Rule tags.
+    pub tags: Vec<String>,
+    /// Whether the event lies inside a span where events were lost.
+    pub in_gap: bool,
+}
+
+/// A span of lost events, from a loss record.
+#[derive(Clone, Copy, Debug)]
+pub struct Gap {
+    /// CPU.
+    pub cpu: u16,
+    /// Events lost.
+    pub count: u64,
+    /// First timestamp of the span.
+    pub first_ts: u64,
+    /// Last timestamp of the span.
+    pub last_ts: u64,
+}
+
+/// The result of a run.
+pub struct RunResult {
+    /// Alerts in event order (per event, in rule load order).
+    pub alerts: Vec<Alert>,
+    /// Events read.
+    pub events: u64,
+    /// Chunks that could not be read (their events are missing).
+    pub chunk_errors: Vec<capture::Error>,
+    /// Recorded gaps.
+    pub gaps: Vec<Gap>,
+    /// Events with more arguments than the decoder holds (their extra
+    /// arguments were not read; 0 for every capture Ferret writes).
+    pub truncated_args: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Decompressed bytes a run keeps in flight at most (chunks loaded and not
+/// yet evaluated), whatever the chunks declare and however many threads
+/// run: one chunk larger than this is still read, alone.
+pub const DECODE_BUDGET: u64 = 512 << 20;
+
+/// Memory a loaded chunk takes: its payload and the per-event columns the
+/// reader adds (timestamp and argument offset).
+pub fn chunk_cost(e: &capture::schema::ChunkEntry) -> u64 {
+    u64::from(e.raw_len) + 12 * u64::from(e.event_count)
+}
+
+/// Options of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Alerting mode.
+    pub matching: Matching,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Counts the events evaluated so far, for a caller that shows progress
+    /// (the engine itself shows nothing and never waits on a timer).
+    pub progress: Option<Arc<AtomicU64>>,
+    /// The name alerts give their source (default: empty).
+    pub source: Arc<str>,
+}
+
+/// Runs `rules` (enabled ones only are expected) over a capture.
+pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
+    let t0 = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .ok();
+    let work = || run_inner(cap, rules, opts);
+    let mut r = match pool {
+        Some(p) => p.install(work),
+        None => work(),
+    };
+    r.elapsed = t0.elapsed();
+    r
+}
+
+/// Alerts of one chunk and its event count.
+type ChunkResult = (Vec<Alert>, u64);
+
+fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
+    let facts = CaptureFacts {
+        source: opts.source.clone(),
+        ..CaptureFacts::of(cap, "")
+    };
+    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
+    let index = RuleIndex::new(rules, opts.matching);
+    let n = cap.chunks().len();
+    let results: Vec<Mutex<Option<ChunkResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let gaps = Mutex::new(Vec::new());
+    let chunk_errors = Mutex::new(Vec::new());
+    let truncated = AtomicU64::new(0);
+    let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let in_flight_bytes = AtomicU64::new(0);
+    let limit = 2 * rayon::current_num_threads().max(1);
+
+    // Evaluates one chunk from the state at its start.
+    let eval_chunk = |chunk: &LoadedChunk, mut replay: Replay| -> ChunkResult {
+        let mut alerts = Vec::new();
+        let mut ev = index.evaluator();
+        for e in chunk.events() {
+            replay.evaluate(&e, &mut ev, &mut alerts);
+        }
+        if let Some(p) = &opts.progress {
+            p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+        truncated.fetch_add(replay.truncated_args(), Ordering::Relaxed);
+        (alerts, chunk.len() as u64)
+    };
+
+    // Pass 1 walks the chunks in order, keeping the state; as soon as the
+    // state at a chunk's start is known, that chunk's evaluation is spawned
+    // (pass 2), sharing the decompressed chunk.
+    rayon::scope(|s| {
+        s.spawn(|s| {
+            let mut state = Replay::new(&snapshot, facts.clone());
+            for i in 0..n {
+                // Memory: wait (running queued evaluations on this thread)
+                // until the chunk fits in the budget.
+                let cost = chunk_cost(&cap.chunks()[i]);
+                loop {
+                    let held = in_flight_bytes.load(Ordering::Acquire);
+                    if held == 0 || held + cost <= DECODE_BUDGET {
+                        break;
+                    }
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+                let chunk = match cap.load_chunk(i) {
+                    Ok(c) => Arc::new(c),
+                    Err(err) => {
+                        chunk_errors
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(err);
+                        continue;
+                    }
+                };
+                // Backpressure: at most two chunks in flight per thread, so
+                // memory stays bounded. Waiting runs queued work on this
+                // thread (no deadlock with a single thread).
+                while in_flight.load(Ordering::Acquire) >= limit {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                in_flight_bytes.fetch_add(cost, Ordering::AcqRel);
+                let checkpoint = state.clone();
+                let (c2, results, eval_chunk, in_flight, in_flight_bytes) = (
+                    chunk.clone(),
+                    &results,
+                    &eval_chunk,
+                    &in_flight,
+                    &in_flight_bytes,
+                );
+                s.spawn(move |_| {
+                    let r = eval_chunk(&c2, checkpoint);
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                    drop(c2);
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    in_flight_bytes.fetch_sub(cost, Ordering::AcqRel);
+                });
+                let mut local_gaps = Vec::new();
+                for (k, kind) in chunk.kinds().enumerate() {
+                    if kind == id::LOSS || state.changes_state(kind) {
+                        let Some(e) = chunk.event(k) else { continue };
+                        if kind == id::LOSS {
+                            local_gaps.push(Gap::of(&e));
+                        } else {
+                            state.advance(&e);
+                        }
+                    }
+                }
+                gaps.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(local_gaps);
+            }
+        });
+    });
+    let per_chunk: Vec<ChunkResult> = results
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
+    let events = per_chunk.iter().map(|(_, n)| n).sum();
+    let gaps = gaps.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut alerts: Vec<Alert> = per_chunk.into_iter().flat_map(|(a, _)| a).collect();
+    mark_gaps(&mut alerts, &gaps);
+    RunResult {
+        alerts,
+        events,
+        chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
+        gaps,
+        truncated_args: truncated.into_inner(),
+        elapsed: Duration::ZERO,
+    }
+}
+
+/// Marks the alerts whose event lies inside a loss span.
+pub fn mark_gaps(alerts: &mut [Alert], gaps: &[Gap]) {
+    for a in alerts {
+        a.in_gap = gaps.iter().any(|g| g.first_ts <= a.ts && a.ts <= g.last_ts);
+    }
+}
+
+impl Gap {
+    /// The span a loss record describes.
+    pub fn of(e: &capture::EventRef<'_>) -> Gap {
+        let g = |n: &str| e.arg(n).and_then(|v| v.as_u64()).unwrap_or(0);
+        Gap {
+            cpu: e.cpu,
+            count: g("count"),
+            first_ts: g("first_ts"),
+            last_ts: g("last_ts").max(e.ts),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! All the rules of a run as one DAG: identical subconditions of different
+//! rules (the `open_write`, `spawned_process`, `container` macros that most
+//! upstream rules start with, the same `proc.name in (...)` list) become one
+//! node, evaluated at most once per event whatever the number of rules that
+//! use it. Each rule is a root in the shared DAG.
+//!
+//! Nodes are interned bottom-up by structure: a check by its canonical text
+//! (field, operator, operand), an `and`/`or`/`not` by its operator and its
+//! (already interned) children. A node reached from several parents, within
+//! one rule or across rules, gets a memo slot; slots are stamped with the
+//! event's generation, so nothing is cleared between events.
+
+use std::collections::HashMap;
+
+use ruleset::compile::{CheckNode, Node, NodeId, Program};
+use ruleset::CompiledRule;
+
+use crate::eval::{check, EvCtx};
+
+/// A node of the shared DAG.
+enum SNode<'r> {
+    And(Vec<u32>),
+    Or(Vec<u32>),
+    Not(u32),
+    Check(&'r CheckNode),
+}
+
+/// The rules of a run compiled into one DAG.
+pub struct SharedRules<'r> {
+    nodes: Vec<SNode<'r>>,
+    /// Memo slot of each node (`u32::MAX`: none).
+    slots: Vec<u32>,
+    nslots: usize,
+    /// The root of each rule, in the rules' order.
+    roots: Vec<u32>,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+enum Key {
+    And(Vec<u32>),
+    Or(Vec<u32>),
+    Not(u32),
+    Check(String),
+}
+
+impl<'r> SharedRules<'r> {
+    /// Interns every rule's program.
+    pub fn new(rules: &'r [CompiledRule]) -> SharedRules<'r> {
+        let mut nodes: Vec<SNode<'r>> = Vec::new();
+        let mut keys: HashMap<Key, u32> = HashMap::new();
+        let mut roots = Vec::with_capacity(rules.len());
+        for r in rules {
+            let p: &'r Program = &r.program;
+            // Children come before parents in a program.
+            let mut map: Vec<u32> = Vec::with_capacity(p.nodes.len());
+            for n in &p.nodes {
+                let m = |ids: &[NodeId]| ids.iter().map(|i| map[*i as usize]).collect::<Vec<_>>();
+                let (key, node) = match n {
+                    Node::And(xs) => (Key::And(m(xs)), SNode::And(m(xs))),
+                    Node::Or(xs) => (Key::Or(m(xs)), SNode::Or(m(xs))),
+                    Node::Not(x) => (Key::Not(map[*x as usize]), SNode::Not(map[*x as usize])),
+                    Node::Check(c) => (Key::Check(format!("{c:?}")), SNode::Check(c)),
+                };
+                let id = *keys.entry(key).or_insert_with(|| {
+                    nodes.push(node);
+                    (nodes.len() - 1) as u32
+                });
+                map.push(id);
+            }
+            roots.push(map.get(p.root as usize).copied().unwrap_or(0));
+        }
+        // Parents per node: edges within the DAG plus rule roots.
+        let mut parents = vec![0u32; nodes.len()];
+        for n in &nodes {
+            match n {
+                SNode::And(xs) | SNode::Or(xs) => {
+                    for x in xs {
+                        parents[*x as usize] += 1;
+                    }
+                }
+                SNode::Not(x) => parents[*x as usize] += 1,
+                SNode::Check(_) => {}
+            }
+        }
+        for r in &roots {
+            parents[*r as usize] += 1;
+        }
+        let mut nslots = 0;
+        let slots = parents
+            .iter()
+            .map(|&n| {
+                if n > 1 {
+                    nslots += 1;
+                    (nslots - 1) as u32
+                } else {
+                    u32::MAX
+                }
+            })
+            .collect();
+        SharedRules {
+            nodes,
+            slots,
+            nslots,
+            roots,
+        }
+    }
+
+    /// Nodes in the shared DAG.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Nodes with a memo slot (shared by several parents or rules).
+    pub fn shared(&self) -> usize {
+        self.nslots
+    }
+
+    /// A memo for one thread's evaluations.
+    pub fn memo(&self) -> Memo {
+        // Stamps of generation 0 never match: the first event is 1.
+        Memo {
+            stamps: vec![0; self.nslots],
+            gen: 0,
+        }
+    }
+
+    /// Whether rule `i` matches the event in `cx`. Calls for one event must
+    /// share `memo` after one [`Memo::next_event`].
+    pub fn matches(&self, i: usize, cx: &EvCtx<'_>, memo: &mut Memo) -> bool {
+        self.eval(self.roots[i], cx, memo)
+    }
+
+    fn eval(&self, id: u32, cx: &EvCtx<'_>, memo: &mut Memo) -> bool {
+        let slot = self.slots[id as usize];
+        if slot != u32::MAX {
+            let s = memo.stamps[slot as usize];
+            if s >> 1 == memo.gen {
+                return s & 1 == 1;
+            }
+        }
+        let r = match &self.nodes[id as usize] {
+            SNode::And(xs) => xs.iter().all(|x| self.eval(*x, cx, memo)),
+            SNode::Or(xs) => xs.iter().any(|x| self.eval(*x, cx, memo)),
+            SNode::Not(x) => !self.eval(*x, cx, memo),
+            SNode::Check(c) => check(c, cx),
+        };
+        if slot != u32::MAX {
+            memo.stamps[slot as usize] = memo.gen << 1 | u32::from(r);
+        }
+        r
+    }
+}
+
+/// Per-thread memo of shared nodes, valid for one event at a time.
+pub struct Memo {
+    stamps: Vec<u32>,
+    gen: u32,
+}
+
+impl Memo {
+    /// Forgets the previous event's results (call before each event).
+    pub fn next_event(&mut self) {
+        self.gen += 1;
+        if self.gen >= 1 << 31 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.gen = 1;
+        }
+    }
+}
