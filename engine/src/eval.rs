@@ -14,7 +14,7 @@ use rulelang::{Op, Transformer};
 use capture::text::rfc3339 as utc;
 use ruleset::compile::NO_SLOT;
 use ruleset::compile::{
-    CheckNode, Const, FieldArg, FieldRef, Node, NodeId, Operand, OutputPart, Program,
+    ArgPositions, CheckNode, Const, FieldArg, FieldRef, Node, NodeId, Operand, OutputPart, Program,
 };
 use ruleset::fields::FieldKind as F;
 
@@ -120,19 +120,27 @@ fn errno_name(e: i64) -> Cow<'static, str> {
 }
 
 fn flag_names(v: u64, table: &[(u64, &str)]) -> String {
-    let names: Vec<&str> = table
-        .iter()
-        .filter(|(b, _)| *b != 0 && v & b == *b)
-        .map(|(_, n)| *n)
-        .collect();
-    if names.is_empty() {
-        table
+    let mut out = String::with_capacity(32);
+    push_flag_names(&mut out, v, table);
+    if out.is_empty() {
+        return table
             .iter()
             .find(|(b, _)| *b == 0 && v == 0)
             .map(|(_, n)| n.to_string())
-            .unwrap_or_else(|| "0".into())
-    } else {
-        names.join("|")
+            .unwrap_or_else(|| "0".into());
+    }
+    out
+}
+
+/// Appends the names of the bits of `v` that `table` names, `|`-separated.
+fn push_flag_names(out: &mut String, v: u64, table: &[(u64, &str)]) {
+    for (b, n) in table {
+        if *b != 0 && v & b == *b {
+            if !out.is_empty() {
+                out.push('|');
+            }
+            out.push_str(n);
+        }
     }
 }
 
@@ -209,12 +217,10 @@ pub fn render_flags(set: FlagSet, v: u64) -> String {
                 1 => "O_WRONLY",
                 _ => "O_RDWR",
             };
-            let rest = flag_names(v & !3, OPEN);
-            if rest == "0" {
-                acc.to_string()
-            } else {
-                format!("{acc}|{rest}")
-            }
+            let mut out = String::with_capacity(48);
+            out.push_str(acc);
+            push_flag_names(&mut out, v & !3, OPEN);
+            out
         }
         FlagSet::Clone | FlagSet::Namespace => flag_names(v, CLONE),
         FlagSet::Prot => flag_names(v, PROT),
@@ -365,6 +371,7 @@ pub struct EvCtx<'a> {
     fd: Option<&'a Fd>,
     is_open: bool,
     path_cell: std::cell::OnceCell<String>,
+    rendered: std::cell::OnceCell<Box<[std::cell::OnceCell<String>; crate::state::MAX_ARGS]>>,
 }
 
 impl<'a> EvCtx<'a> {
@@ -406,6 +413,18 @@ impl<'a> EvCtx<'a> {
             fd,
             is_open,
             path_cell: std::cell::OnceCell::new(),
+            rendered: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Argument `i` rendered as text, computed on first use.
+    fn rendered(&self, i: usize, f: impl FnOnce() -> String) -> &str {
+        let cells = self
+            .rendered
+            .get_or_init(|| Box::new(std::array::from_fn(|_| std::cell::OnceCell::new())));
+        match cells.get(i) {
+            Some(c) => c.get_or_init(f),
+            None => "",
         }
     }
 
@@ -703,26 +722,14 @@ fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
         }
         F::EvtArg | F::EvtRawarg => {
             let table = e.info().map(|k| k.args).unwrap_or(&[]);
-            let idx = match &r.arg {
-                FieldArg::Index(i) => Some(*i as usize),
-                FieldArg::Key(k)
-                    if k == "res"
-                        || k == "fd"
-                            && matches!(
-                                e.kind,
-                                id::OPEN
-                                    | id::OPENAT
-                                    | id::OPENAT2
-                                    | id::CREAT
-                                    | id::SOCKET
-                                    | id::ACCEPT
-                                    | id::ACCEPT4
-                            ) =>
-                {
-                    return Val::Int(e.ret);
-                }
-                FieldArg::Key(k) => table.iter().position(|(n, _)| n == k),
-                FieldArg::None => None,
+            let idx = match (&r.arg, &r.positions) {
+                (FieldArg::Index(i), _) => Some(*i as usize),
+                (FieldArg::Key(_), Some(pos)) => match pos.get(e.kind) {
+                    ArgPositions::RET => return Val::Int(e.ret),
+                    ArgPositions::NONE => None,
+                    i => Some(usize::from(i)),
+                },
+                _ => None,
             };
             let Some(i) = idx else { return na };
             let Some((v, _)) = cx.args.at(i) else {
@@ -745,7 +752,9 @@ fn extract<'c>(r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
                 {
                     Val::Str(Cow::Owned(x.to_string()))
                 }
-                other => Val::Str(Cow::Owned(render_arg(&other, ty))),
+                // Rendered once per event however many checks read it
+                // (`evt.arg.flags contains O_TRUNC`, `... O_CREAT`, ...).
+                other => Val::Str(Cow::Borrowed(cx.rendered(i, || render_arg(&other, ty)))),
             }
         }
         F::EvtBuffer => match cx.args.get("data") {
@@ -1133,7 +1142,15 @@ fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     }
 }
 
+#[inline]
 fn transform<'a>(v: Val<'a>, ts: &[Transformer]) -> Val<'a> {
+    if ts.is_empty() {
+        return v;
+    }
+    transform_slow(v, ts)
+}
+
+fn transform_slow<'a>(v: Val<'a>, ts: &[Transformer]) -> Val<'a> {
     let mut v = v;
     for t in ts.iter().rev() {
         v = match (v, t) {
@@ -1315,12 +1332,7 @@ fn cmp_val(v: &Val<'_>, op: Op, operand: &Operand) -> bool {
             };
             text.is_some_and(|t| memfind(&t, needle))
         }
-        (Op::IContains, Operand::Const(Const::Str(n))) => text.is_some_and(|t| {
-            memfind(
-                String::from_utf8_lossy(&t).to_lowercase().as_bytes(),
-                n.as_bytes(),
-            )
-        }),
+        (Op::IContains, Operand::Const(Const::Str(n))) => text.is_some_and(|t| ifind(&t, n)),
         (Op::StartsWith | Op::BStartsWith, Operand::Const(k)) => {
             let needle: &[u8] = match k {
                 Const::Str(s) => s.as_bytes(),
@@ -1353,7 +1365,34 @@ fn cmp_val(v: &Val<'_>, op: Op, operand: &Operand) -> bool {
 }
 
 fn memfind(h: &[u8], n: &[u8]) -> bool {
-    n.is_empty() || h.windows(n.len()).any(|w| w == n)
+    memchr::memmem::find(h, n).is_some()
+}
+
+/// `icontains`: the needle was lowercased when compiled. An ASCII needle
+/// is searched case-insensitively in place (no lowercased copy of the
+/// text); a non-ASCII one against the text's Unicode lowercase, as before.
+fn ifind(h: &[u8], n: &str) -> bool {
+    let n = n.as_bytes();
+    if n.is_empty() {
+        return true;
+    }
+    if n.is_ascii() {
+        let first = n[0];
+        let upper = first.to_ascii_uppercase();
+        let mut at = 0;
+        while let Some(i) = memchr::memchr2(first, upper, &h[at..]) {
+            let start = at + i;
+            if h.len() - start < n.len() {
+                return false;
+            }
+            if h[start..start + n.len()].eq_ignore_ascii_case(n) {
+                return true;
+            }
+            at = start + 1;
+        }
+        return false;
+    }
+    memfind(String::from_utf8_lossy(h).to_lowercase().as_bytes(), n)
 }
 
 fn is_ancestor_any(r: &FieldRef) -> bool {

@@ -182,7 +182,7 @@ impl Replay {
             let args = Args::new(e);
             self.truncated_args += u64::from(args.truncated());
             self.state.apply_with(e, &args);
-            self.state.retire(e);
+            self.state.retire_with(e, &args);
         }
     }
 
@@ -203,7 +203,7 @@ impl Replay {
         };
         let out = visit(&EvCtx::new(e, &args, &env));
         if stateful {
-            self.state.retire(e);
+            self.state.retire_with(e, &args);
         }
         out
     }

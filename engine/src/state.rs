@@ -846,6 +846,17 @@ impl State {
                 if e.kind != id::PROC_EXEC && e.ret != 0 {
                     return;
                 }
+                // The execve return that follows a procexec with the kernel's
+                // facts adds nothing: its filename is what the caller passed
+                // (`/proc/self/exe`, a relative path), not the image. Checked
+                // before anything is decoded (argv and env are the costly part).
+                if e.kind != id::PROC_EXEC {
+                    if let Some(p) = self.procs.get_mut(&e.pid) {
+                        if std::mem::take(&mut p.exec_from_kernel) {
+                            return;
+                        }
+                    }
+                }
                 let filename = match arg("filename") {
                     Some(ArgValue::Str(f)) => Some(lossy(f)),
                     _ => None,
@@ -885,12 +896,6 @@ impl State {
                 let p = self.proc_mut(e.pid);
                 if p.ppid.is_none() {
                     p.ppid = ppid;
-                }
-                // The execve return that follows a procexec with the kernel's
-                // facts adds nothing: its filename is what the caller passed
-                // (`/proc/self/exe`, a relative path), not the image.
-                if e.kind != id::PROC_EXEC && std::mem::take(&mut p.exec_from_kernel) {
-                    return;
                 }
                 if let Some(f) = filename {
                     let resolved = if f.starts_with('/') {
@@ -1178,17 +1183,22 @@ impl State {
     /// Applies removals after the event was evaluated: closed fds, exited
     /// processes.
     pub fn retire(&mut self, e: &EventRef<'_>) {
+        self.retire_with(e, &Args::new(e));
+    }
+
+    /// [`State::retire`] with the event's arguments already decoded.
+    pub fn retire_with(&mut self, e: &EventRef<'_>, decoded: &Args<'_>) {
         match e.kind {
             id::CLOSE if e.ret == 0 => {
-                if let Some(fd) = e.arg("fd").and_then(|v| v.as_i64()) {
+                if let Some(fd) = decoded.get("fd").and_then(|v| v.as_i64()) {
                     if let Some(p) = self.procs.get_mut(&e.pid) {
                         p.fds.remove(&(fd as i32));
                     }
                 }
             }
             id::PROC_EXIT => {
-                let group_dead = e
-                    .arg("group_dead")
+                let group_dead = decoded
+                    .get("group_dead")
                     .and_then(|v| v.as_u64())
                     .unwrap_or(u64::from(e.pid == e.tid));
                 if group_dead != 0 {

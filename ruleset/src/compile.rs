@@ -78,6 +78,51 @@ pub enum FieldArg {
     Key(String),
 }
 
+/// Where a named event argument is, per event kind: its position, the
+/// event's return value ([`ArgPositions::RET`]: `res`, and `fd` of the calls
+/// that return one) or absent ([`ArgPositions::NONE`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ArgPositions(pub [u8; 256]);
+
+impl ArgPositions {
+    /// The kind has no such argument.
+    pub const NONE: u8 = u8::MAX;
+    /// The value is the event's return value.
+    pub const RET: u8 = u8::MAX - 1;
+
+    /// The positions of argument `name` in every kind of the event table.
+    pub fn of(name: &str) -> ArgPositions {
+        use capture::kind::id;
+        let mut t = [Self::NONE; 256];
+        for k in capture::kind::KINDS {
+            let returns_fd = matches!(
+                k.id,
+                id::OPEN
+                    | id::OPENAT
+                    | id::OPENAT2
+                    | id::CREAT
+                    | id::SOCKET
+                    | id::ACCEPT
+                    | id::ACCEPT4
+            );
+            t[(k.id as usize).min(255)] = if name == "res" || (name == "fd" && returns_fd) {
+                Self::RET
+            } else {
+                k.args
+                    .iter()
+                    .position(|(n, _)| *n == name)
+                    .map_or(Self::NONE, |i| i.min(usize::from(Self::RET) - 1) as u8)
+            };
+        }
+        ArgPositions(t)
+    }
+
+    /// The position in events of kind `kind`.
+    pub fn get(&self, kind: u16) -> u8 {
+        self.0[(kind as usize).min(255)]
+    }
+}
+
 /// A resolved field reference.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FieldRef {
@@ -85,6 +130,9 @@ pub struct FieldRef {
     pub id: FieldId,
     /// What it extracts, resolved from the registry when compiled.
     pub kind: fields::FieldKind,
+    /// For `evt.arg.NAME` and `evt.rawarg.NAME`: where the argument is in
+    /// each event kind, resolved when compiled ([`ArgPositions`]).
+    pub positions: Option<std::sync::Arc<ArgPositions>>,
     /// The argument.
     pub arg: FieldArg,
     /// Transformers, outermost first.
@@ -734,9 +782,16 @@ impl<'a> Compiler<'a> {
                 ty = FieldType::Uint;
             }
         }
+        let positions = match (&arg, info.name) {
+            (FieldArg::Key(k), "evt.arg" | "evt.rawarg") => {
+                Some(std::sync::Arc::new(ArgPositions::of(k)))
+            }
+            _ => None,
+        };
         Ok(FieldRef {
             id,
             kind: fields::kind(id),
+            positions,
             arg,
             transformers: fe.transformers.clone(),
             ty,

@@ -3,7 +3,7 @@
 //! Ferret write), scap events per second, and the Ferret capture's size
 //! against the .scap file's.
 //!
-//! `cargo bench -p analyzer --bench scap_import`; `FERRET_BENCH_RUNS=N`.
+//! `cargo bench -p engine --bench scap_import`; `FERRET_BENCH_RUNS=N`.
 
 use std::path::Path;
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! (falco_rules.yaml, falco-incubating_rules.yaml, falco-sandbox_rules.yaml)
 //! from ../shared/corpus. Goal: under 50 ms.
 //!
-//! `cargo bench -p analyzer --bench rules_load`
+//! `cargo bench -p ruleset --bench rules_load`
 
 use std::path::Path;
 use std::time::Instant;

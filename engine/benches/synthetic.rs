@@ -3,7 +3,7 @@
 //! 10M events written to a temporary file and memory-mapped, at 1 and 2
 //! threads, plus the process's peak memory.
 //!
-//! `cargo bench -p analyzer --bench run`; `FERRET_BENCH_EVENTS=N` to change.
+//! `cargo bench -p engine --bench synthetic`; `FERRET_BENCH_EVENTS=N` to change.
 
 use std::path::Path;
 use std::time::Instant;
