@@ -259,3 +259,56 @@ fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>, source: &Arc<str>) 
         in_gap: false,
     }
 }
+
+/// Streaming evaluation: events or whole chunks fed in order as they arrive
+/// (a live chunk feed, a recorder's sealed chunks, a capture read
+/// sequentially), alerts out at once. Gives the alerts of
+/// [`crate::run::run`] on the same events, on one thread; an alert is
+/// marked `in_gap` by the loss records seen before it (a batch run also
+/// marks it by later ones, which the recorder writes up to 100 ms late).
+pub struct Stream<'i, 'r> {
+    replay: Replay,
+    ev: Evaluator<'i, 'r>,
+    gaps: Vec<crate::run::Gap>,
+}
+
+impl<'i, 'r> Stream<'i, 'r> {
+    /// A stream starting from a capture's start snapshot.
+    pub fn new(snapshot: &Snapshot, facts: CaptureFacts, rules: &'i RuleIndex<'r>) -> Self {
+        Stream {
+            replay: Replay::new(snapshot, facts),
+            ev: rules.evaluator(),
+            gaps: Vec::new(),
+        }
+    }
+
+    /// Evaluates one event, appending its alerts to `alerts`. A loss record
+    /// is remembered as a gap, and alerts inside it are marked.
+    pub fn push_event(&mut self, e: &EventRef<'_>, alerts: &mut Vec<Alert>) {
+        if e.kind == id::LOSS {
+            self.gaps.push(crate::run::Gap::of(e));
+        }
+        let from = alerts.len();
+        self.replay.evaluate(e, &mut self.ev, alerts);
+        crate::run::mark_gaps(&mut alerts[from..], &self.gaps);
+    }
+
+    /// Evaluates every event of a chunk, in order.
+    pub fn push_chunk(&mut self, chunk: &capture::LoadedChunk) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        for e in chunk.events() {
+            self.push_event(&e, &mut alerts);
+        }
+        alerts
+    }
+
+    /// The loss spans seen so far.
+    pub fn gaps(&self) -> &[crate::run::Gap] {
+        &self.gaps
+    }
+
+    /// The state after the events seen so far.
+    pub fn state(&self) -> &State {
+        self.replay.state()
+    }
+}

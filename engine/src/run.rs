@@ -68,7 +68,10 @@ pub struct Gap {
 }
 
 /// The result of a run.
+#[derive(Clone, Debug)]
 pub struct RunResult {
+    /// The source (as named in [`RunOptions::source`]).
+    pub source: std::sync::Arc<str>,
     /// Alerts in event order (per event, in rule load order).
     pub alerts: Vec<Alert>,
     /// Events read.
@@ -84,9 +87,10 @@ pub struct RunResult {
     pub elapsed: Duration,
 }
 
-/// Decompressed bytes a run keeps in flight at most (chunks loaded and not
-/// yet evaluated), whatever the chunks declare and however many threads
-/// run: one chunk larger than this is still read, alone.
+/// Decompressed bytes a run keeps in flight by default (chunks loaded and
+/// not yet evaluated), whatever the chunks declare and however many threads
+/// run: one chunk larger than this is still read, alone
+/// ([`RunOptions::decode_budget`] changes it).
 pub const DECODE_BUDGET: u64 = 512 << 20;
 
 /// Memory a loaded chunk takes: its payload and the per-event columns the
@@ -96,7 +100,7 @@ pub fn chunk_cost(e: &capture::schema::ChunkEntry) -> u64 {
 }
 
 /// Options of a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Alerting mode.
     pub matching: Matching,
@@ -107,6 +111,21 @@ pub struct RunOptions {
     pub progress: Option<Arc<AtomicU64>>,
     /// The name alerts give their source (default: empty).
     pub source: Arc<str>,
+    /// Decompressed bytes kept in flight at most ([`DECODE_BUDGET`] by
+    /// default); one chunk larger than this is still read, alone.
+    pub decode_budget: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            matching: Matching::All,
+            threads: 0,
+            progress: None,
+            source: Arc::from(""),
+            decode_budget: DECODE_BUDGET,
+        }
+    }
 }
 
 /// Runs `rules` (enabled ones only are expected) over a capture.
@@ -170,7 +189,7 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
                 let cost = chunk_cost(&cap.chunks()[i]);
                 loop {
                     let held = in_flight_bytes.load(Ordering::Acquire);
-                    if held == 0 || held + cost <= DECODE_BUDGET {
+                    if held == 0 || held + cost <= opts.decode_budget {
                         break;
                     }
                     if rayon::yield_now() != Some(rayon::Yield::Executed) {
@@ -238,6 +257,7 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
     let mut alerts: Vec<Alert> = per_chunk.into_iter().flat_map(|(a, _)| a).collect();
     mark_gaps(&mut alerts, &gaps);
     RunResult {
+        source: opts.source.clone(),
         alerts,
         events,
         chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
@@ -245,6 +265,16 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
         truncated_args: truncated.into_inner(),
         elapsed: Duration::ZERO,
     }
+}
+
+/// The alerts of several runs (several captures analysed as one: rotated
+/// files of one recording, or recordings of several hosts) in wall-clock
+/// order; alerts of the same instant keep their order and each names its
+/// source capture.
+pub fn merge_by_time(results: &[RunResult]) -> Vec<&Alert> {
+    let mut all: Vec<&Alert> = results.iter().flat_map(|r| &r.alerts).collect();
+    all.sort_by_key(|a| a.time_ns);
+    all
 }
 
 /// Marks the alerts whose event lies inside a loss span.

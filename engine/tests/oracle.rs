@@ -178,3 +178,31 @@ fn engine_agrees_with_the_sequential_oracle_on_a_capture_given_by_the_environmen
     let cap = Capture::open(p).expect("capture");
     check(&p.display().to_string(), &cap, &rules(), 1);
 }
+
+/// Streaming evaluation (chunks fed one by one, as a live feed would) gives
+/// the parallel run's alerts.
+#[test]
+fn streaming_evaluation_gives_the_runs_alerts() {
+    use engine::replay::{CaptureFacts, RuleIndex, Stream};
+    let cap = Capture::open(ferret_tests::fixture("v1/scenarios.cap")).expect("fixture");
+    let rules = rules();
+    let index = RuleIndex::new(&rules, Matching::All);
+    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
+    let mut stream = Stream::new(&snapshot, CaptureFacts::of(&cap, "scenarios.cap"), &index);
+    let mut got = Vec::new();
+    for i in 0..cap.chunks().len() {
+        let chunk = cap.load_chunk(i).expect("chunk");
+        for a in stream.push_chunk(&chunk) {
+            assert_eq!(a.source.as_ref(), "scenarios.cap");
+            got.push((
+                a.evt_num,
+                a.rule,
+                a.output,
+                format!("{:?}", a.output_fields),
+            ));
+        }
+    }
+    let want = engine_rows(&cap, &rules, Matching::All, 2);
+    assert!(want.len() >= 10, "{} alerts", want.len());
+    assert_eq!(got, want);
+}

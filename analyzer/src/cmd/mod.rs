@@ -1,0 +1,10 @@
+//! One module per command: its arguments (clap) and what it does.
+
+pub mod events;
+pub mod import;
+pub mod info;
+pub mod list_fields;
+pub mod run;
+pub mod synth;
+pub mod validate;
+pub mod verify;
