@@ -599,7 +599,8 @@ fn container_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
             let m = match key {
                 Some(k) => match k.parse::<usize>() {
                     Ok(i) => ms.get(i),
-                    Err(_) => ms.iter().find(|m| glob(k.as_bytes(), m.dest.as_bytes())),
+                    Err(_) => ruleset::glob::Pattern::new(k, false)
+                        .and_then(|g| ms.iter().find(|m| g.matches(m.dest.as_bytes()))),
                 },
                 None => None,
             };
@@ -1169,99 +1170,21 @@ fn transform_slow<'a>(v: Val<'a>, ts: &[Transformer]) -> Val<'a> {
     v
 }
 
+/// The `b64` transformer: standard or URL-safe base64, padded or not,
+/// whitespace ignored (the `base64` crate); `None` when it is not base64.
 fn b64(s: &[u8]) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        })
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for &c in s.iter().filter(|c| !c.is_ascii_whitespace() && **c != b'=') {
-        acc = (acc << 6) | val(c)?;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
-/// Falco's glob: `*`, `?` and `[...]` classes, matching the whole string.
-pub fn glob(pat: &[u8], s: &[u8]) -> bool {
-    let (mut p, mut i) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while i < s.len() {
-        if p < pat.len() {
-            match pat[p] {
-                b'*' => {
-                    star = Some(p);
-                    mark = i;
-                    p += 1;
-                    continue;
-                }
-                b'?' => {
-                    p += 1;
-                    i += 1;
-                    continue;
-                }
-                b'[' => {
-                    if let Some(end) = pat[p + 1..]
-                        .iter()
-                        .position(|&c| c == b']')
-                        .map(|x| p + 1 + x)
-                    {
-                        let class = &pat[p + 1..end];
-                        let (neg, class) = match class.first() {
-                            Some(b'!' | b'^') => (true, &class[1..]),
-                            _ => (false, class),
-                        };
-                        let mut hit = false;
-                        let mut k = 0;
-                        while k < class.len() {
-                            if k + 2 < class.len() && class[k + 1] == b'-' {
-                                hit |= class[k] <= s[i] && s[i] <= class[k + 2];
-                                k += 3;
-                            } else {
-                                hit |= class[k] == s[i];
-                                k += 1;
-                            }
-                        }
-                        if hit != neg {
-                            p = end + 1;
-                            i += 1;
-                            continue;
-                        }
-                    } else if s[i] == b'[' {
-                        p += 1;
-                        i += 1;
-                        continue;
-                    }
-                }
-                c if c == s[i] => {
-                    p += 1;
-                    i += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some(sp) => {
-                p = sp + 1;
-                mark += 1;
-                i = mark;
-            }
-            None => return false,
-        }
-    }
-    pat[p..].iter().all(|&c| c == b'*')
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    use base64::Engine as _;
+    let cfg = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, cfg);
+    let url = GeneralPurpose::new(&base64::alphabet::URL_SAFE, cfg);
+    let clean: Vec<u8> = s
+        .iter()
+        .copied()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    standard.decode(&clean).or_else(|_| url.decode(&clean)).ok()
 }
 
 fn net_contains(net: IpAddr, plen: u8, ip: IpAddr) -> bool {
@@ -1344,13 +1267,7 @@ fn cmp_val(v: &Val<'_>, op: Op, operand: &Operand) -> bool {
         (Op::EndsWith, Operand::Const(Const::Str(n))) => {
             text.is_some_and(|t| t.ends_with(n.as_bytes()))
         }
-        (Op::Glob, Operand::Glob(g)) => text.is_some_and(|t| glob(g.as_bytes(), &t)),
-        (Op::IGlob, Operand::Glob(g)) => text.is_some_and(|t| {
-            glob(
-                g.as_bytes(),
-                String::from_utf8_lossy(&t).to_lowercase().as_bytes(),
-            )
-        }),
+        (Op::Glob | Op::IGlob, Operand::Glob(g)) => text.is_some_and(|t| g.matches(&t)),
         (Op::Regex, Operand::Regex(r)) => {
             text.is_some_and(|t| r.is_match(&String::from_utf8_lossy(&t)))
         }
@@ -1528,17 +1445,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn glob_matches_like_fnmatch() {
-        assert!(glob(b"/tmp/*", b"/tmp/x/y"));
-        assert!(glob(b"*.sh", b"/a/b.sh"));
-        assert!(glob(b"/etc/[ps]*", b"/etc/passwd"));
-        assert!(!glob(b"/etc/[!ps]*", b"/etc/passwd"));
-        assert!(glob(b"a?c", b"abc"));
-        assert!(!glob(b"a?c", b"ac"));
-        assert!(glob(b"**", b""));
-    }
-
-    #[test]
     fn flags_and_modes_render_like_falco() {
         assert_eq!(
             render_flags(FlagSet::Open, 0o1101),
@@ -1559,6 +1465,10 @@ mod tests {
         assert!(net_contains(n, 8, "10.1.2.3".parse().expect("ip")));
         assert!(!net_contains(n, 8, "11.0.0.1".parse().expect("ip")));
         assert_eq!(b64(b"aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(b64(b"aGVsbG8").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(b64(b"aGVs\nbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(b64(b"_-8").as_deref(), Some(&[0xff, 0xef][..]));
+        assert_eq!(b64(b"not base64!"), None);
     }
 }
 

@@ -4,6 +4,7 @@
 //! spec map is derived from the same table, so the two cannot disagree.
 
 use capture::kind::{id, kind_info};
+use capture::syscalls::Sysno;
 use recorder_common::*;
 
 /// Where one capture argument comes from.
@@ -63,10 +64,12 @@ pub struct Syscall {
 use Src::*;
 
 macro_rules! table {
-    ($( $nr:literal $kind:ident [$($src:expr),*] $(flags $fl:expr)? $(, $eo:ident)? ;)*) => {
-        /// Every recorded syscall.
+    ($( $call:ident $kind:ident [$($src:expr),*] $(flags $fl:expr)? $(, $eo:ident)? ;)*) => {
+        /// Every recorded syscall, named as the kernel names it; its number
+        /// comes from the one x86_64 table every crate uses
+        /// ([`capture::syscalls::Sysno`]).
         pub static SYSCALLS: &[Syscall] = &[
-            $( Syscall { nr: $nr, kind: id::$kind, args: &[$($src),*], flags: 0 $(| $fl)?, enter_only: table!(@eo $($eo)?) }, )*
+            $( Syscall { nr: Sysno::$call.id() as u32, kind: id::$kind, args: &[$($src),*], flags: 0 $(| $fl)?, enter_only: table!(@eo $($eo)?) }, )*
         ];
     };
     (@eo) => { false };
@@ -74,92 +77,92 @@ macro_rules! table {
 }
 
 table! {
-    0 READ [I(0), U(2), BufRet(1)];
-    1 WRITE [I(0), U(2), BufLen(1, 2)];
-    2 OPEN [Str(0), U(1), U(2)];
-    3 CLOSE [I(0)];
-    9 MMAP [U(0), U(1), U(2), U(3), I(4), U(5)] flags SPEC_PROT_EXEC;
-    10 MPROTECT [U(0), U(1), U(2)] flags SPEC_PROT_EXEC;
-    17 PREAD64 [I(0), U(2), U(3), BufRet(1)];
-    18 PWRITE64 [I(0), U(2), U(3), BufLen(1, 2)];
-    19 READV [I(0), U(2), IovRet(1)];
-    20 WRITEV [I(0), U(2), IovLen(1)];
-    22 PIPE [FdPair(0, 0), FdPair(0, 1)];
-    32 DUP [I(0)];
-    33 DUP2 [I(0), I(1)];
-    41 SOCKET [U(0), U(1), U(2)];
-    42 CONNECT [I(0), Sock(1, 2), SockLocal] flags SPEC_SOCK;
-    43 ACCEPT [I(0), SockPtrLen(1, 2), SockLocal] flags SPEC_SOCK | SPEC_SOCK_RET;
-    44 SENDTO [I(0), U(2), Sock(4, 5), BufLen(1, 2), SockLocal] flags SPEC_SOCK;
-    45 RECVFROM [I(0), U(2), SockPtrLen(4, 5), BufRet(1), SockLocal] flags SPEC_SOCK;
-    46 SENDMSG [I(0), Absent, MsgAddr(1), MsgData(1), SockLocal] flags SPEC_SOCK;
-    47 RECVMSG [I(0), Absent, MsgAddr(1), MsgData(1), SockLocal] flags SPEC_SOCK;
-    48 SHUTDOWN [I(0), U(1)];
-    49 BIND [I(0), Sock(1, 2)];
-    50 LISTEN [I(0), I(1)];
-    53 SOCKETPAIR [U(0), U(1), U(2), FdPair(3, 0), FdPair(3, 1)];
-    56 CLONE [U(0)];
-    57 FORK [];
-    58 VFORK [];
-    59 EXECVE [Str(0), Argv(1), Argv(2)] flags SPEC_ENTER;
-    60 EXIT [I(0)] flags SPEC_ENTER, enter_only;
-    62 KILL [I(0), I(1)];
-    72 FCNTL [I(0), U(1), U(2)] flags SPEC_FCNTL_DUP;
-    80 CHDIR [Str(0)];
-    81 FCHDIR [I(0)];
-    82 RENAME [Str(0), Str(1)];
-    83 MKDIR [Str(0), U(1)];
-    84 RMDIR [Str(0)];
-    85 CREAT [Str(0), U(1)];
-    86 LINK [Str(0), Str(1)];
-    87 UNLINK [Str(0)];
-    88 SYMLINK [Str(0), Str(1)];
-    90 CHMOD [Str(0), U(1)];
-    91 FCHMOD [I(0), U(1)];
-    92 CHOWN [Str(0), I(1), I(2)];
-    93 FCHOWN [I(0), I(1), I(2)];
-    94 LCHOWN [Str(0), I(1), I(2)];
-    101 PTRACE [U(0), I(1), U(2)];
-    105 SETUID [I(0)];
-    106 SETGID [I(0)];
-    113 SETREUID [I(0), I(1)];
-    114 SETREGID [I(0), I(1)];
-    116 SETGROUPS [U(0)];
-    117 SETRESUID [I(0), I(1), I(2)];
-    119 SETRESGID [I(0), I(1), I(2)];
-    126 CAPSET [Absent, Absent, Absent, Absent];
-    155 PIVOT_ROOT [Str(0), Str(1)];
-    157 PRCTL [U(0), U(1), Str(1)];
-    161 CHROOT [Str(0)];
-    165 MOUNT [Str(0), Str(1), Str(2), U(3)];
-    166 UMOUNT2 [Str(0), U(1)];
-    175 INIT_MODULE [U(1), Str(2)];
-    176 DELETE_MODULE [Str(0), U(1)];
-    200 TKILL [I(0), I(1)];
-    231 EXIT_GROUP [I(0)] flags SPEC_ENTER, enter_only;
-    234 TGKILL [I(0), I(1), I(2)];
-    257 OPENAT [I(0), Str(1), U(2), U(3)];
-    258 MKDIRAT [I(0), Str(1), U(2)];
-    260 FCHOWNAT [I(0), Str(1), I(2), I(3), U(4)];
-    263 UNLINKAT [I(0), Str(1), U(2)];
-    264 RENAMEAT [I(0), Str(1), I(2), Str(3)];
-    265 LINKAT [I(0), Str(1), I(2), Str(3), U(4)];
-    266 SYMLINKAT [Str(0), I(1), Str(2)];
-    268 FCHMODAT [I(0), Str(1), U(2)];
-    272 UNSHARE [U(0)];
-    288 ACCEPT4 [I(0), SockPtrLen(1, 2), SockLocal, U(3)] flags SPEC_SOCK | SPEC_SOCK_RET;
-    292 DUP3 [I(0), I(1), U(2)];
-    293 PIPE2 [FdPair(0, 0), FdPair(0, 1), U(1)];
-    308 SETNS [I(0), U(1)];
-    313 FINIT_MODULE [I(0), Str(1), U(2)];
-    316 RENAMEAT2 [I(0), Str(1), I(2), Str(3), U(4)];
-    319 MEMFD_CREATE [Str(0), U(1)];
-    321 BPF [U(0)];
-    322 EXECVEAT [I(0), Str(1), Argv(2), Argv(3), U(4)] flags SPEC_ENTER;
-    323 USERFAULTFD [U(0)];
-    425 IO_URING_SETUP [U(0), U(1)];
-    435 CLONE3 [U64(0)];
-    437 OPENAT2 [I(0), Str(1), U64(2), Absent, Absent];
+    read READ [I(0), U(2), BufRet(1)];
+    write WRITE [I(0), U(2), BufLen(1, 2)];
+    open OPEN [Str(0), U(1), U(2)];
+    close CLOSE [I(0)];
+    mmap MMAP [U(0), U(1), U(2), U(3), I(4), U(5)] flags SPEC_PROT_EXEC;
+    mprotect MPROTECT [U(0), U(1), U(2)] flags SPEC_PROT_EXEC;
+    pread64 PREAD64 [I(0), U(2), U(3), BufRet(1)];
+    pwrite64 PWRITE64 [I(0), U(2), U(3), BufLen(1, 2)];
+    readv READV [I(0), U(2), IovRet(1)];
+    writev WRITEV [I(0), U(2), IovLen(1)];
+    pipe PIPE [FdPair(0, 0), FdPair(0, 1)];
+    dup DUP [I(0)];
+    dup2 DUP2 [I(0), I(1)];
+    socket SOCKET [U(0), U(1), U(2)];
+    connect CONNECT [I(0), Sock(1, 2), SockLocal] flags SPEC_SOCK;
+    accept ACCEPT [I(0), SockPtrLen(1, 2), SockLocal] flags SPEC_SOCK | SPEC_SOCK_RET;
+    sendto SENDTO [I(0), U(2), Sock(4, 5), BufLen(1, 2), SockLocal] flags SPEC_SOCK;
+    recvfrom RECVFROM [I(0), U(2), SockPtrLen(4, 5), BufRet(1), SockLocal] flags SPEC_SOCK;
+    sendmsg SENDMSG [I(0), Absent, MsgAddr(1), MsgData(1), SockLocal] flags SPEC_SOCK;
+    recvmsg RECVMSG [I(0), Absent, MsgAddr(1), MsgData(1), SockLocal] flags SPEC_SOCK;
+    shutdown SHUTDOWN [I(0), U(1)];
+    bind BIND [I(0), Sock(1, 2)];
+    listen LISTEN [I(0), I(1)];
+    socketpair SOCKETPAIR [U(0), U(1), U(2), FdPair(3, 0), FdPair(3, 1)];
+    clone CLONE [U(0)];
+    fork FORK [];
+    vfork VFORK [];
+    execve EXECVE [Str(0), Argv(1), Argv(2)] flags SPEC_ENTER;
+    exit EXIT [I(0)] flags SPEC_ENTER, enter_only;
+    kill KILL [I(0), I(1)];
+    fcntl FCNTL [I(0), U(1), U(2)] flags SPEC_FCNTL_DUP;
+    chdir CHDIR [Str(0)];
+    fchdir FCHDIR [I(0)];
+    rename RENAME [Str(0), Str(1)];
+    mkdir MKDIR [Str(0), U(1)];
+    rmdir RMDIR [Str(0)];
+    creat CREAT [Str(0), U(1)];
+    link LINK [Str(0), Str(1)];
+    unlink UNLINK [Str(0)];
+    symlink SYMLINK [Str(0), Str(1)];
+    chmod CHMOD [Str(0), U(1)];
+    fchmod FCHMOD [I(0), U(1)];
+    chown CHOWN [Str(0), I(1), I(2)];
+    fchown FCHOWN [I(0), I(1), I(2)];
+    lchown LCHOWN [Str(0), I(1), I(2)];
+    ptrace PTRACE [U(0), I(1), U(2)];
+    setuid SETUID [I(0)];
+    setgid SETGID [I(0)];
+    setreuid SETREUID [I(0), I(1)];
+    setregid SETREGID [I(0), I(1)];
+    setgroups SETGROUPS [U(0)];
+    setresuid SETRESUID [I(0), I(1), I(2)];
+    setresgid SETRESGID [I(0), I(1), I(2)];
+    capset CAPSET [Absent, Absent, Absent, Absent];
+    pivot_root PIVOT_ROOT [Str(0), Str(1)];
+    prctl PRCTL [U(0), U(1), Str(1)];
+    chroot CHROOT [Str(0)];
+    mount MOUNT [Str(0), Str(1), Str(2), U(3)];
+    umount2 UMOUNT2 [Str(0), U(1)];
+    init_module INIT_MODULE [U(1), Str(2)];
+    delete_module DELETE_MODULE [Str(0), U(1)];
+    tkill TKILL [I(0), I(1)];
+    exit_group EXIT_GROUP [I(0)] flags SPEC_ENTER, enter_only;
+    tgkill TGKILL [I(0), I(1), I(2)];
+    openat OPENAT [I(0), Str(1), U(2), U(3)];
+    mkdirat MKDIRAT [I(0), Str(1), U(2)];
+    fchownat FCHOWNAT [I(0), Str(1), I(2), I(3), U(4)];
+    unlinkat UNLINKAT [I(0), Str(1), U(2)];
+    renameat RENAMEAT [I(0), Str(1), I(2), Str(3)];
+    linkat LINKAT [I(0), Str(1), I(2), Str(3), U(4)];
+    symlinkat SYMLINKAT [Str(0), I(1), Str(2)];
+    fchmodat FCHMODAT [I(0), Str(1), U(2)];
+    unshare UNSHARE [U(0)];
+    accept4 ACCEPT4 [I(0), SockPtrLen(1, 2), SockLocal, U(3)] flags SPEC_SOCK | SPEC_SOCK_RET;
+    dup3 DUP3 [I(0), I(1), U(2)];
+    pipe2 PIPE2 [FdPair(0, 0), FdPair(0, 1), U(1)];
+    setns SETNS [I(0), U(1)];
+    finit_module FINIT_MODULE [I(0), Str(1), U(2)];
+    renameat2 RENAMEAT2 [I(0), Str(1), I(2), Str(3), U(4)];
+    memfd_create MEMFD_CREATE [Str(0), U(1)];
+    bpf BPF [U(0)];
+    execveat EXECVEAT [I(0), Str(1), Argv(2), Argv(3), U(4)] flags SPEC_ENTER;
+    userfaultfd USERFAULTFD [U(0)];
+    io_uring_setup IO_URING_SETUP [U(0), U(1)];
+    clone3 CLONE3 [U64(0)];
+    openat2 OPENAT2 [I(0), Str(1), U64(2), Absent, Absent];
 }
 
 /// Looks a syscall up by number.

@@ -213,8 +213,8 @@ pub enum Operand {
     Set(Vec<Const>, HashSet<Box<str>, rustc_hash::FxBuildHasher>),
     /// Path prefixes (`pmatch`).
     Prefixes(Vec<Box<str>>),
-    /// A glob pattern (`glob`; lowercased for `iglob`).
-    Glob(Box<str>),
+    /// A glob pattern (`glob`, `iglob`), matched by `fnmatch(3)`.
+    Glob(crate::glob::Pattern),
     /// A compiled regular expression.
     Regex(regex::Regex),
     /// Another field (`val()`).
@@ -367,7 +367,7 @@ impl Program {
                             .collect();
                         write!(f, " ({})", s.join(", "))?;
                     }
-                    Operand::Glob(g) => write!(f, " {}", Const::Str(g.clone()))?,
+                    Operand::Glob(g) => write!(f, " {}", Const::Str(g.as_str().into()))?,
                     Operand::Regex(r) => write!(f, " {}", Const::Str(r.as_str().into()))?,
                     Operand::Field(x) => write!(f, " val({x})")?,
                 }
@@ -503,6 +503,41 @@ enum Ctx<'a> {
     Rule(&'a RuleDef),
     Macro(&'a MacroDef),
     Exception(&'a RuleDef, &'a str),
+    /// A condition or format given on its own (a filter), named `.0`.
+    Text(&'a str, &'a str),
+}
+
+/// A diagnostic located in a free-standing text called `name`.
+fn text_diag(
+    name: &str,
+    text: &str,
+    severity: Severity,
+    code: &'static str,
+    message: String,
+    span: Option<(usize, usize)>,
+) -> Diagnostic {
+    let (start, end) = span.unwrap_or((0, 0));
+    let start = start.min(text.len());
+    let before = &text.as_bytes()[..start];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    Diagnostic {
+        severity,
+        code,
+        message,
+        file: name.to_string(),
+        line,
+        column: text
+            .get(line_start..start)
+            .map_or(1, |t| t.chars().count() + 1),
+        width: end.saturating_sub(start).max(1),
+        source_line: text[line_start..].lines().next().unwrap_or("").to_string(),
+        item_type: String::new(),
+        item_name: String::new(),
+    }
 }
 
 struct Failed;
@@ -598,6 +633,14 @@ impl<'a> Compiler<'a> {
                 name,
                 Some("exceptions"),
                 None,
+            ),
+            Ctx::Text(name, text) => text_diag(
+                name,
+                text,
+                severity,
+                code,
+                msg,
+                span.map(|s| (s.start, s.end)),
             ),
         };
         let key = (
@@ -913,6 +956,31 @@ impl<'a> Compiler<'a> {
             Rhs::None => Operand::None,
             Rhs::Field(fe) => {
                 let other = self.field(fe, ctx)?;
+                // The evaluator compares a field with another field's value
+                // for these operators only; anything else would otherwise
+                // silently become `=`.
+                if !matches!(
+                    c.op,
+                    Op::Eq
+                        | Op::Ne
+                        | Op::Lt
+                        | Op::Le
+                        | Op::Gt
+                        | Op::Ge
+                        | Op::Contains
+                        | Op::StartsWith
+                        | Op::EndsWith
+                ) {
+                    return Err(self.err(
+                        ctx,
+                        "LOAD_ERR_COMPILE_CONDITION",
+                        format!(
+                            "operator '{}' does not take a field value (val({other})): use =, !=, <, <=, >, >=, contains, startswith or endswith",
+                            c.op.as_str()
+                        ),
+                        Some(c.span),
+                    ));
+                }
                 let compatible = other.ty == field.ty
                     || (other.ty.is_text() && field.ty.is_text())
                     || (other.ty.is_numeric() && field.ty.is_numeric());
@@ -931,14 +999,18 @@ impl<'a> Compiler<'a> {
                 Operand::Field(other)
             }
             Rhs::Value(v) => match c.op {
-                Op::Glob | Op::IGlob => {
-                    let p = if c.op == Op::IGlob {
-                        v.text.to_lowercase()
-                    } else {
-                        v.text.clone()
-                    };
-                    Operand::Glob(p.into())
-                }
+                Op::Glob | Op::IGlob => match crate::glob::Pattern::new(&v.text, c.op == Op::IGlob)
+                {
+                    Some(p) => Operand::Glob(p),
+                    None => {
+                        return Err(self.err(
+                            ctx,
+                            "LOAD_ERR_COMPILE_CONDITION",
+                            "a glob pattern cannot hold a NUL byte".into(),
+                            Some(v.span),
+                        ))
+                    }
+                },
                 Op::Regex => match regex::Regex::new(&v.text) {
                     Ok(r) => Operand::Regex(r),
                     Err(e) => {
@@ -1281,7 +1353,36 @@ impl<'a> Compiler<'a> {
     }
 
     fn output(&mut self, r: &RuleDef) -> Result<Vec<OutputPart>, Failed> {
-        let s = r.output.as_str();
+        self.format(&r.output, &Ctx::Rule(r))
+    }
+
+    /// A diagnostic at bytes `at` of an output format.
+    fn format_diag(
+        &mut self,
+        ctx: &Ctx<'_>,
+        severity: Severity,
+        code: &'static str,
+        msg: String,
+        at: (usize, usize),
+    ) {
+        let d = match ctx {
+            Ctx::Rule(r) => r.origin.diag(
+                severity,
+                code,
+                msg,
+                "rule",
+                &r.name,
+                Some("output"),
+                Some(at),
+            ),
+            Ctx::Text(name, text) => text_diag(name, text, severity, code, msg, Some(at)),
+            Ctx::Macro(_) | Ctx::Exception(..) => return,
+        };
+        self.diags.push(d);
+    }
+
+    /// Compiles an output format (`%field` references and text).
+    fn format(&mut self, s: &str, ctx: &Ctx<'_>) -> Result<Vec<OutputPart>, Failed> {
         let b = s.as_bytes();
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -1317,20 +1418,17 @@ impl<'a> Compiler<'a> {
                     Some(_) => {
                         let saved = self.skip_unknown;
                         self.skip_unknown = false;
-                        let f = self.field(&fe, &Ctx::Rule(r));
+                        let f = self.field(&fe, ctx);
                         self.skip_unknown = saved;
                         let f = f?;
                         if !fields::fillable(f.id) {
-                            let d = r.origin.diag(
+                            self.format_diag(
+                                ctx,
                                 Severity::Warning,
                                 "LOAD_UNFILLED_FIELD",
                                 unfilled(&fe.name),
-                                "rule",
-                                &r.name,
-                                Some("output"),
-                                Some((i, j)),
+                                (i, j),
                             );
-                            self.diags.push(d);
                         }
                         if !text.is_empty() {
                             parts.push(OutputPart::Text(std::mem::take(&mut text)));
@@ -1340,16 +1438,13 @@ impl<'a> Compiler<'a> {
                         text.push_str(trailing);
                     }
                     None => {
-                        let d = r.origin.diag(
+                        self.format_diag(
+                            ctx,
                             Severity::Error,
                             "LOAD_ERR_COMPILE_OUTPUT",
                             format!("invalid output field '%{name}'"),
-                            "rule",
-                            &r.name,
-                            Some("output"),
-                            Some((i, j)),
+                            (i, j),
                         );
-                        self.diags.push(d);
                         return Err(Failed);
                     }
                 }
@@ -1460,6 +1555,90 @@ impl<'a> Compiler<'a> {
             file: r.origin.file.to_string(),
             line: r.origin.loc.line + 1,
         })
+    }
+}
+
+impl<'a> Compiler<'a> {
+    /// A compiler over `defs` with every macro parsed and checked (undefined
+    /// references and cycles are errors on the macro, as in Falco).
+    fn prepare(defs: &'a Definitions) -> Compiler<'a> {
+        let mut c = Compiler {
+            defs,
+            macros: HashMap::new(),
+            lists: defs
+                .lists
+                .iter()
+                .map(|l| (l.name.as_str(), l.items.as_slice()))
+                .collect(),
+            macro_memo: HashMap::new(),
+            list_memo: HashMap::new(),
+            list_limit: None,
+            used_macros: HashSet::new(),
+            used_lists: HashSet::new(),
+            diags: Vec::new(),
+            seen: HashSet::new(),
+            rule: None,
+            skip_unknown: false,
+            skipped: false,
+        };
+        for m in &defs.macros {
+            let ast = match parse_condition(&m.condition) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    c.err(
+                        &Ctx::Macro(m),
+                        "LOAD_ERR_COMPILE_CONDITION",
+                        e.to_string(),
+                        Some(e.span),
+                    );
+                    None
+                }
+            };
+            c.macros.insert(m.name.as_str(), (m, ast));
+        }
+        // Every macro is checked on its own, used or not: undefined references
+        // and reference cycles are errors on the macro (as in Falco).
+        let cycles = macro_cycles(&c.macros);
+        for m in &defs.macros {
+            let Some(Some(ast)) = c.macros.get(m.name.as_str()).map(|(_, a)| a.clone()) else {
+                continue;
+            };
+            let mut bad = false;
+            let mut refs = Vec::new();
+            ast.visit_macros(&mut |name, span| refs.push((name.to_string(), span)));
+            for (name, span) in refs {
+                if !c.macros.contains_key(name.as_str()) {
+                    c.err(
+                        &Ctx::Macro(m),
+                        "LOAD_ERR_VALIDATE",
+                        format!("undefined macro '{name}' used in filter"),
+                        Some(span),
+                    );
+                    bad = true;
+                }
+            }
+            if !bad {
+                if let Some(path) = cycles.get(m.name.as_str()) {
+                    c.err(
+                        &Ctx::Macro(m),
+                        "LOAD_ERR_VALIDATE",
+                        format!(
+                            "macro '{}' refers to itself ({})",
+                            m.name,
+                            path.join(" -> ")
+                        ),
+                        None,
+                    );
+                    bad = true;
+                }
+            }
+            if bad {
+                if let Some(e) = c.macros.get_mut(m.name.as_str()) {
+                    e.1 = None;
+                }
+            }
+        }
+        c
     }
 }
 
@@ -1643,82 +1822,7 @@ fn unquote(t: &str) -> String {
 /// Compiles every rule of `defs`. Returns the compiled rules (rules with
 /// errors left out) and all diagnostics, the definitions' own first.
 pub fn compile(defs: &Definitions) -> (Vec<CompiledRule>, Vec<Diagnostic>) {
-    let mut c = Compiler {
-        defs,
-        macros: HashMap::new(),
-        lists: defs
-            .lists
-            .iter()
-            .map(|l| (l.name.as_str(), l.items.as_slice()))
-            .collect(),
-        macro_memo: HashMap::new(),
-        list_memo: HashMap::new(),
-        list_limit: None,
-        used_macros: HashSet::new(),
-        used_lists: HashSet::new(),
-        diags: Vec::new(),
-        seen: HashSet::new(),
-        rule: None,
-        skip_unknown: false,
-        skipped: false,
-    };
-    for m in &defs.macros {
-        let ast = match parse_condition(&m.condition) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                c.err(
-                    &Ctx::Macro(m),
-                    "LOAD_ERR_COMPILE_CONDITION",
-                    e.to_string(),
-                    Some(e.span),
-                );
-                None
-            }
-        };
-        c.macros.insert(m.name.as_str(), (m, ast));
-    }
-    // Every macro is checked on its own, used or not: undefined references
-    // and reference cycles are errors on the macro (as in Falco).
-    let cycles = macro_cycles(&c.macros);
-    for m in &defs.macros {
-        let Some(Some(ast)) = c.macros.get(m.name.as_str()).map(|(_, a)| a.clone()) else {
-            continue;
-        };
-        let mut bad = false;
-        let mut refs = Vec::new();
-        ast.visit_macros(&mut |name, span| refs.push((name.to_string(), span)));
-        for (name, span) in refs {
-            if !c.macros.contains_key(name.as_str()) {
-                c.err(
-                    &Ctx::Macro(m),
-                    "LOAD_ERR_VALIDATE",
-                    format!("undefined macro '{name}' used in filter"),
-                    Some(span),
-                );
-                bad = true;
-            }
-        }
-        if !bad {
-            if let Some(path) = cycles.get(m.name.as_str()) {
-                c.err(
-                    &Ctx::Macro(m),
-                    "LOAD_ERR_VALIDATE",
-                    format!(
-                        "macro '{}' refers to itself ({})",
-                        m.name,
-                        path.join(" -> ")
-                    ),
-                    None,
-                );
-                bad = true;
-            }
-        }
-        if bad {
-            if let Some(e) = c.macros.get_mut(m.name.as_str()) {
-                e.1 = None;
-            }
-        }
-    }
+    let mut c = Compiler::prepare(defs);
     // Cycles between lists, used or not, in one pass over their references
     // (expanding them would copy every nested list into every enclosing one).
     let list_cycles = {
@@ -1842,4 +1946,72 @@ fn unfilled(name: &str) -> String {
         "the recorder does not capture what it needs"
     };
     format!("field '{name}' is never filled by Ferret ({why}): it is always <NA>, so comparisons with it are false")
+}
+
+/// Compiles one condition written on its own (a filter: `spawned_process
+/// and proc.name = sh`) against the macros and lists of `defs`. `name`
+/// names the text in diagnostics (`--filter`), whose lines and columns are
+/// positions in `text`. Returns the program and its warnings, or every
+/// error.
+pub fn compile_condition(
+    defs: &Definitions,
+    name: &str,
+    text: &str,
+) -> Result<(Program, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut c = Compiler::prepare(defs);
+    // Problems of the macros themselves belong to the rule files; the text
+    // reports the ones it meets ("macro 'x' has errors").
+    c.diags.clear();
+    let ctx = Ctx::Text(name, text);
+    let ast = match parse_condition(text) {
+        Ok(a) => a,
+        Err(e) => {
+            c.err(
+                &ctx,
+                "LOAD_ERR_COMPILE_CONDITION",
+                e.to_string(),
+                Some(e.span),
+            );
+            return Err(c.diags);
+        }
+    };
+    let mut prog = Program::default();
+    let root = c.expr(&ast, &ctx, &mut prog, &mut Vec::new());
+    let errors = c.diags.iter().any(|d| d.severity == Severity::Error);
+    match root {
+        Ok(root) if !errors => {
+            prog.root = root;
+            if prog.nodes.len() > MAX_NODES {
+                c.err(
+                    &ctx,
+                    "LOAD_ERR_VALIDATE",
+                    format!(
+                        "condition too large: {} nodes (at most {MAX_NODES})",
+                        prog.nodes.len()
+                    ),
+                    None,
+                );
+                return Err(c.diags);
+            }
+            prog.finish();
+            Ok((prog, c.diags))
+        }
+        _ => Err(c.diags),
+    }
+}
+
+/// Compiles one output format written on its own (`%proc.name %fd.name`)
+/// against the field registry; `name` names it in diagnostics. Returns the
+/// parts and their warnings, or every error.
+pub fn compile_format(
+    defs: &Definitions,
+    name: &str,
+    text: &str,
+) -> Result<(Vec<OutputPart>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut c = Compiler::prepare(defs);
+    c.diags.clear();
+    match c.format(text, &Ctx::Text(name, text)) {
+        Ok(parts) if !c.diags.iter().any(|d| d.severity == Severity::Error) => Ok((parts, c.diags)),
+        _ => Err(c.diags),
+    }
 }

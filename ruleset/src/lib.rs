@@ -13,6 +13,7 @@ pub mod diag;
 pub mod evttypes;
 pub mod fields;
 pub mod filter;
+pub mod glob;
 pub mod load;
 pub mod locate;
 
@@ -34,28 +35,21 @@ pub struct Selection {
     pub only_tags: Vec<String>,
 }
 
+/// Whether rule `name` matches `pat`: exact, or with `*` standing for any
+/// text (the only special character: `?` and `[` in rule names are
+/// literal, so they are escaped before [`glob::Pattern`] sees them).
 fn name_matches(pat: &str, name: &str) -> bool {
     if !pat.contains('*') {
         return pat == name;
     }
-    let parts: Vec<&str> = pat.split('*').collect();
-    let mut rest = name;
-    for (i, p) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(p) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(p);
-        } else {
-            match rest.find(p) {
-                Some(at) => rest = &rest[at + p.len()..],
-                None => return false,
-            }
+    let mut escaped = String::with_capacity(pat.len() + 4);
+    for c in pat.chars() {
+        if matches!(c, '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
         }
+        escaped.push(c);
     }
-    true
+    glob::Pattern::new(&escaped, false).is_some_and(|p| p.matches(name.as_bytes()))
 }
 
 impl Selection {
@@ -169,5 +163,12 @@ mod tests {
         assert!(name_matches("*shell*", "Run shell untrusted"));
         assert!(!name_matches("*shell", "Run shell untrusted"));
         assert!(name_matches("exact", "exact"));
+        assert!(name_matches(
+            "Launch * [deprecated]",
+            "Launch a [deprecated]"
+        ));
+        assert!(!name_matches("Launch * [deprecated]", "Launch a d"));
+        assert!(name_matches("What?*", "What? now"));
+        assert!(!name_matches("What?*", "Whatx now"));
     }
 }
