@@ -82,14 +82,26 @@ fn main() {
         .join(" or ");
     let runs = 5;
     let mut sysdig = Command::new("sysdig");
-    sysdig.arg("-r").arg(&trace).args(["-p", "%evt.num"]).arg(&filter);
+    sysdig
+        .arg("-r")
+        .arg(&trace)
+        .args(["-p", "%evt.num"])
+        .arg(&filter);
     let (t_sysdig, ok) = time(sysdig, runs);
     assert!(ok, "sysdig failed on the combined filter");
     let analyzer = PathBuf::from(env!("CARGO_BIN_EXE_analyzer"));
     for threads in ["0", "1"] {
         let mut cmd = Command::new(&analyzer);
-        cmd.args(["run", "-q", "--threads", threads, "--fail-on", "emergency", "-r"])
-            .arg(&legacy);
+        cmd.args([
+            "run",
+            "-q",
+            "--threads",
+            threads,
+            "--fail-on",
+            "emergency",
+            "-r",
+        ])
+        .arg(&legacy);
         for name in &refused {
             cmd.arg("--disable").arg(name);
         }

@@ -209,6 +209,13 @@ impl<'a> Cursor<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, ArgError> {
+        // Most values (tags' lengths, fds, small flags) fit in one byte.
+        if let Some(&b) = self.buf.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
         let start = self.pos;
         let mut v: u64 = 0;
         for shift in (0..70).step_by(7) {

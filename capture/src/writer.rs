@@ -56,6 +56,9 @@ pub struct EventHeader {
     pub ret: i64,
 }
 
+/// The zstd level captures are written with unless told otherwise.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
 /// Configures and creates a [`CaptureWriter`].
 #[derive(Clone, Debug)]
 pub struct CaptureWriterBuilder {
@@ -73,7 +76,7 @@ impl Default for CaptureWriterBuilder {
             chunk_events: 65_536,
             chunk_bytes: 4 << 20,
             chunk_span_ns: 1_000_000_000,
-            zstd_level: 3,
+            zstd_level: DEFAULT_ZSTD_LEVEL,
             sync_on_seal: false,
             output: crate::outfile::OutputOptions::default(),
         }

@@ -370,7 +370,7 @@ pub struct EvCtx<'a> {
     fd_num: Option<i64>,
     fd: Option<&'a Fd>,
     is_open: bool,
-    path_cell: std::cell::OnceCell<String>,
+    path_cell: std::cell::OnceCell<std::sync::Arc<str>>,
     rendered: std::cell::OnceCell<Box<[std::cell::OnceCell<String>; crate::state::MAX_ARGS]>>,
 }
 
@@ -439,8 +439,8 @@ impl<'a> EvCtx<'a> {
             return None;
         }
         Some(self.path_cell.get_or_init(|| match self.fd {
-            Some(f) if self.e.ret >= 0 => f.name.to_string(),
-            _ => self.env.state.open_path_with(self.e, self.args),
+            Some(f) if self.e.ret >= 0 => f.name.clone(),
+            _ => self.env.state.open_path_arc(self.e, self.args),
         }))
     }
 

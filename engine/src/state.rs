@@ -958,7 +958,7 @@ impl State {
                 // Close-on-exec is not recorded; Falco keeps fds across exec too.
             }
             id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
-                let name = self.open_path_with(e, decoded);
+                let name = self.open_path_arc(e, decoded);
                 let kind = if arg("flags")
                     .and_then(|v| v.as_u64())
                     .is_some_and(|f| f & 0o200000 != 0)
@@ -971,7 +971,7 @@ impl State {
                     e.ret as i32,
                     Fd {
                         kind,
-                        name: name.into(),
+                        name,
                         tuple: None,
                     },
                 );
@@ -1282,17 +1282,26 @@ impl State {
 
     /// [`State::open_path`] with already decoded arguments.
     pub fn open_path_with(&self, e: &EventRef<'_>, args: &Args<'_>) -> String {
-        let name = match args.get("name") {
-            Some(ArgValue::Str(n)) => String::from_utf8_lossy(n).into_owned(),
-            _ => return String::new(),
+        self.open_path_arc(e, args).to_string()
+    }
+
+    /// [`State::open_path_with`] as a shared name (the fd's).
+    pub fn open_path_arc(&self, e: &EventRef<'_>, args: &Args<'_>) -> Arc<str> {
+        let raw = match args.get("name") {
+            Some(ArgValue::Str(n)) => n,
+            _ => return Arc::from(""),
         };
-        if name.starts_with('/') {
+        if raw.starts_with(b"/") {
             // Fast path: already absolute and normal.
-            if !name.contains("/.") && !name.contains("//") {
-                return name;
+            if !raw
+                .windows(2)
+                .any(|w| w[0] == b'/' && (w[1] == b'.' || w[1] == b'/'))
+            {
+                return lossy(raw);
             }
-            return resolve(None, &name);
+            return resolve(None, &String::from_utf8_lossy(raw)).into();
         }
+        let name = String::from_utf8_lossy(raw);
         let p = self.procs.get(&e.pid);
         let dirfd = args.get("dirfd").and_then(|v| v.as_i64()).unwrap_or(-100);
         let dir = if dirfd == -100 {
@@ -1301,7 +1310,7 @@ impl State {
             p.and_then(|p| p.fds.get(&(dirfd as i32)))
                 .map(|f| f.name.clone())
         };
-        resolve(dir.as_deref(), &name)
+        resolve(dir.as_deref(), &name).into()
     }
 }
 

@@ -166,7 +166,7 @@ pub fn snapshot(scap: &ScapFile) -> Snapshot {
     // Host accounts announced by events (container ones would need a
     // per-container table, which Ferret does not keep).
     for e in &scap.events {
-        let p = |i: usize| e.params.get(i).map(|b| cstr(b)).unwrap_or_default();
+        let p = |i: usize| e.params.get(i).map(cstr).unwrap_or_default();
         let host = |i: usize| e.params.get(i).is_none_or(|b| cstr(b).is_empty());
         if e.code == 354 && host(5) {
             let uid = num(e.params.first()) as u32;
@@ -290,7 +290,7 @@ fn int_of(b: &[u8], signed: bool) -> i64 {
     }
 }
 
-fn num(b: Option<&Vec<u8>>) -> u64 {
+fn num(b: Option<&[u8]>) -> u64 {
     b.map_or(0, |b| int_of(b, false) as u64)
 }
 
@@ -466,7 +466,6 @@ impl<'a> Call<'a> {
         let from = |x: Option<(&'a RawEvent, &'static EventInfo)>| {
             x.and_then(|(e, i)| i.index(name).and_then(|k| e.params.get(k)))
                 .filter(|b| !b.is_empty())
-                .map(|b| b.as_slice())
         };
         from(self.exit).or_else(|| from(self.enter))
     }
@@ -1172,9 +1171,24 @@ pub fn convert<W: capture::Sink>(
     out: W,
     name: &str,
 ) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
+    convert_with(scap, source, out, name, capture::writer::DEFAULT_ZSTD_LEVEL)
+}
+
+/// [`convert`] with a zstd level: 1 for a conversion that only lives in
+/// memory (`run`, `info`, the TUI on a .scap), where compressing harder
+/// costs more time than it saves.
+pub fn convert_with<W: capture::Sink>(
+    scap: &ScapFile,
+    source: &str,
+    out: W,
+    name: &str,
+    zstd_level: i32,
+) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
     let meta = meta(scap, source);
     let snap = snapshot(scap);
-    let mut w = capture::CaptureWriterBuilder::new().build(out, name, &meta, Some(&snap))?;
+    let mut w = capture::CaptureWriterBuilder::new()
+        .zstd_level(zstd_level)
+        .build(out, name, &meta, Some(&snap))?;
     let report = import_events(scap, &mut w)?;
     let end = scap
         .events
@@ -1229,7 +1243,7 @@ pub fn open(path: &std::path::Path) -> Result<Imported, OpenError> {
         path: shown.clone(),
         source: Box::new(source),
     };
-    let (bytes, _, report) = convert(&scap, &shown, Vec::new(), &shown).map_err(conv)?;
+    let (bytes, _, report) = convert_with(&scap, &shown, Vec::new(), &shown, 1).map_err(conv)?;
     let capture =
         capture::Capture::from_bytes(capture::Bytes::Owned(bytes), &shown).map_err(conv)?;
     Ok(Imported {

@@ -150,7 +150,61 @@ pub struct RawEvent {
     /// Event type code (`PPME_*`): even for enter, odd for exit.
     pub code: u16,
     /// Parameters.
-    pub params: Vec<Vec<u8>>,
+    pub params: Params,
+}
+
+/// The parameters of one event: their bytes in one buffer (they are
+/// contiguous in the file) and where each ends. One allocation per event
+/// instead of one per parameter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params {
+    data: Box<[u8]>,
+    ends: smallvec::SmallVec<[u32; 8]>,
+}
+
+impl Params {
+    /// Parameters from their contiguous bytes and their lengths (which must
+    /// add up to `data.len()`).
+    pub fn new(data: &[u8], lens: impl IntoIterator<Item = usize>) -> Params {
+        let mut end = 0u32;
+        Params {
+            data: data.into(),
+            ends: lens
+                .into_iter()
+                .map(|l| {
+                    end = end.saturating_add(l as u32);
+                    end
+                })
+                .collect(),
+        }
+    }
+
+    /// Parameter `i`.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.data.get(start..end)
+    }
+
+    /// The first parameter.
+    pub fn first(&self) -> Option<&[u8]> {
+        self.get(0)
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The parameters in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 impl RawEvent {
@@ -765,19 +819,24 @@ impl ScapFile {
         }
         let wide = LARGE_PAYLOAD.contains(&code);
         let lw = if wide { 4 } else { 2 };
-        let lens = |n: usize| -> Option<Vec<usize>> {
-            let arr = ev.get(hdr..hdr + lw * n)?;
-            Some(
-                arr.chunks_exact(lw)
-                    .map(|x| {
-                        if wide {
-                            u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize
-                        } else {
-                            u16::from_le_bytes([x[0], x[1]]) as usize
-                        }
-                    })
-                    .collect(),
-            )
+        let len_at = |i: usize| -> Option<usize> {
+            let x = ev.get(hdr + lw * i..hdr + lw * (i + 1))?;
+            Some(if wide {
+                u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize
+            } else {
+                u16::from_le_bytes([x[0], x[1]]) as usize
+            })
+        };
+        // The lengths of `n` parameters add up to the rest of the event.
+        let fits = |n: usize| -> bool {
+            let mut sum = hdr + lw * n;
+            for i in 0..n {
+                match len_at(i) {
+                    Some(l) => sum = sum.saturating_add(l),
+                    None => return false,
+                }
+            }
+            sum == len
         };
         // v1 events do not store nparams: take the largest count, from the
         // event table's downwards, whose lengths account for the event
@@ -787,19 +846,23 @@ impl ScapFile {
             None => (0..=((len - hdr) / lw)
                 .min(table::event_info(code).map_or(32, |e| e.params.len())))
                 .rev()
-                .find(|&n| lens(n).is_some_and(|l| hdr + lw * n + l.iter().sum::<usize>() == len))
+                .find(|&n| fits(n))
                 .ok_or_else(|| {
                     format!("cannot split event type {code} of {len} bytes into parameters")
                 })?,
         };
-        let l = lens(n).ok_or("parameter lengths run past the event")?;
-        let mut p = hdr + lw * n;
-        let mut params = Vec::with_capacity(n);
-        for x in l {
-            let s = ev.get(p..p + x).ok_or("parameters run past the event")?;
-            params.push(s.to_vec());
-            p += x;
+        let mut total = 0usize;
+        let mut lens = smallvec::SmallVec::<[usize; 8]>::new();
+        for i in 0..n {
+            let l = len_at(i).ok_or("parameter lengths run past the event")?;
+            total = total.saturating_add(l);
+            lens.push(l);
         }
+        let start = hdr + lw * n;
+        let data = ev
+            .get(start..start.saturating_add(total))
+            .ok_or("parameters run past the event")?;
+        let params = Params::new(data, lens);
         self.events.push(RawEvent {
             offset,
             cpu,
