@@ -503,6 +503,7 @@ pub enum FieldKind {
     ThreadVtid,
     ThreadCapPerm,
     ThreadCapInh,
+    /// A field Ferret never fills (keep last: the evaluator sizes tables by it).
     Unsupported,
 }
 
