@@ -159,6 +159,12 @@ fn round(r: usize, base: &Path, truth: &str) -> Round {
         if kv.get("gppid").is_some_and(|g| g == "0") {
             kv.insert("gppid".into(), "<NA>".into());
         }
+        // Falco renders proc.cwd with a trailing slash (`/root/`).
+        if let Some(c) = kv.get_mut("cwd") {
+            if !c.ends_with('/') {
+                c.push('/');
+            }
+        }
         // An unset audit login uid is 4294967295 in /proc and -1 in Falco.
         if kv.get("loginuid").is_some_and(|l| l == "4294967295") {
             kv.insert("loginuid".into(), "-1".into());

@@ -145,7 +145,11 @@ fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
             )),
             _ => na,
         },
-        F::ProcCwd => s(p.cwd.as_ref()),
+        // As libsinsp renders it: a directory with its trailing slash.
+        F::ProcCwd => match p.cwd.as_deref() {
+            Some(c) if !c.is_empty() && !c.ends_with('/') => Val::Str(Cow::Owned(format!("{c}/"))),
+            _ => s(p.cwd.as_ref()),
+        },
         F::ProcPpid | F::ProcPvpid => p.ppid.map(|x| Val::Int(i64::from(x))).unwrap_or(na),
         F::ProcPname | F::ProcPexe | F::ProcPexepath | F::ProcPcmdline => {
             let Some(pp) = cx.parent(p) else { return na };
