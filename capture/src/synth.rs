@@ -105,6 +105,51 @@ const STATIC_FILES: &[&str] = &[
     "/var/www/html/logo.png",
     "/var/www/html/api/status.json",
 ];
+/// The first 64 bytes of an x86_64 shared object, as a loader reads them.
+const ELF_HEADER: [u8; 64] = {
+    let mut h = [0u8; 64];
+    let head = *b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3e\0\x01\0\0\0";
+    let mut i = 0;
+    while i < head.len() {
+        h[i] = head[i];
+        i += 1;
+    }
+    h
+};
+
+/// The start of /etc/passwd, a snap length of it.
+const PASSWD: &[u8; 80] =
+    b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+
+/// Packages whose documentation a scan reads.
+const DOC_PACKAGES: &[&str] = &[
+    "bash",
+    "coreutils",
+    "dpkg",
+    "apt",
+    "libc6",
+    "openssl",
+    "curl",
+    "python3",
+    "perl-base",
+    "gzip",
+    "tar",
+    "grep",
+    "sed",
+    "findutils",
+    "util-linux",
+    "systemd",
+    "openssh-client",
+    "ca-certificates",
+    "libssl3",
+    "zlib1g",
+];
+
+/// Text read from files: data events carry up to 80 bytes (the recorder's
+/// default snap length).
+const TEXT: &[u8; 80] =
+    b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstr";
+
 const LIBS: &[&str] = &[
     "/etc/ld.so.cache",
     "/lib/x86_64-linux-gnu/libc.so.6",
@@ -406,17 +451,23 @@ impl Gen {
 
     fn run<W: Sink>(&mut self, w: &mut CaptureWriter<W>) -> Result<u64> {
         while !self.done() {
+            // Weights calibrated against a real recording of a busy host
+            // (bench/workload.sh through the recorder; `cargo bench -p
+            // engine --bench real` prints both profiles): opens, reads and
+            // closes of many files dominate, then process churn.
             let roll = self.rng.below(1000);
-            if roll < 470 {
+            if roll < 150 {
                 self.web_request(w)?;
-            } else if roll < 720 {
+            } else if roll < 230 {
                 self.db_io(w)?;
-            } else if roll < 790 {
+            } else if roll < 450 {
                 self.shell_command(w)?;
-            } else if roll < 900 {
+            } else if roll < 510 {
                 self.outbound(w)?;
-            } else if roll < 960 {
+            } else if roll < 550 {
                 self.file_admin(w)?;
+            } else if roll < 960 {
+                self.file_scan(w)?;
             } else if roll < 999 {
                 self.memory(w)?;
             } else {
@@ -606,9 +657,7 @@ impl Gen {
                 a.int(-100).str(lib).uint(0o2000000).uint(0);
             })?;
             self.emit(w, &child, id::READ, 832, |a| {
-                a.int(fd)
-                    .uint(832)
-                    .bytes(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+                a.int(fd).uint(832).bytes(&ELF_HEADER);
             })?;
             let base = 0x7f00_0000_0000 + self.rng.below(1 << 30) as i64 * 4096;
             self.emit(w, &child, id::MMAP, base, |a| {
@@ -653,9 +702,7 @@ impl Gen {
             if ok {
                 for _ in 0..1 + self.rng.below(4) {
                     self.emit(w, &child, id::READ, 4096, |a| {
-                        a.int(3)
-                            .uint(4096)
-                            .bytes(b"root:x:0:0:root:/root:/bin/bash\n");
+                        a.int(3).uint(4096).bytes(&PASSWD[..]);
                     })?;
                 }
                 self.emit(w, &child, id::CLOSE, 0, |a| {
@@ -746,6 +793,46 @@ impl Gen {
                 a.int(-100).str(&tmp).uint(0);
             })
         }
+    }
+
+    /// A shell loop reading files (find | xargs sha256sum, grep -r): opens,
+    /// reads of up to a snap length of text, closes; some opens fail.
+    fn file_scan<W: Sink>(&mut self, w: &mut CaptureWriter<W>) -> Result<()> {
+        let p = self.worker("bash");
+        for _ in 0..3 + self.rng.below(6) {
+            let path = format!(
+                "/usr/share/doc/{}/{}",
+                self.rng.pick(DOC_PACKAGES),
+                self.rng
+                    .pick(&["copyright", "changelog.Debian.gz", "README", "NEWS.gz"])
+            );
+            let ok = !self.rng.chance(50);
+            let fd = if ok { self.alloc_fd(p.pid) as i64 } else { -2 };
+            self.emit(w, &p, id::OPENAT, fd, |a| {
+                a.int(-100).str(&path).uint(0o2400000).uint(0);
+            })?;
+            if !ok {
+                continue;
+            }
+            // A third are directories (find walking the tree): opened
+            // with O_DIRECTORY and closed without a read of data.
+            if self.rng.chance(330) {
+                self.emit(w, &p, id::CLOSE, 0, |a| {
+                    a.int(fd);
+                })?;
+                continue;
+            }
+            for _ in 0..1 + self.rng.below(2) {
+                let n = 40 + self.rng.below(41) as usize;
+                self.emit(w, &p, id::READ, 4096, |a| {
+                    a.int(fd).uint(4096).bytes(&TEXT[..n]);
+                })?;
+            }
+            self.emit(w, &p, id::CLOSE, 0, |a| {
+                a.int(fd);
+            })?;
+        }
+        Ok(())
     }
 
     fn memory<W: Sink>(&mut self, w: &mut CaptureWriter<W>) -> Result<()> {
