@@ -237,6 +237,7 @@ pub struct ScapFile {
 
 pub mod import;
 pub mod table;
+pub mod write;
 
 /// Block type codes.
 pub mod block {
