@@ -27,26 +27,7 @@ use ruleset::{load_rules_str, Selection};
 use scap::write::{param as p, ScapWriter};
 use scap::{MachineInfo, ScapAccount, ScapFd, ScapFile, ScapProcess};
 
-const FIELDS: &[&str] = &[
-    "evt.rawtime",
-    "evt.cpu",
-    "evt.dir",
-    "evt.type",
-    "proc.name",
-    "proc.pid",
-    "thread.tid",
-    "proc.ppid",
-    "proc.pname",
-    "proc.cmdline",
-    "proc.exepath",
-    "user.uid",
-    "user.name",
-    "fd.num",
-    "fd.type",
-    "fd.name",
-    "evt.res",
-    "container.id",
-];
+use ferret_tests::SYSDIG_FIELDS as FIELDS;
 
 fn dir() -> PathBuf {
     ferret_tests::workspace().join("fixtures/scap")
@@ -257,13 +238,7 @@ fn sysdig_rows(path: &std::path::Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn shown(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "<NA>".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+use ferret_tests::sysdig_shown as shown;
 
 /// Ferret's values per sysdig event number (exit and standalone events).
 fn ferret_values(bytes: &[u8]) -> HashMap<u64, Vec<String>> {

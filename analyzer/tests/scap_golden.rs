@@ -16,26 +16,7 @@ use engine::eval::format_output_in;
 use engine::replay::{CaptureFacts, Replay};
 use ruleset::{load_rules_str, Selection};
 
-const FIELDS: &[&str] = &[
-    "evt.rawtime",
-    "evt.cpu",
-    "evt.dir",
-    "evt.type",
-    "proc.name",
-    "proc.pid",
-    "thread.tid",
-    "proc.ppid",
-    "proc.pname",
-    "proc.cmdline",
-    "proc.exepath",
-    "user.uid",
-    "user.name",
-    "fd.num",
-    "fd.type",
-    "fd.name",
-    "evt.res",
-    "container.id",
-];
+use ferret_tests::SYSDIG_FIELDS as FIELDS;
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/scap");
@@ -93,13 +74,7 @@ fn golden_rows(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn shown(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "<NA>".into(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+use ferret_tests::sysdig_shown as shown;
 
 #[derive(Default)]
 struct Tally {

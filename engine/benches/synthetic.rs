@@ -13,14 +13,7 @@ use capture::{Capture, CaptureWriterBuilder};
 use engine::run::{run, Matching, RunOptions};
 use ruleset::{load_rules, Selection};
 
-fn peak_rss_mb() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
+use ferret_tests::peak_rss_mb;
 
 fn main() {
     let n: u64 = std::env::var("FERRET_BENCH_EVENTS")

@@ -96,10 +96,8 @@ fn h(ts: u64, pid: u32, kind: u16, ret: i64) -> EventHeader {
     }
 }
 
-/// Every event's rendering of `format`, through the replay loop.
-fn render(cap: &Capture, format: &str) -> Vec<String> {
-    let defs = Definitions::default();
-    let (parts, _) = compile_format(&defs, "test", format).expect("format compiles");
+/// `visit` on every event of `cap`, through the replay loop.
+fn each<T>(cap: &Capture, visit: impl Fn(&engine::eval::EvCtx<'_>) -> T) -> Vec<T> {
     let mut replay = Replay::new(
         &cap.snapshot().expect("snapshot").expect("snapshot"),
         CaptureFacts::of(cap, "mem"),
@@ -108,28 +106,24 @@ fn render(cap: &Capture, format: &str) -> Vec<String> {
     for i in 0..cap.chunks().len() {
         let c = cap.load_chunk(i).expect("chunk");
         for e in c.events() {
-            out.push(replay.step(&e, |cx| format_output_in(&parts, cx).0));
+            out.push(replay.step(&e, &visit));
         }
     }
     out
+}
+
+/// Every event's rendering of `format`.
+fn render(cap: &Capture, format: &str) -> Vec<String> {
+    let (parts, _) =
+        compile_format(&Definitions::default(), "test", format).expect("format compiles");
+    each(cap, |cx| format_output_in(&parts, cx).0)
 }
 
 /// Whether `condition` holds on each event.
 fn holds(cap: &Capture, condition: &str) -> Vec<bool> {
     let (prog, _) =
         compile_condition(&Definitions::default(), "test", condition).expect("compiles");
-    let mut replay = Replay::new(
-        &cap.snapshot().expect("snapshot").expect("snapshot"),
-        CaptureFacts::of(cap, "mem"),
-    );
-    let mut out = Vec::new();
-    for i in 0..cap.chunks().len() {
-        let c = cap.load_chunk(i).expect("chunk");
-        for e in c.events() {
-            out.push(replay.step(&e, |cx| matches_in(&prog, cx)));
-        }
-    }
-    out
+    each(cap, |cx| matches_in(&prog, cx))
 }
 
 fn finish(w: W) -> Capture {

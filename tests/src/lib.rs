@@ -48,3 +48,45 @@ pub const PODMAN_RUN: &[&str] = &[
     "--ulimit",
     "nproc=1024:1024",
 ];
+
+/// The fields the sysdig differential tests compare (the golden files of
+/// `../shared/corpus/scap/golden` and `fixtures/scap` hold these).
+pub const SYSDIG_FIELDS: &[&str] = &[
+    "evt.rawtime",
+    "evt.cpu",
+    "evt.dir",
+    "evt.type",
+    "proc.name",
+    "proc.pid",
+    "thread.tid",
+    "proc.ppid",
+    "proc.pname",
+    "proc.cmdline",
+    "proc.exepath",
+    "user.uid",
+    "user.name",
+    "fd.num",
+    "fd.type",
+    "fd.name",
+    "evt.res",
+    "container.id",
+];
+
+/// A value of sysdig's `-j` output as Ferret prints it (`null` is `<NA>`).
+pub fn sysdig_shown(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "<NA>".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The process's peak resident memory in MB (`VmHWM`), for benchmarks.
+pub fn peak_rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
