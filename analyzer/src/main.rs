@@ -85,6 +85,15 @@ enum Command {
     /// database, shells running tools, outbound connections, file churn,
     /// occasional drops), for tests and benchmarks. Deterministic per seed.
     Synth(cmd::synth::Args),
+    /// Build a search index of captures (tantivy, beside the first capture
+    /// or in --index-dir): every event with its state-resolved fields
+    /// (process, parent, ancestors, user, fd, container, pod) and, with
+    /// --rules, the rules that alert on it. Rebuilt when a capture changes.
+    Index(cmd::index::Args),
+    /// Search a capture's events by field, range or free text, with facets
+    /// and a time histogram; builds the index first when it is missing or
+    /// stale. Exits 2 on a query error, which points at its position.
+    Search(cmd::search::Args),
 }
 
 /// Rule selection options shared by the commands that load rules.
@@ -199,6 +208,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::ListFields(a) => cmd::list_fields::run(a),
         Command::Import(a) => cmd::import::run(a),
         Command::Synth(a) => cmd::synth::run(a),
+        Command::Index(a) => cmd::index::run(a),
+        Command::Search(a) => cmd::search::run(a),
     }
 }
 

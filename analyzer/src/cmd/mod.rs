@@ -2,9 +2,11 @@
 
 pub mod events;
 pub mod import;
+pub mod index;
 pub mod info;
 pub mod list_fields;
 pub mod run;
+pub mod search;
 pub mod synth;
 pub mod validate;
 pub mod verify;
