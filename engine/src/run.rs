@@ -131,61 +131,123 @@ impl Default for RunOptions {
 /// Runs `rules` (enabled ones only are expected) over a capture.
 pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
     let t0 = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .ok();
-    let work = || run_inner(cap, rules, opts);
-    let mut r = match pool {
-        Some(p) => p.install(work),
-        None => work(),
-    };
-    r.elapsed = t0.elapsed();
-    r
-}
-
-/// Alerts of one chunk and its event count.
-type ChunkResult = (Vec<Alert>, u64);
-
-fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
     let facts = CaptureFacts {
         source: opts.source.clone(),
         ..CaptureFacts::of(cap, "")
     };
-    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
     let index = RuleIndex::new(rules, opts.matching);
-    let n = cap.chunks().len();
-    let results: Vec<Mutex<Option<ChunkResult>>> = (0..n).map(|_| Mutex::new(None)).collect();
-    let gaps = Mutex::new(Vec::new());
-    let chunk_errors = Mutex::new(Vec::new());
-    let truncated = AtomicU64::new(0);
-    let in_flight = std::sync::atomic::AtomicUsize::new(0);
-    let in_flight_bytes = AtomicU64::new(0);
-    let limit = 2 * rayon::current_num_threads().max(1);
-
-    // Evaluates one chunk from the state at its start.
-    let eval_chunk = |chunk: &LoadedChunk, mut replay: Replay| -> ChunkResult {
+    let par = ParOptions {
+        threads: opts.threads,
+        decode_budget: opts.decode_budget,
+        progress: opts.progress.clone(),
+    };
+    let done = replay_chunks(cap, facts, &par, |_, chunk, mut replay| {
         let mut alerts = Vec::new();
         let mut ev = index.evaluator();
         for e in chunk.events() {
             replay.evaluate(&e, &mut ev, &mut alerts);
         }
-        if let Some(p) = &opts.progress {
-            p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        }
-        truncated.fetch_add(replay.truncated_args(), Ordering::Relaxed);
-        (alerts, chunk.len() as u64)
-    };
+        (alerts, replay.truncated_args())
+    });
+    let mut alerts = Vec::new();
+    let mut truncated = 0;
+    for (a, t) in done.results.into_iter().flatten() {
+        alerts.extend(a);
+        truncated += t;
+    }
+    mark_gaps(&mut alerts, &done.gaps);
+    RunResult {
+        source: opts.source.clone(),
+        alerts,
+        events: done.events,
+        chunk_errors: done.chunk_errors,
+        gaps: done.gaps,
+        truncated_args: truncated,
+        elapsed: t0.elapsed(),
+    }
+}
 
-    // Pass 1 walks the chunks in order, keeping the state; as soon as the
-    // state at a chunk's start is known, that chunk's evaluation is spawned
-    // (pass 2), sharing the decompressed chunk.
+/// How [`replay_chunks`] runs.
+#[derive(Clone, Debug)]
+pub struct ParOptions {
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Decompressed bytes kept in flight at most (see [`DECODE_BUDGET`]).
+    pub decode_budget: u64,
+    /// Counts the events processed so far.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl Default for ParOptions {
+    fn default() -> Self {
+        ParOptions {
+            threads: 0,
+            decode_budget: DECODE_BUDGET,
+            progress: None,
+        }
+    }
+}
+
+/// What [`replay_chunks`] gives back.
+pub struct ParResult<R> {
+    /// Each chunk's result, in chunk order (`None`: the chunk could not be
+    /// read).
+    pub results: Vec<Option<R>>,
+    /// Events of the chunks that were read.
+    pub events: u64,
+    /// Chunks that could not be read (their events are missing).
+    pub chunk_errors: Vec<capture::Error>,
+    /// Loss spans the capture records.
+    pub gaps: Vec<Gap>,
+}
+
+/// The parallel replay every whole-capture consumer uses (rules, the search
+/// index): a sequential *state pass* walks the chunks and, as soon as the
+/// state at a chunk's start is known, spawns `task(chunk index, chunk,
+/// replay from that state)` on rayon with the already decompressed chunk
+/// (at most two chunks in flight per thread, and `decode_budget` bytes).
+/// The task replays its chunk with [`Replay::step`] or
+/// [`Replay::evaluate`]; results come back in chunk order, so the outcome
+/// is the same at every thread count.
+pub fn replay_chunks<R: Send>(
+    cap: &Capture,
+    facts: CaptureFacts,
+    opts: &ParOptions,
+    task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
+) -> ParResult<R> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .ok();
+    let work = || replay_chunks_inner(cap, facts, opts, &task);
+    match pool {
+        Some(p) => p.install(work),
+        None => work(),
+    }
+}
+
+fn replay_chunks_inner<R: Send>(
+    cap: &Capture,
+    facts: CaptureFacts,
+    opts: &ParOptions,
+    task: &(impl Fn(usize, &LoadedChunk, Replay) -> R + Sync),
+) -> ParResult<R> {
+    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
+    let n = cap.chunks().len();
+    let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let gaps = Mutex::new(Vec::new());
+    let chunk_errors = Mutex::new(Vec::new());
+    let events = AtomicU64::new(0);
+    let in_flight = std::sync::atomic::AtomicUsize::new(0);
+    let in_flight_bytes = AtomicU64::new(0);
+    let limit = 2 * rayon::current_num_threads().max(1);
+
     rayon::scope(|s| {
         s.spawn(|s| {
             let mut state = Replay::new(&snapshot, facts.clone());
             for i in 0..n {
-                // Memory: wait (running queued evaluations on this thread)
-                // until the chunk fits in the budget.
+                // Memory: wait (running queued tasks on this thread) until
+                // the chunk fits in the budget.
                 let cost = chunk_cost(&cap.chunks()[i]);
                 loop {
                     let held = in_flight_bytes.load(Ordering::Acquire);
@@ -217,16 +279,20 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
                 in_flight.fetch_add(1, Ordering::AcqRel);
                 in_flight_bytes.fetch_add(cost, Ordering::AcqRel);
                 let checkpoint = state.clone();
-                let (c2, results, eval_chunk, in_flight, in_flight_bytes) = (
+                let (c2, results, in_flight, in_flight_bytes, events) = (
                     chunk.clone(),
                     &results,
-                    &eval_chunk,
                     &in_flight,
                     &in_flight_bytes,
+                    &events,
                 );
                 s.spawn(move |_| {
-                    let r = eval_chunk(&c2, checkpoint);
+                    let r = task(i, &c2, checkpoint);
                     *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                    events.fetch_add(c2.len() as u64, Ordering::Relaxed);
+                    if let Some(p) = &opts.progress {
+                        p.fetch_add(c2.len() as u64, Ordering::Relaxed);
+                    }
                     drop(c2);
                     in_flight.fetch_sub(1, Ordering::AcqRel);
                     in_flight_bytes.fetch_sub(cost, Ordering::AcqRel);
@@ -248,22 +314,14 @@ fn run_inner(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunRes
             }
         });
     });
-    let per_chunk: Vec<ChunkResult> = results
-        .into_iter()
-        .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-        .collect();
-    let events = per_chunk.iter().map(|(_, n)| n).sum();
-    let gaps = gaps.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut alerts: Vec<Alert> = per_chunk.into_iter().flat_map(|(a, _)| a).collect();
-    mark_gaps(&mut alerts, &gaps);
-    RunResult {
-        source: opts.source.clone(),
-        alerts,
-        events,
+    ParResult {
+        results: results
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect(),
+        events: events.into_inner(),
         chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
-        gaps,
-        truncated_args: truncated.into_inner(),
-        elapsed: Duration::ZERO,
+        gaps: gaps.into_inner().unwrap_or_else(|p| p.into_inner()),
     }
 }
 

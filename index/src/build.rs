@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use capture::Capture;
 use engine::eval::{format_output_in, Val};
-use engine::replay::{CaptureFacts, Replay};
+use engine::replay::CaptureFacts;
 use ruleset::compile::{compile_format, OutputPart};
 use ruleset::CompiledRule;
 use serde::{Deserialize, Serialize};
@@ -305,7 +305,7 @@ impl EventIndex {
                 &engine_fields,
                 &fields,
                 &alerts,
-                &mut writer,
+                &writer,
                 opts,
                 &mut chunk_errors,
             )
@@ -399,86 +399,115 @@ fn index_capture(
     engine_fields: &[&str],
     fields: &Fields,
     alerts: &HashMap<u64, Vec<(String, String)>>,
-    writer: &mut tantivy::IndexWriter,
+    writer: &tantivy::IndexWriter,
     opts: &BuildOptions,
     chunk_errors: &mut Vec<String>,
 ) -> tantivy::Result<u64> {
-    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
     let facts = CaptureFacts::of(cap, "");
     let anchor = facts.anchor;
-    let mut replay = Replay::new(&snapshot, facts);
-    let mut n = 0u64;
-    let fld = |name: &str| fields.get(name);
-    for chunk in 0..cap.chunks().len() {
-        let c = match cap.load_chunk(chunk) {
-            Ok(c) => c,
-            Err(e) => {
-                chunk_errors.push(e.to_string());
-                continue;
-            }
-        };
+    let par = engine::run::ParOptions {
+        threads: opts.threads,
+        progress: opts.progress.clone(),
+        ..Default::default()
+    };
+    // Chunks are replayed in parallel from the state at their start (the
+    // engine's checkpoints); each task hands its documents to tantivy's
+    // writer, which indexes them on its own threads.
+    let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
+        let mut n = 0u64;
         for (pos, e) in c.events().enumerate() {
             let vals = replay.step(&e, |cx| format_output_in(parts, cx).1);
-            let mut doc = TantivyDocument::new();
-            let mut text = String::new();
-            for (i, name) in engine_fields.iter().enumerate() {
-                let Some((_, v)) = vals.get(i) else { continue };
-                let f = fld(name);
-                match (schema::kind(name), v) {
-                    (_, Val::NA) => {}
-                    (_, Val::Str(s)) if s.is_empty() => {}
-                    (Some(Kind::Exact | Kind::Text), v) => {
-                        let mut s = v.render();
-                        if matches!(*name, "fd.name" | "proc.exepath") {
-                            text.push_str(&s);
-                            text.push(' ');
-                        }
-                        if *name == "proc.cmdline" && s.len() > schema::CMDLINE_INDEXED {
-                            let mut cut = schema::CMDLINE_INDEXED;
-                            while !s.is_char_boundary(cut) {
-                                cut -= 1;
-                            }
-                            s.truncate(cut);
-                        }
-                        doc.add_text(f, &s);
-                    }
-                    (Some(Kind::Int), Val::Int(x)) => doc.add_i64(f, *x),
-                    (Some(Kind::Int), other) => {
-                        if let Ok(x) = other.render().parse::<i64>() {
-                            doc.add_i64(f, x);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            for (_, v) in vals.iter().skip(engine_fields.len()) {
-                if !matches!(v, Val::NA) {
-                    doc.add_text(fld("proc.aname"), v.render());
-                }
-            }
-            if !text.is_empty() {
-                doc.add_text(fld("text"), &text);
-            }
-            let num = e.seq + 1;
-            if let Some(list) = alerts.get(&num) {
-                for (rule, prio) in list {
-                    doc.add_text(fld("rule"), rule);
-                    doc.add_text(fld("priority"), prio);
-                }
-            }
-            let wall = e.ts.wrapping_add(anchor);
-            doc.add_u64(fld("evt.num"), num);
-            doc.add_u64(fld("evt.rawtime"), wall);
-            doc.add_date(fld("evt.time"), DateTime::from_timestamp_nanos(wall as i64));
-            doc.add_u64(fld("ferret.capture"), ci);
-            doc.add_u64(fld("ferret.chunk"), chunk as u64);
-            doc.add_u64(fld("ferret.pos"), pos as u64);
+            let doc = document(
+                &vals,
+                engine_fields,
+                fields,
+                alerts,
+                &e,
+                anchor,
+                ci,
+                chunk,
+                pos,
+            );
             writer.add_document(doc)?;
             n += 1;
         }
-        if let Some(p) = &opts.progress {
-            p.fetch_add(c.len() as u64, Ordering::Relaxed);
-        }
+        Ok::<u64, tantivy::TantivyError>(n)
+    });
+    chunk_errors.extend(done.chunk_errors.iter().map(|e| e.to_string()));
+    let mut n = 0;
+    for r in done.results.into_iter().flatten() {
+        n += r?;
     }
     Ok(n)
+}
+
+/// One event's document.
+#[allow(clippy::too_many_arguments)]
+fn document(
+    vals: &[(String, Val<'static>)],
+    engine_fields: &[&str],
+    fields: &Fields,
+    alerts: &HashMap<u64, Vec<(String, String)>>,
+    e: &capture::EventRef<'_>,
+    anchor: u64,
+    ci: u64,
+    chunk: usize,
+    pos: usize,
+) -> TantivyDocument {
+    let fld = |name: &str| fields.get(name);
+    let mut doc = TantivyDocument::new();
+    let mut text = String::new();
+    for (i, name) in engine_fields.iter().enumerate() {
+        let Some((_, v)) = vals.get(i) else { continue };
+        let f = fld(name);
+        match (schema::kind(name), v) {
+            (_, Val::NA) => {}
+            (_, Val::Str(s)) if s.is_empty() => {}
+            (Some(Kind::Exact | Kind::Text), v) => {
+                let mut s = v.render();
+                if matches!(*name, "fd.name" | "proc.exepath") {
+                    text.push_str(&s);
+                    text.push(' ');
+                }
+                if *name == "proc.cmdline" && s.len() > schema::CMDLINE_INDEXED {
+                    let mut cut = schema::CMDLINE_INDEXED;
+                    while !s.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    s.truncate(cut);
+                }
+                doc.add_text(f, &s);
+            }
+            (Some(Kind::Int), Val::Int(x)) => doc.add_i64(f, *x),
+            (Some(Kind::Int), other) => {
+                if let Ok(x) = other.render().parse::<i64>() {
+                    doc.add_i64(f, x);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (_, v) in vals.iter().skip(engine_fields.len()) {
+        if !matches!(v, Val::NA) {
+            doc.add_text(fld("proc.aname"), v.render());
+        }
+    }
+    if !text.is_empty() {
+        doc.add_text(fld("text"), &text);
+    }
+    let num = e.seq + 1;
+    if let Some(list) = alerts.get(&num) {
+        for (rule, prio) in list {
+            doc.add_text(fld("rule"), rule);
+            doc.add_text(fld("priority"), prio);
+        }
+    }
+    let wall = e.ts.wrapping_add(anchor);
+    doc.add_u64(fld("evt.num"), num);
+    doc.add_u64(fld("evt.rawtime"), wall);
+    doc.add_date(fld("evt.time"), DateTime::from_timestamp_nanos(wall as i64));
+    doc.add_u64(fld("ferret.capture"), ci);
+    doc.add_u64(fld("ferret.chunk"), chunk as u64);
+    doc.add_u64(fld("ferret.pos"), pos as u64);
+    doc
 }
