@@ -88,6 +88,7 @@ pub struct EvCtx<'a> {
     is_open: bool,
     path_cell: std::cell::OnceCell<std::sync::Arc<str>>,
     rendered: std::cell::OnceCell<Box<[std::cell::OnceCell<String>; crate::state::MAX_ARGS]>>,
+    cmdline_cell: std::cell::OnceCell<Option<String>>,
 }
 
 impl<'a> EvCtx<'a> {
@@ -130,7 +131,15 @@ impl<'a> EvCtx<'a> {
             is_open,
             path_cell: std::cell::OnceCell::new(),
             rendered: std::cell::OnceCell::new(),
+            cmdline_cell: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The command line of the event's process, built on first use.
+    fn own_cmdline(&self) -> Option<&str> {
+        self.cmdline_cell
+            .get_or_init(|| self.proc_.and_then(proc::cmdline_text))
+            .as_deref()
     }
 
     /// Argument `i` rendered as text, computed on first use.

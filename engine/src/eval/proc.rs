@@ -36,7 +36,8 @@ pub(super) fn default<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     }
 }
 
-fn cmdline(p: &Process) -> Val<'static> {
+/// `proc.cmdline` of a process: its name and arguments.
+pub(super) fn cmdline_text(p: &Process) -> Option<String> {
     match (&p.comm, &p.args) {
         (Some(c), Some(a)) => {
             let mut out = c.to_string();
@@ -44,11 +45,15 @@ fn cmdline(p: &Process) -> Val<'static> {
                 out.push(' ');
                 out.push_str(x);
             }
-            Val::Str(Cow::Owned(out))
+            Some(out)
         }
-        (Some(c), None) => Val::Str(Cow::Owned(c.to_string())),
-        _ => Val::NA,
+        (Some(c), None) => Some(c.to_string()),
+        _ => None,
     }
+}
+
+fn cmdline(p: &Process) -> Val<'static> {
+    cmdline_text(p).map_or(Val::NA, |s| Val::Str(Cow::Owned(s)))
 }
 
 pub(super) fn proc_field<'c>(f: F, p: &'c Process, cx: &EvCtx<'_>) -> Val<'c> {
@@ -130,7 +135,9 @@ fn own_proc_field<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
             )),
             None => na,
         },
-        F::ProcCmdline => cmdline(p),
+        // The event's own command line: built once per event, however many
+        // checks read it.
+        F::ProcCmdline => cx.own_cmdline().map_or(na, |c| Val::Str(Cow::Borrowed(c))),
         F::ProcEnv => match (&p.env, &r.arg) {
             (Some(env), FieldArg::Key(k)) => env
                 .iter()
