@@ -872,8 +872,10 @@ impl State {
                     Some(ArgValue::Str(c)) => Some(lossy(c)),
                     _ => None,
                 };
+                // An empty cwd (sysdig's execve exits often carry none) keeps
+                // the one inherited at fork, as libsinsp does.
                 let cwd = match arg("cwd") {
-                    Some(ArgValue::Str(c)) => Some(lossy(c)),
+                    Some(ArgValue::Str(c)) if !c.is_empty() => Some(lossy(c)),
                     _ => None,
                 };
                 let cgroup = match arg("cgroup") {

@@ -232,3 +232,21 @@ fn container_fields_come_from_the_cgroup_and_the_container_record() {
     assert_eq!(lines[1], "nginx 3ad7b6c1a2e4 web nginx 1.25 shop web-0");
     assert_eq!(lines[2], "bash host host <NA> <NA> <NA> <NA>");
 }
+
+#[test]
+fn an_exec_without_a_cwd_keeps_the_inherited_one() {
+    let mut w = writer();
+    // sysdig's execve exits often carry an empty cwd: the process keeps
+    // the directory it had (libsinsp does the same).
+    for (ts, cwd) in [(10, ""), (20, "/srv")] {
+        w.push(&h(ts, 100, id::PROC_EXEC, 0), |a| {
+            a.str("/usr/bin/cat").str_list(["cat"]).str("cat").str(cwd);
+        })
+        .expect("push");
+    }
+    let cap = finish(w);
+    assert_eq!(
+        render(&cap, "%proc.name %proc.cwd"),
+        ["cat /home/alice/", "cat /srv/"]
+    );
+}
