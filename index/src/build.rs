@@ -67,6 +67,8 @@ pub struct BuildOptions {
     pub rule_files: Vec<String>,
     /// Indexing threads (0: all cores).
     pub threads: usize,
+    /// Rebuild even when the index is current.
+    pub force: bool,
     /// Counts the events indexed so far, for a caller that shows progress.
     pub progress: Option<Arc<AtomicU64>>,
 }
@@ -182,9 +184,13 @@ impl EventIndex {
             captures: facts,
             rule_files: opts.rule_files.clone(),
         };
-        let reason = match EventIndex::try_open(&dir, captures, &want) {
-            Ok(ix) => return Ok((ix, None)),
-            Err(why) => why,
+        let reason = if opts.force {
+            "a rebuild was asked for".to_string()
+        } else {
+            match EventIndex::try_open(&dir, captures, &want) {
+                Ok(ix) => return Ok((ix, None)),
+                Err(why) => why,
+            }
         };
         let report = EventIndex::build(&dir, captures, &want, opts, reason)?;
         let ix = EventIndex::try_open(&dir, captures, &want).map_err(|why| IndexError::Io {
@@ -302,7 +308,6 @@ impl EventIndex {
                 &cap,
                 ci as u64,
                 &parts,
-                &engine_fields,
                 &fields,
                 &alerts,
                 &writer,
@@ -346,26 +351,42 @@ impl EventIndex {
     }
 }
 
-/// The schema's fields in [`FIELDS`] order (a slice index per value, no
-/// hashing per event).
-struct Fields(Vec<(&'static str, Field)>);
+/// The schema's fields, resolved once: the engine fields in the order of
+/// the extraction format (with their kinds), and the ones the builder fills.
+struct Fields {
+    engine: Vec<(&'static str, Kind, Field)>,
+    aname: Field,
+    text: Field,
+    rule: Field,
+    priority: Field,
+    num: Field,
+    rawtime: Field,
+    time: Field,
+    capture: Field,
+    chunk: Field,
+    pos: Field,
+}
 
 impl Fields {
     fn new(sch: &tantivy::schema::Schema) -> Fields {
-        Fields(
-            FIELDS
+        let f = |n: &str| sch.get_field(n).expect("schema field");
+        Fields {
+            engine: FIELDS
                 .iter()
-                .map(|(n, _, _)| (*n, sch.get_field(n).expect("schema field")))
+                .filter(|(_, _, e)| *e)
+                .map(|(n, k, _)| (*n, *k, f(n)))
                 .collect(),
-        )
-    }
-
-    fn get(&self, name: &str) -> Field {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, f)| *f)
-            .expect("indexed field")
+            aname: f("proc.aname"),
+            text: f("text"),
+            rule: f("rule"),
+            priority: f("priority"),
+            num: f("evt.num"),
+            rawtime: f("evt.rawtime"),
+            time: f("evt.time"),
+            capture: f("ferret.capture"),
+            chunk: f("ferret.chunk"),
+            pos: f("ferret.pos"),
+        }
     }
 }
 
@@ -396,7 +417,6 @@ fn index_capture(
     cap: &Capture,
     ci: u64,
     parts: &[OutputPart],
-    engine_fields: &[&str],
     fields: &Fields,
     alerts: &HashMap<u64, Vec<(String, String)>>,
     writer: &tantivy::IndexWriter,
@@ -417,17 +437,7 @@ fn index_capture(
         let mut n = 0u64;
         for (pos, e) in c.events().enumerate() {
             let vals = replay.step(&e, |cx| format_output_in(parts, cx).1);
-            let doc = document(
-                &vals,
-                engine_fields,
-                fields,
-                alerts,
-                &e,
-                anchor,
-                ci,
-                chunk,
-                pos,
-            );
+            let doc = document(&vals, fields, alerts, &e, anchor, ci, chunk, pos);
             writer.add_document(doc)?;
             n += 1;
         }
@@ -445,7 +455,6 @@ fn index_capture(
 #[allow(clippy::too_many_arguments)]
 fn document(
     vals: &[(String, Val<'static>)],
-    engine_fields: &[&str],
     fields: &Fields,
     alerts: &HashMap<u64, Vec<(String, String)>>,
     e: &capture::EventRef<'_>,
@@ -454,16 +463,13 @@ fn document(
     chunk: usize,
     pos: usize,
 ) -> TantivyDocument {
-    let fld = |name: &str| fields.get(name);
     let mut doc = TantivyDocument::new();
     let mut text = String::new();
-    for (i, name) in engine_fields.iter().enumerate() {
-        let Some((_, v)) = vals.get(i) else { continue };
-        let f = fld(name);
-        match (schema::kind(name), v) {
+    for ((name, kind, f), (_, v)) in fields.engine.iter().zip(vals) {
+        match (kind, v) {
             (_, Val::NA) => {}
             (_, Val::Str(s)) if s.is_empty() => {}
-            (Some(Kind::Exact | Kind::Text), v) => {
+            (Kind::Exact | Kind::Text, v) => {
                 let mut s = v.render();
                 if matches!(*name, "fd.name" | "proc.exepath") {
                     text.push_str(&s);
@@ -476,38 +482,38 @@ fn document(
                     }
                     s.truncate(cut);
                 }
-                doc.add_text(f, &s);
+                doc.add_text(*f, &s);
             }
-            (Some(Kind::Int), Val::Int(x)) => doc.add_i64(f, *x),
-            (Some(Kind::Int), other) => {
+            (Kind::Int, Val::Int(x)) => doc.add_i64(*f, *x),
+            (Kind::Int, other) => {
                 if let Ok(x) = other.render().parse::<i64>() {
-                    doc.add_i64(f, x);
+                    doc.add_i64(*f, x);
                 }
             }
             _ => {}
         }
     }
-    for (_, v) in vals.iter().skip(engine_fields.len()) {
+    for (_, v) in vals.iter().skip(fields.engine.len()) {
         if !matches!(v, Val::NA) {
-            doc.add_text(fld("proc.aname"), v.render());
+            doc.add_text(fields.aname, v.render());
         }
     }
     if !text.is_empty() {
-        doc.add_text(fld("text"), &text);
+        doc.add_text(fields.text, &text);
     }
     let num = e.seq + 1;
     if let Some(list) = alerts.get(&num) {
         for (rule, prio) in list {
-            doc.add_text(fld("rule"), rule);
-            doc.add_text(fld("priority"), prio);
+            doc.add_text(fields.rule, rule);
+            doc.add_text(fields.priority, prio);
         }
     }
     let wall = e.ts.wrapping_add(anchor);
-    doc.add_u64(fld("evt.num"), num);
-    doc.add_u64(fld("evt.rawtime"), wall);
-    doc.add_date(fld("evt.time"), DateTime::from_timestamp_nanos(wall as i64));
-    doc.add_u64(fld("ferret.capture"), ci);
-    doc.add_u64(fld("ferret.chunk"), chunk as u64);
-    doc.add_u64(fld("ferret.pos"), pos as u64);
+    doc.add_u64(fields.num, num);
+    doc.add_u64(fields.rawtime, wall);
+    doc.add_date(fields.time, DateTime::from_timestamp_nanos(wall as i64));
+    doc.add_u64(fields.capture, ci);
+    doc.add_u64(fields.chunk, chunk as u64);
+    doc.add_u64(fields.pos, pos as u64);
     doc
 }

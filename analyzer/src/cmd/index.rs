@@ -62,6 +62,7 @@ pub fn build_options(
         rules: compiled,
         rule_files: rules.iter().map(|r| r.display().to_string()).collect(),
         threads,
+        force: false,
         progress: None,
     })
 }
@@ -78,15 +79,7 @@ pub fn open(
         .filter_map(|c| engine::source::open(c).ok())
         .map(|o| o.capture.event_count())
         .sum();
-    if force {
-        let dir = opts
-            .dir
-            .clone()
-            .unwrap_or_else(|| EventIndex::default_dir(&captures[0]));
-        if dir.join(index::build::MANIFEST).exists() {
-            std::fs::remove_file(dir.join(index::build::MANIFEST))?;
-        }
-    }
+    opts.force = force;
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     opts.progress = Some(counter.clone());
     let (ix, report) = {
