@@ -200,6 +200,7 @@ impl Replay {
             state: &self.state,
             anchor: self.facts.anchor,
             hostname: &self.facts.hostname,
+            source: &self.facts.source,
         };
         let out = visit(&EvCtx::new(e, &args, &env));
         if stateful {
@@ -227,14 +228,13 @@ impl Replay {
             self.advance(e);
             return;
         }
-        let source = self.facts.source.clone();
         let memo = &mut ev.memo;
         memo.next_event();
         self.step(e, |cx| {
             for &ri in cands {
                 let r = &rules.rules[ri];
                 if rules.shared.matches(ri, cx, memo) {
-                    alerts.push(alert(r, e, cx, &source));
+                    alerts.push(alert(r, e, cx));
                     if rules.matching == Matching::First {
                         break;
                     }
@@ -244,10 +244,10 @@ impl Replay {
     }
 }
 
-fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>, source: &Arc<str>) -> Alert {
+fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>) -> Alert {
     let (output, output_fields) = format_output_in(&r.output, cx);
     Alert {
-        source: source.clone(),
+        source: cx.source().clone(),
         evt_num: e.seq + 1,
         ts: e.ts,
         time_ns: e.ts.wrapping_add(cx.anchor()),

@@ -329,8 +329,8 @@ fn replay_chunks_inner<R: Send>(
 /// files of one recording, or recordings of several hosts) in wall-clock
 /// order; alerts of the same instant keep their order and each names its
 /// source capture.
-pub fn merge_by_time(results: &[RunResult]) -> Vec<&Alert> {
-    let mut all: Vec<&Alert> = results.iter().flat_map(|r| &r.alerts).collect();
+pub fn merge_by_time<'a>(results: impl IntoIterator<Item = &'a RunResult>) -> Vec<&'a Alert> {
+    let mut all: Vec<&Alert> = results.into_iter().flat_map(|r| &r.alerts).collect();
     all.sort_by_key(|a| a.time_ns);
     all
 }

@@ -27,6 +27,7 @@ fn oracle(cap: &Capture, rules: &[CompiledRule], matching: Matching) -> Vec<Row>
     let meta = cap.meta();
     let anchor = meta.map(|m| m.boot_time_unix_ns).unwrap_or(0);
     let hostname = meta.map(|m| m.hostname.to_string()).unwrap_or_default();
+    let source: std::sync::Arc<str> = "".into();
     let mut st = State::from_snapshot(&cap.snapshot().ok().flatten().unwrap_or_default());
     let mut out = Vec::new();
     for i in 0..cap.chunks().len() {
@@ -42,6 +43,7 @@ fn oracle(cap: &Capture, rules: &[CompiledRule], matching: Matching) -> Vec<Row>
                     state: &st,
                     anchor,
                     hostname: &hostname,
+                    source: &source,
                 };
                 let cx = EvCtx::new(&e, &args, &env);
                 let name = e.kind_name();

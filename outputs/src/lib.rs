@@ -198,13 +198,22 @@ impl HttpSink {
     /// Posts one document; failures are counted (and the last kept), not
     /// fatal: one unreachable collector must not stop an analysis.
     pub fn post(&mut self, body: &Value) {
-        if let Err(reason) = self.try_post(body) {
-            self.failures += 1;
-            self.last_error = Some(SinkError::Http {
-                sink: self.url.clone(),
-                reason,
-            });
-        }
+        let _ = self.deliver(body);
+    }
+
+    /// Posts one document, counting and keeping a failure, and returns it.
+    fn deliver(&mut self, body: &Value) -> Result<(), SinkError> {
+        let reason = match self.try_post(body) {
+            Ok(()) => return Ok(()),
+            Err(reason) => reason,
+        };
+        self.failures += 1;
+        let err = |reason: String| SinkError::Http {
+            sink: self.url.clone(),
+            reason,
+        };
+        self.last_error = Some(err(reason.clone()));
+        Err(err(reason))
     }
 
     fn try_post(&self, body: &Value) -> Result<(), String> {
@@ -240,17 +249,7 @@ impl Sink for HttpSink {
     /// Posts the alert; a failure is counted (see [`HttpSink::failures`])
     /// and returned.
     fn send(&mut self, _alert: &Alert, doc: &Value) -> Result<(), SinkError> {
-        let before = self.failures;
-        self.post(doc);
-        match &self.last_error {
-            Some(SinkError::Http { sink, reason }) if self.failures > before => {
-                Err(SinkError::Http {
-                    sink: sink.clone(),
-                    reason: reason.clone(),
-                })
-            }
-            _ => Ok(()),
-        }
+        self.deliver(doc)
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {

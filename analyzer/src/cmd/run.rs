@@ -186,8 +186,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
     }
     if a.merge {
-        let results: Vec<engine::RunResult> = done.iter().map(|d| d.0.clone()).collect();
-        let merged = engine::run::merge_by_time(&results);
+        let merged = engine::run::merge_by_time(done.iter().map(|d| &d.0));
         let by_source: std::collections::HashMap<
             &str,
             (&String, Option<&scap::import::ImportReport>),

@@ -70,6 +70,8 @@ pub struct Env<'a> {
     pub anchor: u64,
     /// Host name of the capture.
     pub hostname: &'a str,
+    /// The source alerts name (a capture's path as given).
+    pub source: &'a std::sync::Arc<str>,
 }
 
 fn basename(p: &str) -> &str {
@@ -156,6 +158,11 @@ impl<'a> EvCtx<'a> {
     /// Wall-clock time of the event clock's zero (Unix ns).
     pub fn anchor(&self) -> u64 {
         self.env.anchor
+    }
+
+    /// The source the event comes from.
+    pub fn source(&self) -> &std::sync::Arc<str> {
+        self.env.source
     }
 
     /// The path an open-like event names (computed on first use).
