@@ -120,6 +120,7 @@ impl SelectionArgs {
             enable: self.enable.clone(),
             disable_tags: self.disable_tags.clone(),
             only_tags: self.only_tags.clone(),
+            min_priority: None,
         }
     }
 }

@@ -71,6 +71,12 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     }
 }
 
+/// Whether `path` exists and is one of `inputs` (device and inode): an
+/// output appended to an existing file checks this instead of [`create`].
+pub fn is_input(path: &Path, inputs: &[&Path]) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| inputs.iter().any(|i| same_file(&m, i)))
+}
+
 /// Whether `a` and `b` are the same file (device and inode).
 fn same_file(a: &std::fs::Metadata, b: &Path) -> bool {
     std::fs::metadata(b).is_ok_and(|m| m.dev() == a.dev() && m.ino() == a.ino())

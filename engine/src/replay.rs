@@ -245,7 +245,17 @@ impl Replay {
 }
 
 fn alert(r: &CompiledRule, e: &EventRef<'_>, cx: &EvCtx<'_>) -> Alert {
-    let (output, output_fields) = format_output_in(&r.output, cx);
+    let (output, mut output_fields) = format_output_in(&r.output, cx);
+    for (key, parts) in &r.extra_fields {
+        // A lone field keeps its type; anything else is the rendered text.
+        let v = match format_output_in(parts, cx) {
+            (_, mut f) if parts.len() == 1 && f.len() == 1 => f.pop().map(|(_, v)| v),
+            (text, _) => Some(crate::eval::Val::Str(text.into())),
+        };
+        if let Some(v) = v {
+            output_fields.push((key.clone(), v));
+        }
+    }
     Alert {
         source: cx.source().clone(),
         evt_num: e.seq + 1,

@@ -30,6 +30,15 @@ pub struct CpuDrops {
     pub records: u64,
 }
 
+/// Events recorded on one CPU.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct CpuEvents {
+    /// The CPU.
+    pub cpu: u16,
+    /// Events in intact chunks.
+    pub events: u64,
+}
+
 /// The summary of a capture. Its JSON form (`analyzer info --json`) is a
 /// stable interface: fields are only ever added.
 #[derive(Clone, Debug, Serialize)]
@@ -86,6 +95,8 @@ pub struct CaptureSummary {
     pub loss_records: u64,
     /// Drops per CPU.
     pub drops_by_cpu: Vec<CpuDrops>,
+    /// Events recorded per CPU (intact chunks), in CPU order.
+    pub events_by_cpu: Vec<CpuEvents>,
     /// Decompressed payload bytes of the event chunks.
     pub raw_bytes: u64,
     /// raw_bytes / file_bytes.
@@ -173,6 +184,7 @@ fn containers(cap: &Capture) -> Vec<ContainerSummary> {
 struct Tally {
     kinds: Vec<u64>,
     drops: std::collections::BTreeMap<u16, (u64, u64)>,
+    cpus: std::collections::BTreeMap<u16, u64>,
     events: u64,
     ts: Option<(u64, u64)>,
 }
@@ -189,6 +201,9 @@ impl Tally {
             let e = self.drops.entry(cpu).or_default();
             e.0 += l;
             e.1 += r;
+        }
+        for (cpu, n) in o.cpus {
+            *self.cpus.entry(cpu).or_default() += n;
         }
         self.events += o.events;
         self.ts = match (self.ts, o.ts) {
@@ -212,6 +227,7 @@ fn tally_chunk(cap: &Capture, i: usize) -> Result<Tally, capture::Error> {
             t.kinds.resize(k + 1, 0);
         }
         t.kinds[k] += 1;
+        *t.cpus.entry(e.cpu).or_default() += 1;
         if e.kind == id::LOSS {
             let n = match e.args().next() {
                 Some(Ok(ArgValue::Uint(n))) => n,
@@ -337,6 +353,14 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
                 cpu: *cpu,
                 lost: *l,
                 records: *r,
+            })
+            .collect(),
+        events_by_cpu: tally
+            .cpus
+            .iter()
+            .map(|(cpu, n)| CpuEvents {
+                cpu: *cpu,
+                events: *n,
             })
             .collect(),
         raw_bytes,

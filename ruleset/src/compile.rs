@@ -492,6 +492,9 @@ pub struct CompiledRule {
     pub output: Vec<OutputPart>,
     /// The output as written.
     pub output_text: String,
+    /// Fields added to the JSON `output_fields` only (Falco's
+    /// `append_output.extra_fields`): key and format.
+    pub extra_fields: Vec<(String, Vec<OutputPart>)>,
     /// File where it was defined.
     pub file: String,
     /// Line where it was defined.
@@ -1552,6 +1555,7 @@ impl<'a> Compiler<'a> {
             evttypes,
             output,
             output_text: r.output.clone(),
+            extra_fields: Vec::new(),
             file: r.origin.file.to_string(),
             line: r.origin.loc.line + 1,
         })

@@ -33,6 +33,9 @@ pub struct Selection {
     pub disable_tags: Vec<String>,
     /// When not empty, only rules carrying one of these tags stay enabled.
     pub only_tags: Vec<String>,
+    /// Rules less severe than this are not loaded (Falco's `priority`
+    /// setting; `--enable` does not override it, as in Falco).
+    pub min_priority: Option<Priority>,
 }
 
 /// Whether rule `name` matches `pat`: exact, or with `*` standing for any
@@ -67,6 +70,35 @@ impl Selection {
         if self.disable.iter().any(|p| name_matches(p, &r.name)) {
             r.enabled = false;
         }
+        if self.min_priority.is_some_and(|m| r.priority > m) {
+            r.enabled = false;
+        }
+    }
+}
+
+/// Falco's `append_output` entry: text appended to the output of the rules
+/// it matches, and extra fields for their JSON `output_fields`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppendOutput {
+    /// Only rules of this source (`syscall`).
+    pub source: Option<String>,
+    /// Only rules carrying this tag.
+    pub tag: Option<String>,
+    /// Only the rule with this name.
+    pub rule: Option<String>,
+    /// Appended to the output line, after a space (a `%field` format).
+    pub extra_output: String,
+    /// (key, format) pairs added to `output_fields` only: a bare field
+    /// name has itself as key and `%name` as format.
+    pub extra_fields: Vec<(String, String)>,
+}
+
+impl AppendOutput {
+    /// Whether the entry applies to `r`.
+    pub fn matches(&self, r: &CompiledRule) -> bool {
+        self.source.as_ref().is_none_or(|s| *s == r.source)
+            && self.tag.as_ref().is_none_or(|t| r.tags.contains(t))
+            && self.rule.as_ref().is_none_or(|n| *n == r.name)
     }
 }
 
@@ -103,6 +135,52 @@ impl RuleSet {
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count()
+    }
+
+    /// Applies Falco's `append_output` entries in order: each matching
+    /// rule's output gains the extra text and its JSON the extra fields.
+    /// `label` names where the entries come from in diagnostics; a format
+    /// that does not compile is an error and is not applied.
+    pub fn append_output(&mut self, label: &str, entries: &[AppendOutput]) -> Vec<Diagnostic> {
+        let defs = load::Definitions::default();
+        let mut diags = Vec::new();
+        let mut compile = |what: &str, text: &str| match compile::compile_format(&defs, label, text)
+        {
+            Ok((parts, d)) => {
+                diags.extend(d);
+                Some(parts)
+            }
+            Err(d) => {
+                diags.extend(d.into_iter().map(|mut d| {
+                    d.item_type = "append_output".into();
+                    d.item_name = what.into();
+                    d
+                }));
+                None
+            }
+        };
+        for a in entries {
+            let extra = if a.extra_output.is_empty() {
+                Some(Vec::new())
+            } else {
+                compile("extra_output", &a.extra_output)
+            };
+            let fields: Vec<_> = a
+                .extra_fields
+                .iter()
+                .filter_map(|(k, f)| compile(k, f).map(|p| (k.clone(), p)))
+                .collect();
+            let Some(extra) = extra else { continue };
+            for r in self.rules.iter_mut().filter(|r| a.matches(r)) {
+                if !extra.is_empty() {
+                    r.output.push(compile::OutputPart::Text(" ".into()));
+                    r.output.extend(extra.iter().cloned());
+                    r.output_text = format!("{} {}", r.output_text, a.extra_output);
+                }
+                r.extra_fields.extend(fields.iter().cloned());
+            }
+        }
+        diags
     }
 
     /// The enabled rules.
