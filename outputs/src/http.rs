@@ -70,6 +70,25 @@ fn certs_in(path: &Path) -> Result<Vec<Certificate<'static>>, SinkError> {
     Ok(out)
 }
 
+/// Checks that rustls accepts the client certificate and key, given as
+/// PEM (ureq would only find out at the first connection, and panic).
+fn check_client_cert(cert_pem: &[u8], key_pem: &[u8]) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| e.to_string())?;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_client_auth_cert(certs, key)
+        .map(|_| ())
+        .map_err(|e| format!("the client certificate or key is not usable: {e}"))
+}
+
 impl HttpTransport {
     /// Checks the settings and reads the certificates; `timeout` bounds
     /// each request (connection included).
@@ -111,8 +130,10 @@ impl HttpTransport {
             };
             let chain = certs_in(cert)?;
             let pem = std::fs::read(key).map_err(|e| config_err(key, e))?;
-            let key = PrivateKey::from_pem(&pem).map_err(|e| config_err(key, e))?;
-            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+            let parsed = PrivateKey::from_pem(&pem).map_err(|e| config_err(key, e))?;
+            let cert_pem = std::fs::read(cert).map_err(|e| config_err(cert, e))?;
+            check_client_cert(&cert_pem, &pem).map_err(|e| config_err(cert, e))?;
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, parsed)));
         }
         let mut agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,9 @@ impl ProgramTransport {
             .arg(&self.cfg.program)
             .stdin(Stdio::piped())
             .stdout(std::io::stderr())
+            // Its own process group, so that a timeout kills everything it
+            // started (a shell's children would otherwise outlive it).
+            .process_group(0)
             .spawn()
             .map_err(|e| Failure::Retry(format!("cannot start {:?}: {e}", self.cfg.program)))?;
         if let Some(stdin) = &child.stdin {
@@ -89,8 +93,7 @@ impl ProgramTransport {
                     return Err(Failure::Retry(format!("the program exited with {st}")))
                 }
                 Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    kill(&mut child);
                     return Err(Failure::Timeout(format!(
                         "the program did not exit within {} ms; killed",
                         self.timeout.as_millis()
@@ -101,6 +104,18 @@ impl ProgramTransport {
             }
         }
     }
+}
+
+/// Kills the program's process group and reaps it.
+fn kill(child: &mut Child) {
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: signalling the process group this transport created.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn set_nonblocking(fd: i32) {
@@ -134,8 +149,7 @@ impl Transport for ProgramTransport {
         if !self.cfg.keep_alive {
             let mut child = self.spawn()?;
             if let Err(f) = self.write(&mut child, &buf) {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill(&mut child);
                 return Err(f);
             }
             return self.wait(child);
@@ -152,8 +166,8 @@ impl Transport for ProgramTransport {
             Err(f) => {
                 // A program that stopped reading or exited is replaced on
                 // the next attempt.
-                let _ = child.kill();
-                let st = child.wait().ok();
+                let st = child.try_wait().ok().flatten();
+                kill(&mut child);
                 Err(match (f, st) {
                     (Failure::Retry(_), Some(st)) => {
                         Failure::Retry(format!("the program exited with {st}"))

@@ -418,8 +418,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
             );
         }
         if let Some(e) = &d.close_error {
+            // Written, but not known to be handled: as good as undelivered.
+            undelivered += 1;
             say!(
-                "analyzer: {}: {}",
+                "analyzer: {}: {} (its alerts may not all have been handled)",
                 d.sink,
                 capture::text::escape_controls(e)
             );
