@@ -42,11 +42,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run Falco-compatible rules over a capture (or several) on all cores and
-    /// print alerts. Exits 0 when no alert is at or above --fail-on, 1 when
-    /// one is, 2 on errors (unreadable rules or capture, rule errors), 3 when
-    /// no alert is at or above --fail-on but a capture is damaged or
-    /// unfinished (every intact event was evaluated; the lost ones could
-    /// not be).
+    /// send alerts to stdout and the configured outputs (--config falco.yaml,
+    /// --write, --http, --metrics-file). Exits 0 when no alert is at or
+    /// above --fail-on, 1 when one is, 2 on errors (unreadable rules,
+    /// configuration or capture, rule errors, an output that cannot be
+    /// set up), 3 when no alert is at or above --fail-on but a capture is
+    /// damaged or unfinished (every intact event was evaluated; the lost
+    /// ones could not be), 4 when an output could not deliver every alert
+    /// (it takes precedence: the findings did not all reach where they
+    /// were sent).
     Run(cmd::run::Args),
     /// Print a capture's metadata, event counts by kind, time range, drops and
     /// compression ratio. Damaged chunks are skipped and listed; everything
@@ -90,6 +94,15 @@ enum Command {
     /// (process, parent, ancestors, user, fd, container, pod) and, with
     /// --rules, the rules that alert on it. Rebuilt when a capture changes.
     Index(cmd::index::Args),
+    /// Write one self-contained HTML incident report (no network, prints
+    /// readably): the captures' facts and integrity (chain head, damage,
+    /// gaps), alerts by priority and rule, a timeline of events and alerts,
+    /// the process tree of the alerting processes with their alerts, the
+    /// files and connections used most, the containers, and each alert's
+    /// evidence (event, process ancestry, fd, container and pod). Exits 0,
+    /// 3 when a capture is damaged (the report says which chunks), 2 on
+    /// errors.
+    Report(cmd::report::Args),
     /// Search a capture's events by field, range or free text, with facets
     /// and a time histogram; builds the index first when it is missing or
     /// stale. Exits 2 on a query error, which points at its position.
@@ -211,6 +224,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Synth(a) => cmd::synth::run(a),
         Command::Index(a) => cmd::index::run(a),
         Command::Search(a) => cmd::search::run(a),
+        Command::Report(a) => cmd::report::run(a),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod import;
 pub mod index;
 pub mod info;
 pub mod list_fields;
+pub mod report;
 pub mod run;
 pub mod search;
 pub mod synth;
