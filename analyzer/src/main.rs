@@ -103,6 +103,15 @@ enum Command {
     /// 3 when a capture is damaged (the report says which chunks), 2 on
     /// errors.
     Report(cmd::report::Args),
+    /// Export events as rows for other engines (Spark, DuckDB, Trino,
+    /// pandas): Parquet or JSON lines, one row per event with the
+    /// state-resolved Falco fields (columns named proc_name, fd_name, ...;
+    /// proc_aname lists the ancestors), time, host, capture file and
+    /// position, and with --rules the rules that alerted on it. Schema
+    /// ferret.events/1, only ever extended. Exits 0, 3 when a capture is
+    /// damaged (its intact chunks are exported and the rest named), 2 on
+    /// errors.
+    Export(cmd::export::Args),
     /// Search a capture's events by field, range or free text, with facets
     /// and a time histogram; builds the index first when it is missing or
     /// stale. Exits 2 on a query error, which points at its position.
@@ -225,6 +234,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Index(a) => cmd::index::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Export(a) => cmd::export::run(a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per command: its arguments (clap) and what it does.
 
 pub mod events;
+pub mod export;
 pub mod import;
 pub mod index;
 pub mod info;

@@ -1,0 +1,422 @@
+//! `analyzer export`: Parquet and JSON lines read by real engines (DuckDB
+//! and Spark in local mode, from PyPI), compared row by row with what
+//! Ferret itself says about the same events (`analyzer events --format`, a
+//! sequential replay; `analyzer run --json` for the rules), on the
+//! recorded fixture, a synthetic capture and a damaged copy.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ferret_tests::skip_unless;
+use serde_json::Value;
+
+fn analyzer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(args)
+        .output()
+        .expect("run analyzer")
+}
+
+fn dir(name: &str) -> PathBuf {
+    let d = ferret_tests::scratch(&format!("export-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    d
+}
+
+fn rules() -> String {
+    ferret_tests::workspace()
+        .join("rules")
+        .display()
+        .to_string()
+}
+
+fn fixture() -> String {
+    ferret_tests::fixture("v1/scenarios.cap")
+        .display()
+        .to_string()
+}
+
+/// Runs Python code with `args`; its stdout, or `None` when the module
+/// `needs` is not installed.
+fn python(needs: &str, code: &str, args: &[&str]) -> Option<String> {
+    let probe = Command::new("python3")
+        .args(["-c", &format!("import {needs}")])
+        .output()
+        .ok()?;
+    if !probe.status.success() {
+        return None;
+    }
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        o.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// The fields compared, as `analyzer events --format` prints them and as
+/// the export names its columns.
+const FIELDS: &[&str] = &[
+    "evt.num",
+    "evt.type",
+    "evt.res",
+    "thread.tid",
+    "proc.pid",
+    "proc.ppid",
+    "proc.name",
+    "proc.exepath",
+    "proc.cmdline",
+    "proc.cwd",
+    "proc.pname",
+    "user.uid",
+    "user.name",
+    "fd.num",
+    "fd.type",
+    "fd.name",
+    "fd.sip",
+    "fd.sport",
+    "container.id",
+    "proc.aname[1]",
+    "proc.aname[2]",
+];
+
+/// Separates fields in both views (printable: `events` escapes controls).
+const SEP: &str = " |~| ";
+
+/// Ferret's own view: one line per event, fields separated by [`SEP`], `<NA>` for a value
+/// it cannot fill.
+fn ferret_rows(cap: &str) -> Vec<String> {
+    let fmt: Vec<String> = FIELDS.iter().map(|f| format!("%{f}")).collect();
+    let o = analyzer(&["events", cap, "-p", &fmt.join(SEP)]);
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The same view through DuckDB from the Parquet file.
+const DUCKDB_ROWS: &str = r#"
+import duckdb, json, sys
+cols = []
+for f in sys.argv[2].split(","):
+    if f.startswith("proc.aname["):
+        i = int(f[len("proc.aname["):-1])
+        cols.append(f"coalesce(proc_aname[{i}], '<NA>')")
+    else:
+        cols.append(f"coalesce(CAST({f.replace('.', '_')} AS VARCHAR), '<NA>')")
+q = f"SELECT {', '.join(cols)} FROM read_parquet('{sys.argv[1]}') ORDER BY evt_num"
+for row in duckdb.sql(q).fetchall():
+    print(json.dumps(row))
+"#;
+
+#[test]
+fn parquet_rows_match_ferrets_own_view_in_duckdb() {
+    let d = dir("duckdb");
+    let o = analyzer(&[
+        "export",
+        "-q",
+        "--format",
+        "parquet",
+        "-r",
+        &rules(),
+        &fixture(),
+        "-o",
+        &d.display().to_string(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let file = d.join("scenarios.parquet").display().to_string();
+    let Some(rows) = python("duckdb", DUCKDB_ROWS, &[&file, &FIELDS.join(",")]) else {
+        assert!(!skip_unless(false, "python3 duckdb (PyPI)"));
+        return;
+    };
+    let want = ferret_rows(&fixture());
+    // DuckDB's values, shown as Ferret shows text (control characters
+    // escaped), joined the same way.
+    let got: Vec<String> = rows
+        .lines()
+        .map(|l| {
+            let v: Vec<String> = serde_json::from_str(l).expect("json row");
+            v.iter()
+                .map(|s| capture::text::escape_controls(s).into_owned())
+                .collect::<Vec<_>>()
+                .join(SEP)
+        })
+        .collect();
+    assert_eq!(got.len(), want.len(), "one row per event");
+    let mut diffs = 0;
+    for (g, w) in got.iter().zip(&want) {
+        if g != w {
+            diffs += 1;
+            if diffs < 5 {
+                eprintln!("parquet: {g}\nferret:  {w}");
+            }
+        }
+    }
+    assert_eq!(diffs, 0, "rows that differ");
+
+    // The rules column against `analyzer run`.
+    let run = analyzer(&[
+        "run",
+        "-q",
+        "--json",
+        "--fail-on",
+        "emergency",
+        "-r",
+        &rules(),
+        &fixture(),
+    ]);
+    let want: BTreeSet<(u64, String)> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            (
+                v["evt_num"].as_u64().expect("num"),
+                v["rule"].as_str().expect("rule").to_string(),
+            )
+        })
+        .collect();
+    let hits = python(
+        "duckdb",
+        "import duckdb, sys\nfor n, r in duckdb.sql(f\"SELECT evt_num, unnest(rules) FROM read_parquet('{sys.argv[1]}')\").fetchall():\n    print(f'{n}\\t{r}')\n",
+        &[&file],
+    )
+    .expect("duckdb");
+    let got: BTreeSet<(u64, String)> = hits
+        .lines()
+        .map(|l| {
+            let (n, r) = l.split_once('\t').expect("tab");
+            (n.parse().expect("num"), r.to_string())
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+
+    // One row group per chunk, and the schema version and chain head.
+    let info: Value =
+        serde_json::from_slice(&analyzer(&["info", "--json", &fixture()]).stdout).expect("info");
+    let meta = python(
+        "duckdb",
+        "import duckdb, sys\nprint(duckdb.sql(f\"SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{sys.argv[1]}')\").fetchall()[0][0])\nfor k, v in duckdb.sql(f\"SELECT decode(key), decode(value) FROM parquet_kv_metadata('{sys.argv[1]}') ORDER BY 1\").fetchall():\n    print(f'{k}={v}')\n",
+        &[&file],
+    )
+    .expect("duckdb");
+    let mut lines = meta.lines();
+    assert_eq!(lines.next(), Some(info["chunks"].to_string().as_str()));
+    let kv: Vec<&str> = lines.collect();
+    assert!(kv.contains(&"ferret.schema=ferret.events/1"), "{kv:?}");
+    assert!(kv.contains(
+        &format!(
+            "ferret.chain_head={}",
+            info["chain_head"].as_str().expect("head")
+        )
+        .as_str()
+    ));
+}
+
+#[test]
+fn json_lines_hold_the_same_rows() {
+    let d = dir("jsonl");
+    let o = analyzer(&[
+        "export",
+        "-q",
+        "--format",
+        "jsonl",
+        &fixture(),
+        "-o",
+        &d.display().to_string(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(d.join("scenarios.jsonl")).expect("jsonl");
+    let want = ferret_rows(&fixture());
+    let mut n = 0;
+    for (l, w) in text.lines().zip(&want) {
+        let v: Value = serde_json::from_str(l).expect("json");
+        let cols: Vec<&str> = w.split(SEP).collect();
+        assert_eq!(v["evt_num"].to_string(), cols[0]);
+        let shown = |k: &str| {
+            v[k].as_str()
+                .map(|s| capture::text::escape_controls(s).into_owned())
+                .unwrap_or_else(|| "<NA>".into())
+        };
+        assert_eq!(shown("proc_name"), cols[6]);
+        assert_eq!(shown("proc_cmdline"), cols[8]);
+        assert_eq!(shown("fd_name"), cols[15]);
+        let raw = v["evt_rawtime"].as_u64().expect("rawtime");
+        assert_eq!(
+            v["evt_time"].as_str(),
+            Some(capture::text::rfc3339(raw / 1000 * 1000).as_str())
+        );
+        assert!(v["evt_time"].as_str().is_some_and(|t| t.ends_with('Z')));
+        n += 1;
+    }
+    assert_eq!(n, want.len());
+    assert_eq!(text.lines().count(), want.len());
+}
+
+#[test]
+fn spark_reads_the_export_and_counts_what_ferret_counts() {
+    let d = dir("spark");
+    // The fixture and a synthetic capture: two files, one table.
+    let synth = d.join("synth.cap");
+    assert!(analyzer(&[
+        "synth",
+        "-q",
+        "--events",
+        "300000",
+        "--out",
+        &synth.display().to_string()
+    ])
+    .status
+    .success());
+    let out = d.join("parquet");
+    let o = analyzer(&[
+        "export",
+        "-q",
+        "--format",
+        "parquet",
+        "-r",
+        &rules(),
+        &fixture(),
+        &synth.display().to_string(),
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let code = r#"
+import sys
+from pyspark.sql import SparkSession
+s = SparkSession.builder.master("local[2]").appName("ferret-test").config("spark.ui.enabled", "false").getOrCreate()
+s.sparkContext.setLogLevel("ERROR")
+df = s.read.parquet(sys.argv[1])
+print("rows", df.count())
+df.createOrReplaceTempView("events")
+for r in s.sql("SELECT capture, count(*) AS n FROM events GROUP BY capture ORDER BY capture").collect():
+    print("capture", r["capture"], r["n"])
+for r in s.sql("SELECT rule, count(*) AS n FROM (SELECT explode(rules) AS rule FROM events) GROUP BY rule ORDER BY rule").collect():
+    print("rule", r["rule"], r["n"])
+s.stop()
+"#;
+    let Some(spark) = python("pyspark", code, &[&out.display().to_string()]) else {
+        assert!(!skip_unless(false, "python3 pyspark (PyPI) and Java"));
+        return;
+    };
+    let events = |cap: &str| -> u64 {
+        let v: Value =
+            serde_json::from_slice(&analyzer(&["info", "--json", cap]).stdout).expect("info");
+        v["events"].as_u64().expect("events")
+    };
+    let synth = synth.display().to_string();
+    let (a, b) = (events(&fixture()), events(&synth));
+    assert!(spark.contains(&format!("rows {}\n", a + b)), "{spark}");
+    assert!(
+        spark.contains(&format!("capture {} {a}\n", fixture())),
+        "{spark}"
+    );
+    assert!(spark.contains(&format!("capture {synth} {b}\n")), "{spark}");
+    let run = analyzer(&[
+        "run",
+        "-q",
+        "--json",
+        "--fail-on",
+        "emergency",
+        "-r",
+        &rules(),
+        &fixture(),
+        &synth,
+    ]);
+    let mut per_rule: std::collections::BTreeMap<String, u64> = Default::default();
+    for l in String::from_utf8_lossy(&run.stdout).lines() {
+        let v: Value = serde_json::from_str(l).expect("json");
+        *per_rule
+            .entry(v["rule"].as_str().expect("rule").into())
+            .or_default() += 1;
+    }
+    for (rule, n) in &per_rule {
+        assert!(
+            spark.contains(&format!("rule {rule} {n}\n")),
+            "{rule} {n}: {spark}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_capture_exports_its_intact_chunks_and_names_the_rest() {
+    let d = dir("damaged");
+    // A synthetic capture of several chunks, one of them damaged.
+    let cap = d.join("many.cap");
+    assert!(analyzer(&[
+        "synth",
+        "-q",
+        "--events",
+        "200000",
+        "--chunk-events",
+        "20000",
+        "--out",
+        &cap.display().to_string()
+    ])
+    .status
+    .success());
+    let mut bytes = std::fs::read(&cap).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    let bad = d.join("bad.cap");
+    std::fs::write(&bad, &bytes).expect("write");
+    let bad = bad.display().to_string();
+    let v: Value =
+        serde_json::from_slice(&analyzer(&["verify", "--json", &bad]).stdout).expect("verify");
+    let good = v["good_events"].as_u64().expect("good");
+    let chunk = v["problems"][0]["chunk"].as_u64().expect("chunk");
+    let out = d.join("out");
+    let o = analyzer(&[
+        "export",
+        "--format",
+        "jsonl",
+        &bad,
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("chunk {chunk} ")), "{err}");
+    let text = std::fs::read_to_string(out.join("bad.jsonl")).expect("jsonl");
+    assert_eq!(text.lines().count() as u64, good, "every intact event");
+    // In event order, the damaged chunk's events absent.
+    let nums: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["evt_num"]
+                .as_u64()
+                .expect("num")
+        })
+        .collect();
+    assert!(nums.windows(2).all(|w| w[0] < w[1]));
+    assert!(Path::new(&out.join("bad.jsonl")).exists());
+}

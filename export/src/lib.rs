@@ -1,0 +1,520 @@
+//! Ferret events as rows for other engines (Spark, DuckDB, Trino, pandas):
+//! one row per event with the state-resolved Falco fields, written as
+//! Parquet (zstd, one row group per capture chunk, in chunk order) or JSON
+//! lines.
+//!
+//! The schema is [`SCHEMA_VERSION`] and is only ever extended: columns are
+//! Falco field names with `.` as `_` ([`COLUMNS`]), plus `capture`,
+//! `hostname`, `evt_num`, `evt_time` (UTC timestamp in microseconds, the
+//! finest Spark reads), `evt_rawtime` (ns since the epoch), `ferret_chunk`,
+//! `ferret_pos` (where the event is in its capture), `proc_aname` (every
+//! known ancestor's name, parent first) and `rules` (the rules that alerted
+//! on the event, when rules are given). A value the capture cannot supply
+//! is null. Parquet files carry the schema version, the capture, its host
+//! and chain head as key-value metadata.
+//!
+//! Chunks are replayed in parallel from the engine's checkpoints
+//! ([`engine::run::replay_chunks`]); each task builds its chunk's rows and a
+//! writer thread writes them in chunk order. A damaged chunk is skipped and
+//! named in [`ExportResult::chunk_errors`]; every intact one is written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::atomic::AtomicU64;
+use std::sync::{mpsc, Arc};
+
+use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder, UInt64Builder};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use capture::Capture;
+use engine::eval::{format_output_in, Val};
+use engine::replay::CaptureFacts;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+/// The schema's name and version, written into every file.
+pub const SCHEMA_VERSION: &str = "ferret.events/1";
+
+/// A column's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColType {
+    /// Text (UTF-8; bytes that are not are escaped).
+    Str,
+    /// A signed 64-bit integer.
+    Int,
+}
+
+/// The Falco fields exported, in column order, each as `name` with `.`
+/// replaced by `_` ([`column_name`]).
+pub const COLUMNS: &[(&str, ColType)] = &[
+    ("evt.type", ColType::Str),
+    ("evt.res", ColType::Str),
+    ("evt.rawres", ColType::Int),
+    ("evt.cpu", ColType::Int),
+    ("evt.args", ColType::Str),
+    ("thread.tid", ColType::Int),
+    ("proc.pid", ColType::Int),
+    ("proc.ppid", ColType::Int),
+    ("proc.name", ColType::Str),
+    ("proc.exepath", ColType::Str),
+    ("proc.cmdline", ColType::Str),
+    ("proc.args", ColType::Str),
+    ("proc.cwd", ColType::Str),
+    ("proc.tty", ColType::Int),
+    ("proc.sid", ColType::Int),
+    ("proc.pname", ColType::Str),
+    ("proc.pcmdline", ColType::Str),
+    ("user.uid", ColType::Int),
+    ("user.name", ColType::Str),
+    ("user.loginuid", ColType::Int),
+    ("user.loginname", ColType::Str),
+    ("group.gid", ColType::Int),
+    ("group.name", ColType::Str),
+    ("fd.num", ColType::Int),
+    ("fd.type", ColType::Str),
+    ("fd.name", ColType::Str),
+    ("fd.directory", ColType::Str),
+    ("fd.filename", ColType::Str),
+    ("fd.l4proto", ColType::Str),
+    ("fd.sockfamily", ColType::Str),
+    ("fd.cip", ColType::Str),
+    ("fd.cport", ColType::Int),
+    ("fd.sip", ColType::Str),
+    ("fd.sport", ColType::Int),
+    ("fd.lip", ColType::Str),
+    ("fd.lport", ColType::Int),
+    ("fd.rip", ColType::Str),
+    ("fd.rport", ColType::Int),
+    ("container.id", ColType::Str),
+    ("container.name", ColType::Str),
+    ("container.image", ColType::Str),
+    ("container.image.repository", ColType::Str),
+    ("container.image.tag", ColType::Str),
+    ("k8s.ns.name", ColType::Str),
+    ("k8s.pod.name", ColType::Str),
+];
+
+/// Ancestors listed in `proc_aname` at most.
+pub const ANCESTORS: usize = 16;
+
+/// A Falco field's column name: `proc.aname` is `proc_aname`.
+pub fn column_name(field: &str) -> String {
+    field.replace('.', "_")
+}
+
+/// The Arrow schema of every export.
+pub fn schema() -> SchemaRef {
+    let mut f = vec![
+        Field::new("capture", DataType::Utf8, false),
+        Field::new("hostname", DataType::Utf8, true),
+        Field::new("evt_num", DataType::UInt64, false),
+        // Microseconds: Spark reads no finer timestamp; the exact time is
+        // evt_rawtime.
+        Field::new(
+            "evt_time",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("evt_rawtime", DataType::Int64, false),
+        Field::new("ferret_chunk", DataType::Int64, false),
+        Field::new("ferret_pos", DataType::Int64, false),
+    ];
+    for (name, t) in COLUMNS {
+        let dt = match t {
+            ColType::Str => DataType::Utf8,
+            ColType::Int => DataType::Int64,
+        };
+        f.push(Field::new(column_name(name), dt, true));
+    }
+    let list = || DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+    f.push(Field::new("proc_aname", list(), false));
+    f.push(Field::new("rules", list(), false));
+    Arc::new(Schema::new(f))
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet, zstd, a row group per chunk.
+    Parquet,
+    /// One JSON object per line, keys as the column names.
+    Jsonl,
+}
+
+/// Options of an export.
+#[derive(Clone, Debug, Default)]
+pub struct ExportOptions {
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+    /// Counts the events replayed, for a caller that shows progress.
+    pub progress: Option<Arc<AtomicU64>>,
+    /// Rules whose alerts fill the `rules` column (none: empty lists).
+    pub rules: Vec<ruleset::CompiledRule>,
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Default)]
+pub struct ExportResult {
+    /// Rows written.
+    pub rows: u64,
+    /// Row groups (Parquet) or chunks (JSON lines) written.
+    pub groups: u64,
+    /// Chunks that could not be read: their events are missing.
+    pub chunk_errors: Vec<String>,
+    /// Alerts that filled the `rules` column.
+    pub alerts: u64,
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Writing the output failed.
+    #[error("writing the export: {0}")]
+    Io(#[from] std::io::Error),
+    /// The Parquet or Arrow library refused the data.
+    #[error("encoding the export: {0}")]
+    Encode(String),
+    /// The field list did not compile (a bug: the fields are fixed).
+    #[error("the export's fields do not compile: {0}")]
+    Fields(String),
+}
+
+/// One chunk's rows, built in a task.
+enum Rows {
+    Batch(RecordBatch),
+    Lines(String),
+}
+
+/// Exports one capture (named `source` in the `capture` column) to `out`.
+pub fn export<W: Write + Send>(
+    cap: &Capture,
+    source: &str,
+    format: Format,
+    out: W,
+    opts: &ExportOptions,
+) -> Result<ExportResult, ExportError> {
+    let mut fields: Vec<String> = COLUMNS.iter().map(|(n, _)| format!("%{n}")).collect();
+    for a in 1..=ANCESTORS {
+        fields.push(format!("%proc.aname[{a}]"));
+    }
+    let defs = ruleset::load::Definitions::default();
+    let (parts, _) =
+        ruleset::compile::compile_format(&defs, "export", &fields.join(" ")).map_err(|d| {
+            ExportError::Fields(
+                d.iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+    let mut alerts: HashMap<u64, Vec<String>> = HashMap::new();
+    let mut n_alerts = 0;
+    if !opts.rules.is_empty() {
+        let res = engine::run::run(
+            cap,
+            &opts.rules,
+            &engine::RunOptions {
+                threads: opts.threads,
+                ..Default::default()
+            },
+        );
+        for a in res.alerts {
+            n_alerts += 1;
+            alerts.entry(a.evt_num).or_default().push(a.rule);
+        }
+    }
+    let host = cap.meta().map(|m| m.hostname.clone());
+    let schema = schema();
+    let facts = CaptureFacts::of(cap, source);
+    let anchor = facts.anchor;
+    let par = engine::run::ParOptions {
+        threads: opts.threads,
+        progress: opts.progress.clone(),
+        ..Default::default()
+    };
+    let (tx, rx) = mpsc::channel::<(usize, Result<Rows, String>)>();
+    let mut result = ExportResult {
+        alerts: n_alerts,
+        ..ExportResult::default()
+    };
+    let meta = vec![
+        KeyValue::new("ferret.schema".into(), SCHEMA_VERSION.to_string()),
+        KeyValue::new("ferret.capture".into(), source.to_string()),
+        KeyValue::new("ferret.hostname".into(), host.clone().unwrap_or_default()),
+        KeyValue::new(
+            "ferret.chain_head".into(),
+            cap.chain_head()
+                .map(|h| capture::format::hex(&h))
+                .unwrap_or_default(),
+        ),
+    ];
+    let written = std::thread::scope(|scope| {
+        let schema_w = schema.clone();
+        let writer = scope.spawn(move || write_in_order(rx, format, out, schema_w, meta));
+        let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
+            let mut b = ChunkRows::new(c.len());
+            for (pos, e) in c.events().enumerate() {
+                let vals = replay.step(&e, |cx| format_output_in(&parts, cx).1);
+                let num = e.seq + 1;
+                b.push(
+                    source,
+                    host.as_deref(),
+                    num,
+                    e.ts.wrapping_add(anchor),
+                    chunk,
+                    pos,
+                    &vals,
+                    alerts.get(&num).map(Vec::as_slice).unwrap_or(&[]),
+                );
+            }
+            let rows = match format {
+                Format::Parquet => b.batch(&schema).map(Rows::Batch),
+                Format::Jsonl => b.batch(&schema).map(|batch| Rows::Lines(lines(&batch))),
+            };
+            let _ = tx.send((chunk, rows));
+        });
+        drop(tx);
+        result.chunk_errors = done.chunk_errors.iter().map(|e| e.to_string()).collect();
+        writer
+            .join()
+            .unwrap_or_else(|_| Err(ExportError::Encode("the writer thread failed".into())))
+    })?;
+    result.rows = written.0;
+    result.groups = written.1;
+    Ok(result)
+}
+
+/// Writes rows in chunk order as they arrive; rows waiting behind a chunk
+/// that never comes (damaged) are written at the end, still in order.
+fn write_in_order<W: Write + Send>(
+    rx: mpsc::Receiver<(usize, Result<Rows, String>)>,
+    format: Format,
+    out: W,
+    schema: SchemaRef,
+    meta: Vec<KeyValue>,
+) -> Result<(u64, u64), ExportError> {
+    enum Sink<W: Write + Send> {
+        Parquet(Box<ArrowWriter<W>>),
+        Lines(std::io::BufWriter<W>),
+    }
+    let mut sink = match format {
+        Format::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(
+                    ZstdLevel::try_new(3).map_err(|e| ExportError::Encode(e.to_string()))?,
+                ))
+                .set_max_row_group_size(usize::MAX)
+                .set_key_value_metadata(Some(meta))
+                .build();
+            Sink::Parquet(Box::new(
+                ArrowWriter::try_new(out, schema, Some(props))
+                    .map_err(|e| ExportError::Encode(e.to_string()))?,
+            ))
+        }
+        Format::Jsonl => Sink::Lines(std::io::BufWriter::with_capacity(1 << 20, out)),
+    };
+    let mut waiting: BTreeMap<usize, Rows> = BTreeMap::new();
+    let mut next = 0usize;
+    let (mut rows, mut groups) = (0u64, 0u64);
+    let mut first_err: Option<ExportError> = None;
+    let mut put = |r: Rows, sink: &mut Sink<W>| -> Result<(), ExportError> {
+        match (r, sink) {
+            (Rows::Batch(b), Sink::Parquet(w)) => {
+                rows += b.num_rows() as u64;
+                w.write(&b)
+                    .map_err(|e| ExportError::Encode(e.to_string()))?;
+                // One row group per chunk.
+                w.flush().map_err(|e| ExportError::Encode(e.to_string()))?;
+            }
+            (Rows::Lines(text), Sink::Lines(w)) => {
+                rows += text.bytes().filter(|&b| b == b'\n').count() as u64;
+                w.write_all(text.as_bytes())?;
+            }
+            _ => return Err(ExportError::Encode("rows of the wrong format".into())),
+        }
+        groups += 1;
+        Ok(())
+    };
+    for (chunk, r) in rx {
+        match r {
+            Ok(r) => {
+                waiting.insert(chunk, r);
+            }
+            Err(e) => {
+                first_err.get_or_insert(ExportError::Encode(e));
+            }
+        }
+        while let Some(r) = waiting.remove(&next) {
+            put(r, &mut sink)?;
+            next += 1;
+        }
+        // A gap in the sequence (a damaged chunk) is skipped once a later
+        // chunk is complete and nothing earlier is pending... but which
+        // chunks are damaged is only known at the end: rows wait until then.
+    }
+    for (_, r) in std::mem::take(&mut waiting) {
+        put(r, &mut sink)?;
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    match sink {
+        Sink::Parquet(w) => {
+            w.close().map_err(|e| ExportError::Encode(e.to_string()))?;
+        }
+        Sink::Lines(mut w) => w.flush()?,
+    }
+    Ok((rows, groups))
+}
+
+/// Column builders for one chunk.
+struct ChunkRows {
+    capture: StringBuilder,
+    hostname: StringBuilder,
+    num: UInt64Builder,
+    time: Vec<i64>,
+    chunk: Int64Builder,
+    pos: Int64Builder,
+    cols: Vec<Col>,
+    aname: ListBuilder<StringBuilder>,
+    rules: ListBuilder<StringBuilder>,
+}
+
+enum Col {
+    Str(StringBuilder),
+    Int(Int64Builder),
+}
+
+impl ChunkRows {
+    fn new(n: usize) -> ChunkRows {
+        ChunkRows {
+            capture: StringBuilder::with_capacity(n, n * 16),
+            hostname: StringBuilder::with_capacity(n, n * 8),
+            num: UInt64Builder::with_capacity(n),
+            time: Vec::with_capacity(n),
+            chunk: Int64Builder::with_capacity(n),
+            pos: Int64Builder::with_capacity(n),
+            cols: COLUMNS
+                .iter()
+                .map(|(_, t)| match t {
+                    ColType::Str => Col::Str(StringBuilder::with_capacity(n, n * 16)),
+                    ColType::Int => Col::Int(Int64Builder::with_capacity(n)),
+                })
+                .collect(),
+            aname: ListBuilder::new(StringBuilder::new()),
+            rules: ListBuilder::new(StringBuilder::new()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        source: &str,
+        host: Option<&str>,
+        num: u64,
+        time: u64,
+        chunk: usize,
+        pos: usize,
+        vals: &[(String, Val<'static>)],
+        rules: &[String],
+    ) {
+        self.capture.append_value(source);
+        self.hostname.append_option(host);
+        self.num.append_value(num);
+        self.time.push(i64::try_from(time).unwrap_or(i64::MAX));
+        self.chunk.append_value(chunk as i64);
+        self.pos.append_value(pos as i64);
+        for (col, (_, v)) in self.cols.iter_mut().zip(vals) {
+            match (col, v) {
+                // The engine's text for a value it could not fill.
+                (Col::Str(b), Val::NA) => b.append_null(),
+                (Col::Str(b), Val::Str(s)) if s == "<NA>" => b.append_null(),
+                (Col::Str(b), v) => b.append_value(v.render()),
+                (Col::Int(b), Val::Int(i)) => b.append_value(*i),
+                (Col::Int(b), Val::Bool(x)) => b.append_value(i64::from(*x)),
+                (Col::Int(b), _) => b.append_null(),
+            }
+        }
+        for (_, v) in vals.iter().skip(COLUMNS.len()) {
+            match v {
+                Val::NA => break,
+                Val::Str(s) if s == "<NA>" || s.is_empty() => break,
+                v => self.aname.values().append_value(v.render()),
+            }
+        }
+        self.aname.append(true);
+        for r in rules {
+            self.rules.values().append_value(r);
+        }
+        self.rules.append(true);
+    }
+
+    fn batch(mut self, schema: &SchemaRef) -> Result<RecordBatch, String> {
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(self.capture.finish()),
+            Arc::new(self.hostname.finish()),
+            Arc::new(self.num.finish()),
+            Arc::new(
+                TimestampMicrosecondArray::from(
+                    self.time.iter().map(|t| t / 1000).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+            Arc::new(Int64Array::from(std::mem::take(&mut self.time))),
+            Arc::new(self.chunk.finish()),
+            Arc::new(self.pos.finish()),
+        ];
+        for c in &mut self.cols {
+            arrays.push(match c {
+                Col::Str(b) => Arc::new(b.finish()),
+                Col::Int(b) => Arc::new(b.finish()),
+            });
+        }
+        arrays.push(Arc::new(self.aname.finish()));
+        arrays.push(Arc::new(self.rules.finish()));
+        RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
+    }
+}
+
+/// A batch as JSON lines: column names as keys, nulls kept, times as
+/// RFC 3339 with nanoseconds.
+fn lines(b: &RecordBatch) -> String {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, TimestampMicrosecondType, UInt64Type};
+    use arrow_array::Array;
+    let schema = b.schema();
+    let mut out = String::with_capacity(b.num_rows() * 512);
+    for row in 0..b.num_rows() {
+        let mut o = serde_json::Map::new();
+        for (i, f) in schema.fields().iter().enumerate() {
+            let col = b.column(i);
+            let v = if col.is_null(row) {
+                serde_json::Value::Null
+            } else {
+                match f.data_type() {
+                    DataType::Utf8 => col.as_string::<i32>().value(row).into(),
+                    DataType::Int64 => col.as_primitive::<Int64Type>().value(row).into(),
+                    DataType::UInt64 => col.as_primitive::<UInt64Type>().value(row).into(),
+                    DataType::Timestamp(..) => capture::text::rfc3339(
+                        col.as_primitive::<TimestampMicrosecondType>().value(row) as u64 * 1000,
+                    )
+                    .into(),
+                    DataType::List(_) => {
+                        let l = col.as_list::<i32>().value(row);
+                        let s = l.as_string::<i32>();
+                        (0..s.len())
+                            .map(|j| serde_json::Value::from(s.value(j)))
+                            .collect()
+                    }
+                    _ => serde_json::Value::Null,
+                }
+            };
+            o.insert(f.name().clone(), v);
+        }
+        out.push_str(&serde_json::Value::Object(o).to_string());
+        out.push('\n');
+    }
+    out
+}
