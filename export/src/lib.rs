@@ -29,10 +29,12 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use capture::Capture;
 use engine::eval::{format_output_in, Val};
 use engine::replay::CaptureFacts;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 
 /// The schema's name and version, written into every file.
 pub const SCHEMA_VERSION: &str = "ferret.events/1";
@@ -181,10 +183,44 @@ pub enum ExportError {
     Fields(String),
 }
 
-/// One chunk's rows, built in a task.
+/// One chunk's rows, built and encoded in a task: a Parquet row group's
+/// compressed column chunks, or JSON lines; with the number of rows.
 enum Rows {
-    Batch(RecordBatch),
-    Lines(String),
+    Group(Vec<ArrowColumnChunk>, u64),
+    Lines(String, u64),
+}
+
+/// Where the rows go.
+enum Sink<W: Write + Send> {
+    Parquet(Box<SerializedFileWriter<W>>),
+    Lines(std::io::BufWriter<W>),
+}
+
+fn encode_err(e: impl std::fmt::Display) -> ExportError {
+    ExportError::Encode(e.to_string())
+}
+
+/// Encodes a batch into a row group's column chunks (compressed), on the
+/// calling thread.
+fn encode(
+    factory: &ArrowRowGroupWriterFactory,
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> Result<Vec<ArrowColumnChunk>, String> {
+    let mut writers = factory.create_column_writers(0).map_err(|e| e.to_string())?;
+    let mut next = writers.iter_mut();
+    for (arr, field) in batch.columns().iter().zip(schema.fields()) {
+        for leaf in compute_leaves(field, arr).map_err(|e| e.to_string())? {
+            next.next()
+                .ok_or("more leaves than column writers")?
+                .write(&leaf)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    writers
+        .into_iter()
+        .map(|w| w.close().map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// Exports one capture (named `source` in the `capture` column) to `out`.
@@ -245,14 +281,30 @@ pub fn export<W: Write + Send>(
         KeyValue::new("ferret.hostname".into(), host.clone().unwrap_or_default()),
         KeyValue::new(
             "ferret.chain_head".into(),
-            cap.chain_head()
-                .map(|h| capture::format::hex(&h))
-                .unwrap_or_default(),
+            cap.chain_head().map(|h| capture::format::hex(&h)).unwrap_or_default(),
         ),
     ];
+    let (sink, factory) = match format {
+        Format::Parquet => {
+            let mut props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(encode_err)?))
+                .set_key_value_metadata(Some(meta))
+                .build();
+            // Arrow readers get the exact types back (the time zone).
+            add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+            let parquet_schema = ArrowSchemaConverter::new()
+                .with_coerce_types(props.coerce_types())
+                .convert(&schema)
+                .map_err(encode_err)?;
+            let w = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))
+                .map_err(encode_err)?;
+            let f = ArrowRowGroupWriterFactory::new(&w, schema.clone());
+            (Sink::Parquet(Box::new(w)), Some(f))
+        }
+        Format::Jsonl => (Sink::Lines(std::io::BufWriter::with_capacity(1 << 20, out)), None),
+    };
     let written = std::thread::scope(|scope| {
-        let schema_w = schema.clone();
-        let writer = scope.spawn(move || write_in_order(rx, format, out, schema_w, meta));
+        let writer = scope.spawn(move || write_in_order(rx, sink));
         let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
             let mut b = ChunkRows::new(c.len());
             for (pos, e) in c.events().enumerate() {
@@ -269,10 +321,15 @@ pub fn export<W: Write + Send>(
                     alerts.get(&num).map(Vec::as_slice).unwrap_or(&[]),
                 );
             }
-            let rows = match format {
-                Format::Parquet => b.batch(&schema).map(Rows::Batch),
-                Format::Jsonl => b.batch(&schema).map(|batch| Rows::Lines(lines(&batch))),
-            };
+            // Encoding (and Parquet's compression) happens here, in
+            // parallel; the writer thread only appends in order.
+            let rows = b.batch(&schema).and_then(|batch| {
+                let n = batch.num_rows() as u64;
+                match &factory {
+                    Some(f) => encode(f, &schema, &batch).map(|g| Rows::Group(g, n)),
+                    None => Ok(Rows::Lines(lines(&batch), n)),
+                }
+            });
             let _ = tx.send((chunk, rows));
         });
         drop(tx);
@@ -287,50 +344,29 @@ pub fn export<W: Write + Send>(
 }
 
 /// Writes rows in chunk order as they arrive; rows waiting behind a chunk
-/// that never comes (damaged) are written at the end, still in order.
+/// that never comes (a damaged one: which they are is only known at the
+/// end) are written at the end, still in order. Returns (rows, groups).
 fn write_in_order<W: Write + Send>(
     rx: mpsc::Receiver<(usize, Result<Rows, String>)>,
-    format: Format,
-    out: W,
-    schema: SchemaRef,
-    meta: Vec<KeyValue>,
+    mut sink: Sink<W>,
 ) -> Result<(u64, u64), ExportError> {
-    enum Sink<W: Write + Send> {
-        Parquet(Box<ArrowWriter<W>>),
-        Lines(std::io::BufWriter<W>),
-    }
-    let mut sink = match format {
-        Format::Parquet => {
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(
-                    ZstdLevel::try_new(3).map_err(|e| ExportError::Encode(e.to_string()))?,
-                ))
-                .set_max_row_group_size(usize::MAX)
-                .set_key_value_metadata(Some(meta))
-                .build();
-            Sink::Parquet(Box::new(
-                ArrowWriter::try_new(out, schema, Some(props))
-                    .map_err(|e| ExportError::Encode(e.to_string()))?,
-            ))
-        }
-        Format::Jsonl => Sink::Lines(std::io::BufWriter::with_capacity(1 << 20, out)),
-    };
     let mut waiting: BTreeMap<usize, Rows> = BTreeMap::new();
     let mut next = 0usize;
     let (mut rows, mut groups) = (0u64, 0u64);
     let mut first_err: Option<ExportError> = None;
     let mut put = |r: Rows, sink: &mut Sink<W>| -> Result<(), ExportError> {
         match (r, sink) {
-            (Rows::Batch(b), Sink::Parquet(w)) => {
-                rows += b.num_rows() as u64;
-                w.write(&b)
-                    .map_err(|e| ExportError::Encode(e.to_string()))?;
-                // One row group per chunk.
-                w.flush().map_err(|e| ExportError::Encode(e.to_string()))?;
+            (Rows::Group(chunks, n), Sink::Parquet(w)) => {
+                let mut rg = w.next_row_group().map_err(encode_err)?;
+                for c in chunks {
+                    c.append_to_row_group(&mut rg).map_err(encode_err)?;
+                }
+                rg.close().map_err(encode_err)?;
+                rows += n;
             }
-            (Rows::Lines(text), Sink::Lines(w)) => {
-                rows += text.bytes().filter(|&b| b == b'\n').count() as u64;
+            (Rows::Lines(text, n), Sink::Lines(w)) => {
                 w.write_all(text.as_bytes())?;
+                rows += n;
             }
             _ => return Err(ExportError::Encode("rows of the wrong format".into())),
         }
@@ -350,9 +386,6 @@ fn write_in_order<W: Write + Send>(
             put(r, &mut sink)?;
             next += 1;
         }
-        // A gap in the sequence (a damaged chunk) is skipped once a later
-        // chunk is complete and nothing earlier is pending... but which
-        // chunks are damaged is only known at the end: rows wait until then.
     }
     for (_, r) in std::mem::take(&mut waiting) {
         put(r, &mut sink)?;
@@ -362,7 +395,7 @@ fn write_in_order<W: Write + Send>(
     }
     match sink {
         Sink::Parquet(w) => {
-            w.close().map_err(|e| ExportError::Encode(e.to_string()))?;
+            w.close().map_err(encode_err)?;
         }
         Sink::Lines(mut w) => w.flush()?,
     }
