@@ -23,11 +23,14 @@ use std::io::Write;
 use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc};
 
-use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder, UInt64Builder};
+use arrow_array::builder::{
+    Int64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder, UInt64Builder,
+};
+use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use capture::Capture;
-use engine::eval::{format_output_in, Val};
+use engine::eval::{visit_fields, Val};
 use engine::replay::CaptureFacts;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
@@ -44,6 +47,11 @@ pub const SCHEMA_VERSION: &str = "ferret.events/1";
 pub enum ColType {
     /// Text (UTF-8; bytes that are not are escaped).
     Str,
+    /// Text that repeats from event to event (a process's command line,
+    /// a container's image): dictionary-encoded, so that each distinct
+    /// value is held and written once per row group. Engines read it as
+    /// text.
+    Dict,
     /// A signed 64-bit integer.
     Int,
 }
@@ -51,36 +59,36 @@ pub enum ColType {
 /// The Falco fields exported, in column order, each as `name` with `.`
 /// replaced by `_` ([`column_name`]).
 pub const COLUMNS: &[(&str, ColType)] = &[
-    ("evt.type", ColType::Str),
-    ("evt.res", ColType::Str),
+    ("evt.type", ColType::Dict),
+    ("evt.res", ColType::Dict),
     ("evt.rawres", ColType::Int),
     ("evt.cpu", ColType::Int),
     ("evt.args", ColType::Str),
     ("thread.tid", ColType::Int),
     ("proc.pid", ColType::Int),
     ("proc.ppid", ColType::Int),
-    ("proc.name", ColType::Str),
-    ("proc.exepath", ColType::Str),
-    ("proc.cmdline", ColType::Str),
-    ("proc.args", ColType::Str),
-    ("proc.cwd", ColType::Str),
+    ("proc.name", ColType::Dict),
+    ("proc.exepath", ColType::Dict),
+    ("proc.cmdline", ColType::Dict),
+    ("proc.args", ColType::Dict),
+    ("proc.cwd", ColType::Dict),
     ("proc.tty", ColType::Int),
     ("proc.sid", ColType::Int),
-    ("proc.pname", ColType::Str),
-    ("proc.pcmdline", ColType::Str),
+    ("proc.pname", ColType::Dict),
+    ("proc.pcmdline", ColType::Dict),
     ("user.uid", ColType::Int),
-    ("user.name", ColType::Str),
+    ("user.name", ColType::Dict),
     ("user.loginuid", ColType::Int),
-    ("user.loginname", ColType::Str),
+    ("user.loginname", ColType::Dict),
     ("group.gid", ColType::Int),
-    ("group.name", ColType::Str),
+    ("group.name", ColType::Dict),
     ("fd.num", ColType::Int),
-    ("fd.type", ColType::Str),
+    ("fd.type", ColType::Dict),
     ("fd.name", ColType::Str),
-    ("fd.directory", ColType::Str),
+    ("fd.directory", ColType::Dict),
     ("fd.filename", ColType::Str),
-    ("fd.l4proto", ColType::Str),
-    ("fd.sockfamily", ColType::Str),
+    ("fd.l4proto", ColType::Dict),
+    ("fd.sockfamily", ColType::Dict),
     ("fd.cip", ColType::Str),
     ("fd.cport", ColType::Int),
     ("fd.sip", ColType::Str),
@@ -89,13 +97,13 @@ pub const COLUMNS: &[(&str, ColType)] = &[
     ("fd.lport", ColType::Int),
     ("fd.rip", ColType::Str),
     ("fd.rport", ColType::Int),
-    ("container.id", ColType::Str),
-    ("container.name", ColType::Str),
-    ("container.image", ColType::Str),
-    ("container.image.repository", ColType::Str),
-    ("container.image.tag", ColType::Str),
-    ("k8s.ns.name", ColType::Str),
-    ("k8s.pod.name", ColType::Str),
+    ("container.id", ColType::Dict),
+    ("container.name", ColType::Dict),
+    ("container.image", ColType::Dict),
+    ("container.image.repository", ColType::Dict),
+    ("container.image.tag", ColType::Dict),
+    ("k8s.ns.name", ColType::Dict),
+    ("k8s.pod.name", ColType::Dict),
 ];
 
 /// Ancestors listed in `proc_aname` at most.
@@ -106,11 +114,15 @@ pub fn column_name(field: &str) -> String {
     field.replace('.', "_")
 }
 
+fn dict_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
 /// The Arrow schema of every export.
 pub fn schema() -> SchemaRef {
     let mut f = vec![
-        Field::new("capture", DataType::Utf8, false),
-        Field::new("hostname", DataType::Utf8, true),
+        Field::new("capture", dict_type(), false),
+        Field::new("hostname", dict_type(), true),
         Field::new("evt_num", DataType::UInt64, false),
         // Microseconds: Spark reads no finer timestamp; the exact time is
         // evt_rawtime.
@@ -126,6 +138,7 @@ pub fn schema() -> SchemaRef {
     for (name, t) in COLUMNS {
         let dt = match t {
             ColType::Str => DataType::Utf8,
+            ColType::Dict => dict_type(),
             ColType::Int => DataType::Int64,
         };
         f.push(Field::new(column_name(name), dt, true));
@@ -207,7 +220,9 @@ fn encode(
     schema: &SchemaRef,
     batch: &RecordBatch,
 ) -> Result<Vec<ArrowColumnChunk>, String> {
-    let mut writers = factory.create_column_writers(0).map_err(|e| e.to_string())?;
+    let mut writers = factory
+        .create_column_writers(0)
+        .map_err(|e| e.to_string())?;
     let mut next = writers.iter_mut();
     for (arr, field) in batch.columns().iter().zip(schema.fields()) {
         for leaf in compute_leaves(field, arr).map_err(|e| e.to_string())? {
@@ -281,13 +296,17 @@ pub fn export<W: Write + Send>(
         KeyValue::new("ferret.hostname".into(), host.clone().unwrap_or_default()),
         KeyValue::new(
             "ferret.chain_head".into(),
-            cap.chain_head().map(|h| capture::format::hex(&h)).unwrap_or_default(),
+            cap.chain_head()
+                .map(|h| capture::format::hex(&h))
+                .unwrap_or_default(),
         ),
     ];
     let (sink, factory) = match format {
         Format::Parquet => {
             let mut props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(encode_err)?))
+                .set_compression(Compression::ZSTD(
+                    ZstdLevel::try_new(3).map_err(encode_err)?,
+                ))
                 .set_key_value_metadata(Some(meta))
                 .build();
             // Arrow readers get the exact types back (the time zone).
@@ -296,30 +315,39 @@ pub fn export<W: Write + Send>(
                 .with_coerce_types(props.coerce_types())
                 .convert(&schema)
                 .map_err(encode_err)?;
-            let w = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))
-                .map_err(encode_err)?;
+            let w =
+                SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))
+                    .map_err(encode_err)?;
             let f = ArrowRowGroupWriterFactory::new(&w, schema.clone());
             (Sink::Parquet(Box::new(w)), Some(f))
         }
-        Format::Jsonl => (Sink::Lines(std::io::BufWriter::with_capacity(1 << 20, out)), None),
+        Format::Jsonl => (
+            Sink::Lines(std::io::BufWriter::with_capacity(1 << 20, out)),
+            None,
+        ),
     };
     let written = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write_in_order(rx, sink));
         let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
             let mut b = ChunkRows::new(c.len());
             for (pos, e) in c.events().enumerate() {
-                let vals = replay.step(&e, |cx| format_output_in(&parts, cx).1);
                 let num = e.seq + 1;
-                b.push(
+                b.start(
                     source,
                     host.as_deref(),
                     num,
                     e.ts.wrapping_add(anchor),
                     chunk,
                     pos,
-                    &vals,
-                    alerts.get(&num).map(Vec::as_slice).unwrap_or(&[]),
                 );
+                replay.step(&e, |cx| {
+                    let mut i = 0;
+                    visit_fields(&parts, cx, |v| {
+                        b.value(i, v);
+                        i += 1;
+                    });
+                });
+                b.finish_row(alerts.get(&num).map(Vec::as_slice).unwrap_or(&[]));
             }
             // Encoding (and Parquet's compression) happens here, in
             // parallel; the writer thread only appends in order.
@@ -404,27 +432,29 @@ fn write_in_order<W: Write + Send>(
 
 /// Column builders for one chunk.
 struct ChunkRows {
-    capture: StringBuilder,
-    hostname: StringBuilder,
+    capture: StringDictionaryBuilder<Int32Type>,
+    hostname: StringDictionaryBuilder<Int32Type>,
     num: UInt64Builder,
     time: Vec<i64>,
     chunk: Int64Builder,
     pos: Int64Builder,
     cols: Vec<Col>,
     aname: ListBuilder<StringBuilder>,
+    ancestors_done: bool,
     rules: ListBuilder<StringBuilder>,
 }
 
 enum Col {
     Str(StringBuilder),
+    Dict(StringDictionaryBuilder<Int32Type>),
     Int(Int64Builder),
 }
 
 impl ChunkRows {
     fn new(n: usize) -> ChunkRows {
         ChunkRows {
-            capture: StringBuilder::with_capacity(n, n * 16),
-            hostname: StringBuilder::with_capacity(n, n * 8),
+            capture: StringDictionaryBuilder::new(),
+            hostname: StringDictionaryBuilder::new(),
             num: UInt64Builder::with_capacity(n),
             time: Vec::with_capacity(n),
             chunk: Int64Builder::with_capacity(n),
@@ -433,16 +463,18 @@ impl ChunkRows {
                 .iter()
                 .map(|(_, t)| match t {
                     ColType::Str => Col::Str(StringBuilder::with_capacity(n, n * 16)),
+                    ColType::Dict => Col::Dict(StringDictionaryBuilder::new()),
                     ColType::Int => Col::Int(Int64Builder::with_capacity(n)),
                 })
                 .collect(),
             aname: ListBuilder::new(StringBuilder::new()),
+            ancestors_done: false,
             rules: ListBuilder::new(StringBuilder::new()),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
+    /// Starts a row with the event's own columns.
+    fn start(
         &mut self,
         source: &str,
         host: Option<&str>,
@@ -450,33 +482,63 @@ impl ChunkRows {
         time: u64,
         chunk: usize,
         pos: usize,
-        vals: &[(String, Val<'static>)],
-        rules: &[String],
     ) {
         self.capture.append_value(source);
-        self.hostname.append_option(host);
+        match host {
+            Some(h) => self.hostname.append_value(h),
+            None => self.hostname.append_null(),
+        }
         self.num.append_value(num);
         self.time.push(i64::try_from(time).unwrap_or(i64::MAX));
         self.chunk.append_value(chunk as i64);
         self.pos.append_value(pos as i64);
-        for (col, (_, v)) in self.cols.iter_mut().zip(vals) {
-            match (col, v) {
-                // The engine's text for a value it could not fill.
-                (Col::Str(b), Val::NA) => b.append_null(),
-                (Col::Str(b), Val::Str(s)) if s == "<NA>" => b.append_null(),
-                (Col::Str(b), v) => b.append_value(v.render()),
-                (Col::Int(b), Val::Int(i)) => b.append_value(*i),
-                (Col::Int(b), Val::Bool(x)) => b.append_value(i64::from(*x)),
-                (Col::Int(b), _) => b.append_null(),
+        self.ancestors_done = false;
+    }
+
+    /// The value of field `i` of the export's format: a column of
+    /// [`COLUMNS`], then the ancestors' names.
+    fn value(&mut self, i: usize, v: &Val<'_>) {
+        let missing = match v {
+            Val::NA => true,
+            // The engine's text for a value it could not fill.
+            Val::Str(s) => s == "<NA>",
+            _ => false,
+        };
+        match self.cols.get_mut(i) {
+            Some(Col::Str(b)) if missing => b.append_null(),
+            Some(Col::Str(b)) => match v {
+                Val::Str(s) => b.append_value(s),
+                v => b.append_value(v.render()),
+            },
+            Some(Col::Dict(b)) if missing => b.append_null(),
+            Some(Col::Dict(b)) => match v {
+                Val::Str(s) => {
+                    b.append_value(s);
+                }
+                v => {
+                    b.append_value(v.render());
+                }
+            },
+            Some(Col::Int(b)) => match v {
+                Val::Int(n) => b.append_value(*n),
+                Val::Bool(x) => b.append_value(i64::from(*x)),
+                _ => b.append_null(),
+            },
+            None => {
+                // Ancestors, parent first, up to the first unknown one.
+                let empty = matches!(v, Val::Str(s) if s.is_empty());
+                if missing || empty {
+                    self.ancestors_done = true;
+                }
+                if !self.ancestors_done {
+                    self.aname.values().append_value(v.render());
+                }
             }
         }
-        for (_, v) in vals.iter().skip(COLUMNS.len()) {
-            match v {
-                Val::NA => break,
-                Val::Str(s) if s == "<NA>" || s.is_empty() => break,
-                v => self.aname.values().append_value(v.render()),
-            }
-        }
+    }
+
+    /// Ends the row with the rules that alerted on it.
+    fn finish_row(&mut self, rules: &[String]) {
         self.aname.append(true);
         for r in rules {
             self.rules.values().append_value(r);
@@ -502,6 +564,7 @@ impl ChunkRows {
         for c in &mut self.cols {
             arrays.push(match c {
                 Col::Str(b) => Arc::new(b.finish()),
+                Col::Dict(b) => Arc::new(b.finish()),
                 Col::Int(b) => Arc::new(b.finish()),
             });
         }
@@ -528,6 +591,11 @@ fn lines(b: &RecordBatch) -> String {
             } else {
                 match f.data_type() {
                     DataType::Utf8 => col.as_string::<i32>().value(row).into(),
+                    DataType::Dictionary(..) => {
+                        let d = col.as_dictionary::<Int32Type>();
+                        let k = d.keys().value(row) as usize;
+                        d.values().as_string::<i32>().value(k).into()
+                    }
                     DataType::Int64 => col.as_primitive::<Int64Type>().value(row).into(),
                     DataType::UInt64 => col.as_primitive::<UInt64Type>().value(row).into(),
                     DataType::Timestamp(..) => capture::text::rfc3339(

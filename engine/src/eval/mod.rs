@@ -543,6 +543,18 @@ pub fn matches_in(prog: &Program, cx: &EvCtx<'_>) -> bool {
     }
 }
 
+/// Visits the value of every field of `parts` (the `%field`s of a
+/// format), in order, borrowed from the event and the state: no copy, no
+/// allocation beyond what a derived value needs (a consumer that keeps
+/// values, like an exporter, copies only what it keeps).
+pub fn visit_fields(parts: &[OutputPart], cx: &EvCtx<'_>, mut visit: impl FnMut(&Val<'_>)) {
+    for p in parts {
+        if let OutputPart::Field(f) = p {
+            visit(&transform(extract(f, cx), &f.transformers));
+        }
+    }
+}
+
 /// Formats an output with the event's context, and collects the fields it
 /// names with their values (for JSON alerts).
 pub fn format_output_in(
