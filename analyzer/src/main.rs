@@ -112,6 +112,13 @@ enum Command {
     /// damaged (its intact chunks are exported and the rest named), 2 on
     /// errors.
     Export(cmd::export::Args),
+    /// Print Falco rules as SQL over exported events (`analyzer export`):
+    /// one query per rule, separated by `;`, each returning the rule's name
+    /// and the capture and evt_num of every matching event; macros and
+    /// lists are expanded; a rule SQL cannot express over the schema is a
+    /// comment with the reason (and a line on stderr). The queries read
+    /// the table or view --table (default `events`).
+    Sql(cmd::sql::Args),
     /// Search a capture's events by field, range or free text, with facets
     /// and a time histogram; builds the index first when it is missing or
     /// stale. Exits 2 on a query error, which points at its position.
@@ -235,6 +242,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(a) => cmd::search::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Sql(a) => cmd::sql::run(a),
     }
 }
 

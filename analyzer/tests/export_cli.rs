@@ -420,3 +420,169 @@ fn a_damaged_capture_exports_its_intact_chunks_and_names_the_rest() {
     assert!(nums.windows(2).all(|w| w[0] < w[1]));
     assert!(Path::new(&out.join("bad.jsonl")).exists());
 }
+
+/// Runs every statement of a SQL script over a view `events` of the
+/// Parquet files in a directory; prints one `rule\tcapture\tevt_num` line
+/// per row.
+const RUN_DUCKDB: &str = r#"
+import duckdb, sys
+con = duckdb.connect()
+con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{sys.argv[1]}/*.parquet')")
+for stmt in open(sys.argv[2]).read().split(";\n"):
+    lines = [l for l in stmt.splitlines() if not l.startswith("--")]
+    q = "\n".join(lines).strip()
+    if q:
+        for r in con.execute(q).fetchall():
+            print(f"{r[0]}\t{r[1]}\t{r[2]}")
+"#;
+
+const RUN_SPARK: &str = r#"
+import sys
+from pyspark.sql import SparkSession
+s = SparkSession.builder.master("local[2]").appName("ferret-sql").config("spark.ui.enabled", "false").getOrCreate()
+s.sparkContext.setLogLevel("ERROR")
+s.read.parquet(sys.argv[1]).createOrReplaceTempView("events")
+for stmt in open(sys.argv[2]).read().split(";\n"):
+    lines = [l for l in stmt.splitlines() if not l.startswith("--")]
+    q = "\n".join(lines).strip()
+    if q:
+        for r in s.sql(q).collect():
+            print(f"{r[0]}\t{r[1]}\t{r[2]}")
+s.stop()
+"#;
+
+type Hit = (String, String, u64);
+
+fn hits(text: &str) -> BTreeSet<Hit> {
+    text.lines()
+        .map(|l| {
+            let mut p = l.splitn(3, '\t');
+            let (r, c, n) = (
+                p.next().expect("rule"),
+                p.next().expect("capture"),
+                p.next().expect("num"),
+            );
+            (r.to_string(), c.to_string(), n.parse().expect("num"))
+        })
+        .collect()
+}
+
+#[test]
+fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
+    let d = dir("sql");
+    let synth = d.join("synth.cap");
+    assert!(analyzer(&[
+        "synth",
+        "-q",
+        "--events",
+        "200000",
+        "--out",
+        &synth.display().to_string()
+    ])
+    .status
+    .success());
+    let synth = synth.display().to_string();
+    let data = d.join("parquet");
+    let o = analyzer(&[
+        "export",
+        "-q",
+        "--format",
+        "parquet",
+        &fixture(),
+        &synth,
+        "-o",
+        &data.display().to_string(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let upstream = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/corpus/falco-rules/falco_rules.yaml");
+    let mut sets = vec![("ferret", rules())];
+    if !skip_unless(
+        upstream.exists(),
+        "../shared/corpus (upstream falco_rules.yaml)",
+    ) {
+        sets.push(("falco_rules", upstream.display().to_string()));
+    }
+    for (label, r) in sets {
+        // Ferret's verdict: every alert of the rules SQL can express.
+        let run = analyzer(&[
+            "run",
+            "-q",
+            "--json",
+            "--fail-on",
+            "emergency",
+            "-r",
+            &r,
+            &fixture(),
+            &synth,
+        ]);
+        let all: BTreeSet<Hit> = String::from_utf8_lossy(&run.stdout)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("json");
+                (
+                    v["rule"].as_str().expect("rule").to_string(),
+                    v["capture"].as_str().expect("capture").to_string(),
+                    v["evt_num"].as_u64().expect("num"),
+                )
+            })
+            .collect();
+        for (dialect, module, script) in [
+            ("duckdb", "duckdb", RUN_DUCKDB),
+            ("spark", "pyspark", RUN_SPARK),
+        ] {
+            let sql = analyzer(&["sql", "-q", "-r", &r, "--dialect", dialect]);
+            assert!(
+                sql.status.success(),
+                "{}",
+                String::from_utf8_lossy(&sql.stderr)
+            );
+            let text = String::from_utf8_lossy(&sql.stdout).into_owned();
+            let unsupported: BTreeSet<String> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("-- not expressible: "))
+                .map(|l| {
+                    l.rsplit_once(": ")
+                        .map_or(l, |x| x.0)
+                        .split(": ")
+                        .next()
+                        .unwrap_or(l)
+                        .to_string()
+                })
+                .collect();
+            let queries = text.lines().filter(|l| l.starts_with("SELECT ")).count();
+            assert!(queries >= 10, "{label}: only {queries} rules as SQL");
+            let file = d.join(format!("{label}-{dialect}.sql"));
+            std::fs::write(&file, &text).expect("write sql");
+            let Some(out) = python(
+                module,
+                script,
+                &[&data.display().to_string(), &file.display().to_string()],
+            ) else {
+                assert!(!skip_unless(false, &format!("python3 {module}")));
+                continue;
+            };
+            let got = hits(&out);
+            let want: BTreeSet<Hit> = all
+                .iter()
+                .filter(|h| !unsupported.contains(&h.0))
+                .cloned()
+                .collect();
+            assert!(
+                !want.is_empty(),
+                "{label}: the expressible rules alert somewhere"
+            );
+            let missing: Vec<&Hit> = want.difference(&got).take(5).collect();
+            let extra: Vec<&Hit> = got.difference(&want).take(5).collect();
+            assert!(
+                missing.is_empty() && extra.is_empty(),
+                "{label} {dialect}: missing {missing:?}, extra {extra:?}"
+            );
+        }
+    }
+}

@@ -18,6 +18,8 @@
 //! writer thread writes them in chunk order. A damaged chunk is skipped and
 //! named in [`ExportResult::chunk_errors`]; every intact one is written.
 
+pub mod sql;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::AtomicU64;
@@ -42,7 +44,7 @@ use parquet::file::writer::SerializedFileWriter;
 /// The schema's name and version, written into every file.
 pub const SCHEMA_VERSION: &str = "ferret.events/1";
 
-/// A column's type.
+/// A column's type. Falco's booleans are integers (1 true, 0 false).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColType {
     /// Text (UTF-8; bytes that are not are escaped).
@@ -104,6 +106,17 @@ pub const COLUMNS: &[(&str, ColType)] = &[
     ("container.image.tag", ColType::Dict),
     ("k8s.ns.name", ColType::Dict),
     ("k8s.pod.name", ColType::Dict),
+    // Added within ferret.events/1 (columns are only ever added).
+    ("evt.is_open_read", ColType::Int),
+    ("evt.is_open_write", ColType::Int),
+    ("evt.is_open_exec", ColType::Int),
+    ("proc.exe", ColType::Dict),
+    ("proc.pexe", ColType::Dict),
+    ("proc.is_exe_from_memfd", ColType::Int),
+    ("proc.is_exe_upper_layer", ColType::Int),
+    ("fd.typechar", ColType::Dict),
+    ("fd.connected", ColType::Int),
+    ("container.privileged", ColType::Int),
 ];
 
 /// Ancestors listed in `proc_aname` at most.

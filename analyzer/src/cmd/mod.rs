@@ -9,6 +9,7 @@ pub mod list_fields;
 pub mod report;
 pub mod run;
 pub mod search;
+pub mod sql;
 pub mod synth;
 pub mod validate;
 pub mod verify;
