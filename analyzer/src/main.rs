@@ -190,6 +190,33 @@ fn add_scap_num(v: &mut serde_json::Value, import: Option<&scap::import::ImportR
     }
 }
 
+/// Prints a rule set's diagnostics on stderr (errors always, warnings
+/// unless `quiet`) and gives its enabled rules. Rule errors end the command
+/// unless `keep_going`, which skips the broken rules; no enabled rule at
+/// all is an error.
+fn enabled_rules(
+    set: &ruleset::RuleSet,
+    quiet: bool,
+    keep_going: bool,
+) -> Result<Vec<ruleset::CompiledRule>> {
+    for d in &set.diagnostics {
+        if d.severity == ruleset::Severity::Error || !quiet {
+            say_part!("{}", d.render());
+        }
+    }
+    if set.errors() > 0 && !keep_going {
+        anyhow::bail!(
+            "{} rule error(s); fix them or pass --keep-going to skip the broken rules",
+            set.errors()
+        );
+    }
+    let rules: Vec<ruleset::CompiledRule> = set.enabled().cloned().collect();
+    if rules.is_empty() {
+        anyhow::bail!("no enabled rules in {:?}", set.files);
+    }
+    Ok(rules)
+}
+
 /// How output files are created: new, mode 0600, replaced only with --force.
 fn output_options(force: bool) -> capture::outfile::OutputOptions {
     capture::outfile::OutputOptions {

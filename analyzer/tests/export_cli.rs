@@ -19,23 +19,15 @@ fn analyzer(args: &[&str]) -> Output {
 }
 
 fn dir(name: &str) -> PathBuf {
-    let d = ferret_tests::scratch(&format!("export-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mkdir");
-    d
+    ferret_tests::scratch_dir(&format!("export-{name}"))
 }
 
 fn rules() -> String {
-    ferret_tests::workspace()
-        .join("rules")
-        .display()
-        .to_string()
+    ferret_tests::default_rules()
 }
 
 fn fixture() -> String {
-    ferret_tests::fixture("v1/scenarios.cap")
-        .display()
-        .to_string()
+    ferret_tests::scenarios()
 }
 
 /// Runs Python code with `args`; its stdout, or `None` when the module

@@ -17,19 +17,12 @@ use std::time::{Duration, Instant};
 use ferret_tests::skip_unless;
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn scenarios() -> String {
-    root()
-        .join("fixtures/captures/v1/scenarios.cap")
-        .display()
-        .to_string()
+    ferret_tests::scenarios()
 }
 
 fn rules() -> String {
-    root().join("rules").display().to_string()
+    ferret_tests::default_rules()
 }
 
 fn analyzer(args: &[&str]) -> Output {
@@ -43,12 +36,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A fresh scratch directory.
 fn dir(name: &str) -> PathBuf {
-    let d = ferret_tests::scratch(&format!("outputs-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("mkdir");
-    d
+    ferret_tests::scratch_dir(&format!("outputs-{name}"))
 }
 
 /// The ground truth: the alerts of a plain run, as JSON.

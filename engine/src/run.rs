@@ -87,6 +87,28 @@ pub struct RunResult {
     pub elapsed: Duration,
 }
 
+/// The alerts of `rules` on `cap`, grouped by event number (`evt_num`),
+/// for consumers that attach them to events (the search index, exports);
+/// `threads` 0 uses every core. No rules: no alerts, and no pass.
+pub fn alerts_by_event(
+    cap: &Capture,
+    rules: &[CompiledRule],
+    threads: usize,
+) -> std::collections::HashMap<u64, Vec<Alert>> {
+    let mut out: std::collections::HashMap<u64, Vec<Alert>> = Default::default();
+    if rules.is_empty() {
+        return out;
+    }
+    let opts = RunOptions {
+        threads,
+        ..Default::default()
+    };
+    for a in run(cap, rules, &opts).alerts {
+        out.entry(a.evt_num).or_default().push(a);
+    }
+    out
+}
+
 /// Decompressed bytes a run keeps in flight by default (chunks loaded and
 /// not yet evaluated), whatever the chunks declare and however many threads
 /// run: one chunk larger than this is still read, alone

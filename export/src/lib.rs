@@ -273,22 +273,12 @@ pub fn export<W: Write + Send>(
                     .join("; "),
             )
         })?;
-    let mut alerts: HashMap<u64, Vec<String>> = HashMap::new();
-    let mut n_alerts = 0;
-    if !opts.rules.is_empty() {
-        let res = engine::run::run(
-            cap,
-            &opts.rules,
-            &engine::RunOptions {
-                threads: opts.threads,
-                ..Default::default()
-            },
-        );
-        for a in res.alerts {
-            n_alerts += 1;
-            alerts.entry(a.evt_num).or_default().push(a.rule);
-        }
-    }
+    let alerts: HashMap<u64, Vec<String>> =
+        engine::run::alerts_by_event(cap, &opts.rules, opts.threads)
+            .into_iter()
+            .map(|(n, a)| (n, a.into_iter().map(|a| a.rule).collect()))
+            .collect();
+    let n_alerts = alerts.values().map(|v| v.len() as u64).sum();
     let host = cap.meta().map(|m| m.hostname.clone());
     let schema = schema();
     let facts = CaptureFacts::of(cap, source);

@@ -392,24 +392,16 @@ impl Fields {
 
 /// (rule, priority) of every alert, by event number.
 fn alerts_by_event(cap: &Capture, opts: &BuildOptions) -> HashMap<u64, Vec<(String, String)>> {
-    let mut out: HashMap<u64, Vec<(String, String)>> = HashMap::new();
-    if opts.rules.is_empty() {
-        return out;
-    }
-    let res = engine::run::run(
-        cap,
-        &opts.rules,
-        &engine::RunOptions {
-            threads: opts.threads,
-            ..Default::default()
-        },
-    );
-    for a in res.alerts {
-        out.entry(a.evt_num)
-            .or_default()
-            .push((a.rule, a.priority.name().to_string()));
-    }
-    out
+    engine::run::alerts_by_event(cap, &opts.rules, opts.threads)
+        .into_iter()
+        .map(|(n, alerts)| {
+            let named = alerts
+                .into_iter()
+                .map(|a| (a.rule, a.priority.name().to_string()))
+                .collect();
+            (n, named)
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

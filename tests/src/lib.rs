@@ -21,6 +21,25 @@ pub fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A fresh, empty directory under `target/test-scratch` (what an earlier
+/// run left there is removed first).
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let d = scratch(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create a scratch directory");
+    d
+}
+
+/// Ferret's default rules (`rules/`), as a command-line argument.
+pub fn default_rules() -> String {
+    workspace().join("rules").display().to_string()
+}
+
+/// The recorded scenarios fixture, as a command-line argument.
+pub fn scenarios() -> String {
+    fixture("v1/scenarios.cap").display().to_string()
+}
+
 /// Skips a test whose prerequisite `what` is missing, or fails it when
 /// `FERRET_REQUIRE_ALL=1` (set by `.ci/run`), so CI never passes by skipping.
 /// Returns `true` when the caller should return early.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::progress::Progress;
-use crate::{open_input, output_options, SelectionArgs};
+use crate::{enabled_rules, open_input, output_options, SelectionArgs};
 
 /// Arguments of `analyzer export`.
 #[derive(clap::Args)]
@@ -28,6 +28,9 @@ pub struct Args {
     /// alerted on each event.
     #[arg(short, long = "rules")]
     pub rules: Vec<PathBuf>,
+    /// Load rules even when some have errors (they are skipped).
+    #[arg(long)]
+    pub keep_going: bool,
     /// Replace existing output files (regular files only).
     #[arg(long)]
     pub force: bool,
@@ -56,15 +59,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         Vec::new()
     } else {
         let set = ruleset::load_rules(&a.rules, &a.sel.selection());
-        for d in &set.diagnostics {
-            if d.severity == ruleset::Severity::Error || !a.quiet {
-                say_part!("{}", d.render());
-            }
-        }
-        if set.errors() > 0 {
-            anyhow::bail!("{} rule error(s)", set.errors());
-        }
-        set.enabled().cloned().collect()
+        enabled_rules(&set, a.quiet, a.keep_going)?
     };
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let (format, ext) = match a.format {

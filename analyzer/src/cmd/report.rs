@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::progress::Progress;
-use crate::{open_input, output_options, parse_priority, SelectionArgs};
+use crate::{enabled_rules, open_input, output_options, parse_priority, SelectionArgs};
 
 /// Arguments of `analyzer report`.
 #[derive(clap::Args)]
@@ -55,21 +55,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut set = ruleset::load_rules(&a.rules, &sel);
     let d = set.append_output("report evidence", &[report::evidence()]);
     set.diagnostics.extend(d);
-    for d in &set.diagnostics {
-        if d.severity == ruleset::Severity::Error || !a.quiet {
-            say_part!("{}", d.render());
-        }
-    }
-    if set.errors() > 0 && !a.keep_going {
-        anyhow::bail!(
-            "{} rule error(s); fix them or pass --keep-going to skip the broken rules",
-            set.errors()
-        );
-    }
-    let rules: Vec<ruleset::CompiledRule> = set.enabled().cloned().collect();
-    if rules.is_empty() {
-        anyhow::bail!("no enabled rules in {:?}", a.rules);
-    }
+    let rules = enabled_rules(&set, a.quiet, a.keep_going)?;
     // Created first: a path that cannot be written fails before the work.
     let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
     let mut file = capture::outfile::create(&a.out, output_options(a.force), &inputs)?;

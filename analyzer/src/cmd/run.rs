@@ -12,7 +12,9 @@ use outputs::queue::{Policy, Queued};
 use outputs::{Delivery, LineSink, Rendered, Sink};
 
 use crate::progress::Progress;
-use crate::{add_scap_num, open_input, output_options, parse_priority, SelectionArgs};
+use crate::{
+    add_scap_num, enabled_rules, open_input, output_options, parse_priority, SelectionArgs,
+};
 
 /// Arguments of `analyzer run`.
 #[derive(clap::Args)]
@@ -191,21 +193,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let d = set.append_output(&format!("{label}: append_output"), &c.append_output);
         set.diagnostics.extend(d);
     }
-    for d in &set.diagnostics {
-        if d.severity == ruleset::Severity::Error || !a.quiet {
-            say_part!("{}", d.render());
-        }
-    }
-    if set.errors() > 0 && !a.keep_going {
-        anyhow::bail!(
-            "{} rule error(s); fix them or pass --keep-going to skip the broken rules",
-            set.errors()
-        );
-    }
-    let rules: Vec<ruleset::CompiledRule> = set.enabled().cloned().collect();
-    if rules.is_empty() {
-        anyhow::bail!("no enabled rules in {rule_paths:?}");
-    }
+    let rules = enabled_rules(&set, a.quiet, a.keep_going)?;
     let matching = a.rule_matching.map(Into::into).unwrap_or(match &cfg {
         Some(c) if c.first_match_only => engine::run::Matching::First,
         _ => engine::run::Matching::All,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::{out, SelectionArgs};
+use crate::{enabled_rules, out, SelectionArgs};
 
 /// Arguments of `analyzer sql`.
 #[derive(clap::Args)]
@@ -19,6 +19,9 @@ pub struct Args {
     /// The table or view holding the exported events.
     #[arg(long, default_value = "events")]
     pub table: String,
+    /// Load rules even when some have errors (they are skipped).
+    #[arg(long)]
+    pub keep_going: bool,
     /// No list of inexpressible rules on stderr (they stay as comments in
     /// the output).
     #[arg(short, long)]
@@ -50,15 +53,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
     }
     let set = ruleset::load_rules(&a.rules, &a.sel.selection());
-    for d in &set.diagnostics {
-        if d.severity == ruleset::Severity::Error || !a.quiet {
-            say_part!("{}", d.render());
-        }
-    }
-    if set.errors() > 0 {
-        anyhow::bail!("{} rule error(s)", set.errors());
-    }
-    let rules: Vec<ruleset::CompiledRule> = set.enabled().cloned().collect();
+    let rules = enabled_rules(&set, a.quiet, a.keep_going)?;
     let d = match a.dialect {
         DialectArg::Duckdb => export::sql::Dialect::DuckDb,
         DialectArg::Spark => export::sql::Dialect::Spark,
