@@ -351,14 +351,16 @@ fn connection(s: TcpStream, b: Behaviour, got: &Mutex<Received>) {
     }
 }
 
-/// Runs the fixture with an http_output to `url`; returns the run and its
-/// wall time.
-fn run_http(d: &Path, url: &str, extra: &str) -> (Output, Duration) {
+/// Runs the fixture with a configuration of every rule, no stdout, 300 ms
+/// timeouts, giving up after 2, and `outputs` (YAML ending with the
+/// `http_output` section, which takes `http` first); returns the run and
+/// its wall time.
+fn run_outputs(d: &Path, http: &str, outputs: &str) -> (Output, Duration) {
     let cfg = d.join("falco.yaml");
     write(
         &cfg,
         &format!(
-            "rules_files: [{}]\nrule_matching: all\nstdout_output:\n  enabled: false\noutput_timeout: 300\nhttp_output:\n  enabled: true\n  url: {url}\n  max_consecutive_timeouts: 2\n{extra}",
+            "rules_files: [{}]\nrule_matching: all\nstdout_output:\n  enabled: false\noutput_timeout: 300\n{outputs}http_output:\n{http}  max_consecutive_timeouts: 2\n",
             rules()
         ),
     );
@@ -371,6 +373,12 @@ fn run_http(d: &Path, url: &str, extra: &str) -> (Output, Duration) {
         &scenarios(),
     ]);
     (o, t.elapsed())
+}
+
+/// Runs the fixture with an http_output to `url` and `extra` settings of
+/// it; returns the run and its wall time.
+fn run_http(d: &Path, url: &str, extra: &str) -> (Output, Duration) {
+    run_outputs(d, &format!("  enabled: true\n  url: {url}\n{extra}"), "")
 }
 
 #[test]
@@ -728,23 +736,13 @@ fn program_outputs_that_fail_or_hang_are_bounded_and_counted() {
             "did not exit within 300 ms",
         ),
     ] {
-        let cfg = d.join("falco.yaml");
-        write(
-            &cfg,
+        let (o, took) = run_outputs(
+            &d,
+            "",
             &format!(
-                "rules_files: [{}]\nrule_matching: all\nstdout_output:\n  enabled: false\noutput_timeout: 300\nhttp_output:\n  max_consecutive_timeouts: 2\nprogram_output:\n  enabled: true\n  keep_alive: {keep}\n  program: \"{program}\"\n",
-                rules()
+                "program_output:\n  enabled: true\n  keep_alive: {keep}\n  program: \"{program}\"\n"
             ),
         );
-        let t = Instant::now();
-        let o = analyzer(&[
-            "run",
-            "-q",
-            "--config",
-            &cfg.display().to_string(),
-            &scenarios(),
-        ]);
-        let took = t.elapsed();
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(code), "{what}: {err}");
         assert!(err.contains(check), "{what}: {err}");

@@ -87,6 +87,38 @@ pub struct RunResult {
     pub elapsed: Duration,
 }
 
+/// How often one rule alerted, and when first and last (Unix ns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleTally {
+    /// Alerts.
+    pub count: u64,
+    /// Time of the first.
+    pub first_ns: u64,
+    /// Time of the last.
+    pub last_ns: u64,
+}
+
+/// Alerts counted per rule, most severe priority first, then by name: what
+/// every summary of a run shows (stderr, Markdown, the HTML report).
+pub fn tally_by_rule<'a>(
+    alerts: impl IntoIterator<Item = &'a Alert>,
+) -> std::collections::BTreeMap<(Priority, &'a str), RuleTally> {
+    let mut by: std::collections::BTreeMap<(Priority, &str), RuleTally> = Default::default();
+    for a in alerts {
+        let t = by
+            .entry((a.priority, a.rule.as_str()))
+            .or_insert(RuleTally {
+                count: 0,
+                first_ns: u64::MAX,
+                last_ns: 0,
+            });
+        t.count += 1;
+        t.first_ns = t.first_ns.min(a.time_ns);
+        t.last_ns = t.last_ns.max(a.time_ns);
+    }
+    by
+}
+
 /// The alerts of `rules` on `cap`, grouped by event number (`evt_num`),
 /// for consumers that attach them to events (the search index, exports);
 /// `threads` 0 uses every core. No rules: no alerts, and no pass.

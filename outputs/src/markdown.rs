@@ -2,7 +2,6 @@
 //! GitLab's and others' Markdown reports): captures checked, alerts by
 //! priority and rule with first and last seen, and the first alerts.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use engine::Alert;
@@ -48,25 +47,17 @@ pub fn document(captures: &[Checked], alerts: &[&Alert], fail_on: ruleset::Prior
     if alerts.is_empty() {
         return s;
     }
-    let mut by_rule: BTreeMap<(ruleset::Priority, &str), (u64, u64, u64)> = BTreeMap::new();
-    for a in alerts {
-        let e = by_rule
-            .entry((a.priority, a.rule.as_str()))
-            .or_insert((0, u64::MAX, 0));
-        e.0 += 1;
-        e.1 = e.1.min(a.time_ns);
-        e.2 = e.2.max(a.time_ns);
-    }
     let _ = writeln!(s, "\n| Priority | Rule | Alerts | First seen | Last seen |");
     let _ = writeln!(s, "|---|---|---:|---|---|");
-    for ((p, rule), (n, first, last)) in &by_rule {
+    for ((p, rule), t) in engine::run::tally_by_rule(alerts.iter().copied()) {
         let _ = writeln!(
             s,
-            "| {} | {} | {n} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             p.name(),
             cell(rule),
-            capture::text::rfc3339(*first),
-            capture::text::rfc3339(*last)
+            t.count,
+            capture::text::rfc3339(t.first_ns),
+            capture::text::rfc3339(t.last_ns)
         );
     }
     let mut first: Vec<&&Alert> = alerts.iter().collect();

@@ -237,29 +237,21 @@ fn alerts_by_rule(s: &mut String, inp: &Input<'_>) {
         s.push_str("<p>No rule alerted.</p>\n");
         return;
     }
-    let mut by: BTreeMap<(Priority, &str), (usize, u64, u64)> = BTreeMap::new();
-    for a in &inp.alerts {
-        let e = by
-            .entry((a.priority, a.rule.as_str()))
-            .or_insert((0, u64::MAX, 0));
-        e.0 += 1;
-        e.1 = e.1.min(a.time_ns);
-        e.2 = e.2.max(a.time_ns);
-    }
     let desc: BTreeMap<&str, &str> = inp
         .rules
         .iter()
         .map(|r| (r.name.as_str(), r.desc.as_str()))
         .collect();
     s.push_str("<table><tr><th>Priority</th><th>Rule</th><th>Alerts</th><th>First seen</th><th>Last seen</th><th>What it detects</th></tr>");
-    for ((p, rule), (n, first, last)) in &by {
+    for ((p, rule), t) in engine::run::tally_by_rule(inp.alerts.iter().copied()) {
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{n}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            badge(*p),
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            badge(p),
             esc(rule),
-            rfc3339(*first),
-            rfc3339(*last),
+            t.count,
+            rfc3339(t.first_ns),
+            rfc3339(t.last_ns),
             esc(&desc.get(rule).copied().unwrap_or("").replace('\n', " "))
         );
     }
@@ -482,17 +474,13 @@ fn tree_node(s: &mut String, inp: &Input<'_>, t: &Tree, key: &Key, depth: usize)
     let kids = t.children.get(key).map_or(&[][..], Vec::as_slice);
     if (!own.is_empty() || !kids.is_empty()) && depth < 64 {
         s.push_str("<ul>");
-        let mut by_rule: BTreeMap<(Priority, &str), usize> = BTreeMap::new();
-        for &i in own {
-            let a = inp.alerts[i];
-            *by_rule.entry((a.priority, a.rule.as_str())).or_default() += 1;
-        }
-        for ((p, rule), count) in by_rule {
+        for ((p, rule), tally) in engine::run::tally_by_rule(own.iter().map(|&i| inp.alerts[i])) {
             let _ = write!(
                 s,
-                "<li class=\"alert\">{} {} ×{count}</li>",
+                "<li class=\"alert\">{} {} ×{}</li>",
                 badge(p),
-                esc(rule)
+                esc(rule),
+                tally.count
             );
         }
         for c in kids {

@@ -203,9 +203,9 @@ pub fn gather(cap: &Capture, source: &str, threads: usize, bin_ns: u64) -> Activ
                     }
                     last = (sec, 1);
                 }
-                let kind = e.info().map(|i| i.name).unwrap_or("");
-                let file = matches!(kind, "open" | "openat" | "openat2" | "creat");
-                let conn = matches!(kind, "connect" | "accept" | "accept4");
+                use capture::kind::id;
+                let file = matches!(e.kind, id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT);
+                let conn = matches!(e.kind, id::CONNECT | id::ACCEPT | id::ACCEPT4);
                 if !(file || conn) || e.ret < 0 {
                     replay.advance(&e);
                     continue;

@@ -2,7 +2,6 @@
 //! rules, outputs and documents; the captures run through the engine; every
 //! alert goes to every output; what could not be delivered is counted.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -582,14 +581,10 @@ fn summary(path: &std::path::Path, res: &engine::RunResult, nrules: usize) {
         res.gaps.len(),
         res.gaps.iter().map(|g| g.count).sum::<u64>()
     );
-    let mut by_rule: BTreeMap<(ruleset::Priority, &str), u64> = BTreeMap::new();
-    for al in &res.alerts {
-        *by_rule.entry((al.priority, al.rule.as_str())).or_default() += 1;
-    }
-    for ((prio, rule), n) in &by_rule {
+    for ((prio, rule), t) in engine::run::tally_by_rule(&res.alerts) {
         say!(
             "  {:>8}  {:<13} {}",
-            n,
+            t.count,
             prio.name(),
             capture::text::escape_controls(rule)
         );
