@@ -554,6 +554,14 @@ pub fn tuple_name(t: &Tuple) -> String {
         Some((ip, p)) => format!("{ip}:{p}"),
         None => "0.0.0.0:0".into(),
     };
+    if t.local.is_none() && t.remote.is_none() {
+        // A socket not yet bound or connected has no name, as in libsinsp.
+        return String::new();
+    }
+    if t.server && t.remote.is_none() {
+        // A bound or listening socket is named by its own address.
+        return ep(t.local);
+    }
     if t.server {
         format!("{}->{}", ep(t.remote), ep(t.local))
     } else {
@@ -1298,6 +1306,7 @@ impl State {
             if !raw
                 .windows(2)
                 .any(|w| w[0] == b'/' && (w[1] == b'.' || w[1] == b'/'))
+                && (raw.len() == 1 || !raw.ends_with(b"/"))
             {
                 return lossy(raw);
             }

@@ -18,6 +18,7 @@
 //! writer thread writes them in chunk order. A damaged chunk is skipped and
 //! named in [`ExportResult::chunk_errors`]; every intact one is written.
 
+pub mod scap;
 pub mod sql;
 
 use std::collections::{BTreeMap, HashMap};

@@ -30,6 +30,7 @@ use capture::kind::{id, RET_NONE};
 use capture::schema::{CaptureMeta, FdInfo, FdTarget, GroupInfo, ProcessInfo, Snapshot, UserInfo};
 use capture::{ArgWriter, CaptureWriter, EventHeader, SockAddr};
 
+use crate::flags::{clone_flags, fcntl_cmd, map_flags, open_flags};
 use crate::table::{event_info, EventInfo, Pt};
 use crate::{RawEvent, ScapAccount, ScapFile};
 
@@ -302,98 +303,6 @@ fn list(b: &[u8]) -> Vec<&[u8]> {
     b.split(|&c| c == 0).collect()
 }
 
-/// `PPM_O_*` open flags to the kernel's `O_*`.
-fn open_flags(p: u64) -> u64 {
-    const MAP: &[(u64, u64)] = &[
-        (1 << 2, 0o100),       // CREAT
-        (1 << 3, 0o2000),      // APPEND
-        (1 << 4, 0o10000),     // DSYNC
-        (1 << 5, 0o200),       // EXCL
-        (1 << 6, 0o4000),      // NONBLOCK
-        (1 << 7, 0o400),       // NOCTTY
-        (1 << 8, 0o1000),      // TRUNC
-        (1 << 9, 0o4010000),   // SYNC
-        (1 << 10, 0o40000),    // DIRECT
-        (1 << 11, 0o200000),   // DIRECTORY
-        (1 << 12, 0o100000),   // LARGEFILE
-        (1 << 13, 0o2000000),  // CLOEXEC
-        (1 << 14, 0o20200000), // TMPFILE
-    ];
-    let acc = match p & 3 {
-        2 => 1, // WRONLY
-        3 => 2, // RDWR
-        _ => 0, // RDONLY
-    };
-    MAP.iter()
-        .filter(|(ppm, _)| p & ppm != 0)
-        .fold(acc, |a, (_, k)| a | k)
-}
-
-/// `PPM_CL_*` clone flags to the kernel's `CLONE_*`.
-fn clone_flags(p: u64) -> u64 {
-    const MAP: &[(u32, u64)] = &[
-        (0, 0x400),        // FILES
-        (1, 0x200),        // FS
-        (2, 0x8000_0000),  // IO
-        (3, 0x0800_0000),  // NEWIPC
-        (4, 0x4000_0000),  // NEWNET
-        (5, 0x2_0000),     // NEWNS
-        (6, 0x2000_0000),  // NEWPID
-        (7, 0x0400_0000),  // NEWUTS
-        (8, 0x8000),       // PARENT
-        (9, 0x10_0000),    // PARENT_SETTID
-        (10, 0x2000),      // PTRACE
-        (11, 0x800),       // SIGHAND
-        (12, 0x4_0000),    // SYSVSEM
-        (13, 0x1_0000),    // THREAD
-        (14, 0x80_0000),   // UNTRACED
-        (15, 0x100),       // VM
-        (20, 0x1000_0000), // NEWUSER
-        (22, 0x20_0000),   // CHILD_CLEARTID
-        (23, 0x100_0000),  // CHILD_SETTID
-        (24, 0x8_0000),    // SETTLS
-        (26, 0x4000),      // VFORK
-        (27, 0x0200_0000), // NEWCGROUP
-    ];
-    MAP.iter()
-        .filter(|(bit, _)| p & (1 << bit) != 0)
-        .fold(0, |a, (_, k)| a | k)
-}
-
-/// `PPM_MAP_*` mmap flags to the kernel's `MAP_*`.
-fn map_flags(p: u64) -> u64 {
-    const MAP: &[(u32, u64)] = &[
-        (0, 0x1),      // SHARED
-        (1, 0x2),      // PRIVATE
-        (2, 0x10),     // FIXED
-        (3, 0x20),     // ANONYMOUS
-        (4, 0x40),     // 32BIT
-        (6, 0x4000),   // NORESERVE
-        (7, 0x8000),   // POPULATE
-        (8, 0x1_0000), // NONBLOCK
-        (9, 0x100),    // GROWSDOWN
-        (10, 0x800),   // DENYWRITE
-        (11, 0x1000),  // EXECUTABLE
-        (14, 0x2000),  // LOCKED
-    ];
-    MAP.iter()
-        .filter(|(bit, _)| p & (1 << bit) != 0)
-        .fold(0, |a, (_, k)| a | k)
-}
-
-/// `PPM_FCNTL_*` commands to the kernel's `F_*`, for the ones whose meaning
-/// is certain; others become 0xffff, which no state change acts on.
-fn fcntl_cmd(p: u64) -> u64 {
-    match p {
-        1 => 0, // F_DUPFD
-        2 => 1, // F_GETFD
-        3 => 2, // F_SETFD
-        4 => 3, // F_GETFL
-        5 => 4, // F_SETFL
-        _ => 0xffff,
-    }
-}
-
 /// A `PT_SOCKADDR` parameter.
 fn sockaddr(b: &[u8]) -> SockAddr<'_> {
     match b.split_first() {
@@ -466,6 +375,15 @@ impl<'a> Call<'a> {
         let from = |x: Option<(&'a RawEvent, &'static EventInfo)>| {
             x.and_then(|(e, i)| i.index(name).and_then(|k| e.params.get(k)))
                 .filter(|b| !b.is_empty())
+        };
+        from(self.exit).or_else(|| from(self.enter))
+    }
+
+    /// Parameter `name` as stored, empty or not (an empty `data` is data
+    /// of length 0, not a missing value).
+    fn raw(&self, name: &str) -> Option<&'a [u8]> {
+        let from = |x: Option<(&'a RawEvent, &'static EventInfo)>| {
+            x.and_then(|(e, i)| i.index(name).and_then(|k| e.params.get(k)))
         };
         from(self.exit).or_else(|| from(self.enter))
     }
@@ -614,6 +532,62 @@ fn kind_for(name: &str) -> Option<u16> {
         "access" => id::ACCESS,
         "container" => id::CONTAINER,
         "setpgid" => id::SETPGID,
+        "pread" => id::PREAD64,
+        "pwrite" => id::PWRITE64,
+        "readv" => id::READV,
+        "creat" => id::CREAT,
+        "openat2" => id::OPENAT2,
+        "unlinkat" => id::UNLINKAT,
+        "rename" => id::RENAME,
+        "renameat" => id::RENAMEAT,
+        "renameat2" => id::RENAMEAT2,
+        "mkdir" => id::MKDIR,
+        "mkdirat" => id::MKDIRAT,
+        "rmdir" => id::RMDIR,
+        "symlink" => id::SYMLINK,
+        "symlinkat" => id::SYMLINKAT,
+        "link" => id::LINK,
+        "linkat" => id::LINKAT,
+        "chmod" => id::CHMOD,
+        "fchmod" => id::FCHMOD,
+        "fchmodat" => id::FCHMODAT,
+        "chown" => id::CHOWN,
+        "lchown" => id::LCHOWN,
+        "fchown" => id::FCHOWN,
+        "fchownat" => id::FCHOWNAT,
+        "dup2" => id::DUP2,
+        "dup3" => id::DUP3,
+        "pipe2" => id::PIPE2,
+        "memfd_create" => id::MEMFD_CREATE,
+        "fchdir" => id::FCHDIR,
+        "socketpair" => id::SOCKETPAIR,
+        "accept4" => id::ACCEPT4,
+        "clone3" => id::CLONE3,
+        "fork" => id::FORK,
+        "vfork" => id::VFORK,
+        "execveat" => id::EXECVEAT,
+        "mprotect" => id::MPROTECT,
+        "setuid" => id::SETUID,
+        "setgid" => id::SETGID,
+        "setreuid" => id::SETREUID,
+        "setregid" => id::SETREGID,
+        "setresuid" => id::SETRESUID,
+        "setresgid" => id::SETRESGID,
+        "capset" => id::CAPSET,
+        "unshare" => id::UNSHARE,
+        "mount" => id::MOUNT,
+        "umount" | "umount2" => id::UMOUNT2,
+        "chroot" => id::CHROOT,
+        "ptrace" => id::PTRACE,
+        "init_module" => id::INIT_MODULE,
+        "finit_module" => id::FINIT_MODULE,
+        "delete_module" => id::DELETE_MODULE,
+        "bpf" => id::BPF,
+        "userfaultfd" => id::USERFAULTFD,
+        "io_uring_setup" => id::IO_URING_SETUP,
+        "tkill" => id::TKILL,
+        "tgkill" => id::TGKILL,
+        "prctl" => id::PRCTL,
         _ => return None,
     })
 }
@@ -780,6 +754,60 @@ pub fn import_events<W: capture::Sink>(
     Ok(rep)
 }
 
+/// A call's arguments in the order of Ferret's event table, each taken from
+/// the scap parameter of the same name (`arg2` is prctl's `arg2_int`) and
+/// read as its Ferret type; flag words in `PPM_*` encodings are turned
+/// into the kernel's.
+fn by_name(a: &mut ArgWriter<'_>, c: &Call<'_>, kind: u16) {
+    use capture::kind::{ArgType as T, FlagSet as F};
+    let Some(info) = capture::kind_info(kind) else {
+        return;
+    };
+    for (name, ty) in info.args {
+        let n = match (kind, *name) {
+            (id::PRCTL, "arg2") => "arg2_int",
+            _ => name,
+        };
+        // PT_DYN values (ptrace's addr) start with their type's index.
+        let dyn_ = c
+            .exit
+            .iter()
+            .chain(c.enter.iter())
+            .find_map(|(_, i)| i.params.iter().find(|(p, _)| *p == n))
+            .is_some_and(|(_, t)| *t == Pt::Dyn);
+        if dyn_ {
+            opt_uint(
+                a,
+                c.p(n)
+                    .and_then(|b| b.get(1..))
+                    .map(|b| int_of(b, false) as u64),
+            );
+            continue;
+        }
+        match ty {
+            T::Fd | T::Dirfd | T::Pid | T::Int => opt_int(a, c.int(n)),
+            T::Path | T::Str => opt_str(a, c.str(n)),
+            T::StrList => match c.p(n) {
+                Some(b) => {
+                    a.str_list(list(b).iter());
+                }
+                None => {
+                    a.absent();
+                }
+            },
+            T::Bytes => opt_bytes(a, c.p(n)),
+            T::SockAddr => {
+                a.sockaddr(&c.p(n).map(sockaddr).unwrap_or(SockAddr::None));
+            }
+            T::Flags(F::Open) => opt_uint(a, c.uint(n).map(open_flags)),
+            T::Flags(F::Clone) => opt_uint(a, c.uint(n).map(clone_flags)),
+            T::Flags(F::Map) => opt_uint(a, c.uint(n).map(map_flags)),
+            T::Flags(F::Fcntl) => opt_uint(a, c.uint(n).map(fcntl_cmd)),
+            _ => opt_uint(a, c.uint(n)),
+        }
+    }
+}
+
 struct Out<'w, 'r, W: capture::Sink> {
     w: &'w mut CaptureWriter<W>,
     rep: &'r mut ImportReport,
@@ -821,9 +849,10 @@ impl<W: capture::Sink> Out<'_, '_, W> {
         let kind = kind_for(name).unwrap_or(id::GENERIC);
         let ret = c.ret();
         // Threads that clone and exec tell which process they belong to.
-        if matches!(kind, id::CLONE | id::EXECVE) {
+        let execs = matches!(kind, id::EXECVE | id::EXECVEAT);
+        if execs || matches!(kind, id::CLONE | id::CLONE3 | id::FORK | id::VFORK) {
             if let (Some(t), Some(p)) = (c.int("tid"), c.int("pid")) {
-                if ret == 0 || kind == id::EXECVE {
+                if ret == 0 || execs {
                     self.threads.add(t as u64, p as u64);
                 }
             }
@@ -865,18 +894,29 @@ impl<W: capture::Sink> Out<'_, '_, W> {
             id::READ | id::WRITE | id::WRITEV => self.push(h, num, entry, |a| {
                 opt_int(a, c.int("fd"));
                 opt_uint(a, c.uint("size"));
-                opt_bytes(a, c.p("data"));
+                opt_bytes(a, c.raw("data"));
             }),
             id::SENDTO | id::RECVFROM | id::SENDMSG | id::RECVMSG | id::SENDMMSG => {
-                let (_, dst) = c
+                // The tuple runs from the sender to the receiver: a
+                // receive's peer is its source (as sysdig shows
+                // `tuple=127.0.0.11:53->127.0.0.1:45451` on a DNS answer).
+                let (src, dst) = c
                     .p("tuple")
                     .map(socktuple)
                     .unwrap_or((SockAddr::None, SockAddr::None));
+                let (peer, local) = if matches!(kind, id::RECVFROM | id::RECVMSG) {
+                    (src, dst)
+                } else {
+                    (dst, src)
+                };
                 self.push(h, num, entry, |a| {
                     opt_int(a, c.int("fd"));
                     opt_uint(a, c.uint("size"));
-                    a.sockaddr(&dst);
-                    opt_bytes(a, c.p("data"));
+                    a.sockaddr(&peer);
+                    opt_bytes(a, c.raw("data"));
+                    if kind != id::SENDMMSG {
+                        a.sockaddr(&local);
+                    }
                 })
             }
             id::SOCKET => self.push(h, num, entry, |a| {
@@ -1054,7 +1094,7 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                     a.uint(u64::from(leading));
                 })
             }
-            id::CLONE => {
+            id::CLONE | id::CLONE3 | id::FORK | id::VFORK => {
                 // On the child's exit (result 0) tid and pid describe the
                 // child, so they tell a thread; on the parent's exit they
                 // describe the parent, and only the flags tell.
@@ -1097,14 +1137,17 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                     }
                 }
                 self.push(h, num, entry, |a| {
-                    a.uint(flags);
+                    // fork and vfork have no flags argument.
+                    if matches!(kind, id::CLONE | id::CLONE3) {
+                        a.uint(flags);
+                    }
                 })
             }
-            id::EXECVE => {
+            id::EXECVE | id::EXECVEAT => {
                 let args = c.p("args").map(list).unwrap_or_default();
                 let exe = c.str("exe").unwrap_or(b"");
                 let env = c.p("env").map(list);
-                let filename = c.str("filename");
+                let filename = c.str("filename").or_else(|| c.str("pathname"));
                 let argv: Vec<&[u8]> = std::iter::once(exe).chain(args.iter().copied()).collect();
                 let ppid = c
                     .int("ptid")
@@ -1141,18 +1184,55 @@ impl<W: capture::Sink> Out<'_, '_, W> {
                         };
                         // The parent, as the thread that cloned: its process.
                         opt_int(a, ppid);
+                        // What current drivers add (libs 0.13 on): the file
+                        // the kernel ran, capabilities and the executable's
+                        // flags, as the kernel's facts of the exec.
+                        let trusted = c.str("trusted_exepath");
+                        opt_str(a, trusted);
+                        a.absent(); // egid
+                        a.absent(); // sid
+                        opt_int(a, c.int("vpgid"));
+                        a.absent(); // vpid
+                        a.absent(); // vtid
+                        opt_uint(a, c.uint("cap_inheritable"));
+                        opt_uint(a, c.uint("cap_permitted"));
+                        opt_uint(a, c.uint("cap_effective"));
+                        match (trusted, c.uint("flags")) {
+                            (Some(_), Some(f)) => {
+                                use capture::kind::task_flags as tf;
+                                let mut k = 0;
+                                for (ppm, bit) in [
+                                    (1, tf::EXE_WRITABLE),
+                                    (2, tf::EXE_UPPER_LAYER),
+                                    (4, tf::EXE_FROM_MEMFD),
+                                ] {
+                                    if f & ppm != 0 {
+                                        k |= bit;
+                                    }
+                                }
+                                a.uint(k)
+                            }
+                            _ => a.absent(),
+                        };
                     })?;
                 }
                 self.push(h, num, entry, |a| {
+                    if kind == id::EXECVEAT {
+                        opt_int(a, c.int("dirfd"));
+                    }
                     opt_str(a, filename);
                     a.str_list(argv.iter());
                     match &env {
                         Some(en) => a.str_list(en.iter()),
                         None => a.absent(),
                     };
+                    if kind == id::EXECVEAT {
+                        opt_uint(a, c.uint("flags"));
+                    }
                 })
             }
-            _ => self.push(h, num, entry, |_| {}),
+            // Calls whose parameters carry Ferret's argument names.
+            _ => self.push(h, num, entry, |a| by_name(a, c, kind)),
         }
     }
 }
@@ -1256,21 +1336,6 @@ pub fn open(path: &std::path::Path) -> Result<Imported, OpenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_translation() {
-        // O_NONBLOCK|O_RDONLY in sysdig's encoding (65).
-        assert_eq!(open_flags(65), 0o4000);
-        // O_WRONLY|O_CREAT|O_TRUNC.
-        assert_eq!(open_flags(2 | 4 | 256), 0o1101);
-        assert_eq!(open_flags(3), 2);
-        // CLONE_THREAD|CLONE_VM|CLONE_FILES.
-        assert_eq!(
-            clone_flags((1 << 13) | (1 << 15) | 1),
-            0x1_0000 | 0x100 | 0x400
-        );
-        assert_eq!(map_flags(0b1010), 0x22);
-    }
 
     #[test]
     fn parameter_decoding() {

@@ -235,7 +235,9 @@ pub struct ScapFile {
     pub problems: Vec<ScapError>,
 }
 
+pub mod flags;
 pub mod import;
+pub mod ppm_sc;
 pub mod table;
 pub mod write;
 

@@ -149,19 +149,29 @@ impl<W: Write> ScapWriter<W> {
             e.extend_from_slice(&(f.fd as u64).to_le_bytes());
             e.extend_from_slice(&0u64.to_le_bytes()); // ino
             match &f.sock {
-                Some(s) if s.sip.len() == 4 && !s.listening => {
-                    e.push(3);
+                Some(s) if !s.listening && (s.sip.len() == 4 || s.sip.len() == 16) => {
+                    e.push(if s.sip.len() == 4 { 3 } else { 4 });
                     e.extend_from_slice(&s.sip);
-                    e.extend_from_slice(&s.dip);
+                    let mut dip = s.dip.clone();
+                    dip.resize(s.sip.len(), 0);
+                    e.extend_from_slice(&dip);
                     e.extend_from_slice(&s.sport.to_le_bytes());
                     e.extend_from_slice(&s.dport.to_le_bytes());
+                    e.push(s.l4);
+                }
+                Some(s) if s.sip.len() == 4 || s.sip.len() == 16 => {
+                    e.push(if s.sip.len() == 4 { 5 } else { 6 });
+                    e.extend_from_slice(&s.sip);
+                    e.extend_from_slice(&s.sport.to_le_bytes());
                     e.push(s.l4);
                 }
                 _ => {
                     let kind = if f.kind == 1 { 16 } else { f.kind };
                     e.push(kind);
-                    if kind == 16 {
-                        e.extend_from_slice(&0u32.to_le_bytes()); // open flags
+                    match kind {
+                        16 => e.extend_from_slice(&0u32.to_le_bytes()), // open flags
+                        8 => e.extend_from_slice(&[0u8; 16]),           // source, destination
+                        _ => {}
                     }
                     str16(&mut e, f.name.as_bytes());
                 }
@@ -205,10 +215,142 @@ impl<W: Write> ScapWriter<W> {
         self.block(0x216, &b)
     }
 
+    /// One event (`EV_V2`) whose parameters are in `p`, written without a
+    /// copy of its own: the exporter's path.
+    pub fn event_params(
+        &mut self,
+        cpu: u16,
+        ts: u64,
+        tid: u64,
+        code: u16,
+        p: &Params,
+    ) -> io::Result<()> {
+        let large = crate::LARGE_PAYLOAD.contains(&code);
+        let lw = if large { 4 } else { 2 };
+        let n = p.lens.len();
+        let len = 26 + lw * n + p.data.len();
+        let body = 2 + len;
+        let padded = (body + 3) & !3;
+        let total = (12 + padded) as u32;
+        let mut head = [0u8; 36];
+        head[..4].copy_from_slice(&0x216u32.to_le_bytes());
+        head[4..8].copy_from_slice(&total.to_le_bytes());
+        head[8..10].copy_from_slice(&cpu.to_le_bytes());
+        head[10..18].copy_from_slice(&ts.to_le_bytes());
+        head[18..26].copy_from_slice(&tid.to_le_bytes());
+        head[26..30].copy_from_slice(&(len as u32).to_le_bytes());
+        head[30..32].copy_from_slice(&code.to_le_bytes());
+        head[32..36].copy_from_slice(&(n as u32).to_le_bytes());
+        self.w.write_all(&head)?;
+        let mut lens = [0u8; 4 * Params::MAX];
+        for (i, l) in p.lens.iter().enumerate() {
+            if large {
+                lens[i * 4..i * 4 + 4].copy_from_slice(&l.to_le_bytes());
+            } else {
+                lens[i * 2..i * 2 + 2].copy_from_slice(&(*l as u16).to_le_bytes());
+            }
+        }
+        self.w.write_all(&lens[..lw * n])?;
+        self.w.write_all(&p.data)?;
+        self.w.write_all(&[0u8; 3][..padded - body])?;
+        self.w.write_all(&total.to_le_bytes())
+    }
+
     /// Flushes and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.w.flush()?;
         Ok(self.w)
+    }
+}
+
+/// The parameters of one event, encoded back to back as libscap's `PT_*`
+/// types, reused from event to event.
+#[derive(Default)]
+pub struct Params {
+    lens: Vec<u32>,
+    data: Vec<u8>,
+    /// Where the parameter being built began (see [`Params::begin`]).
+    open: usize,
+}
+
+impl Params {
+    /// The most parameters an event may have here (execve's exit has 31).
+    pub const MAX: usize = 32;
+
+    /// Empties the list for the next event.
+    pub fn clear(&mut self) {
+        self.lens.clear();
+        self.data.clear();
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// Whether there is no parameter.
+    pub fn is_empty(&self) -> bool {
+        self.lens.is_empty()
+    }
+
+    fn push(&mut self, b: &[u8]) -> &mut Params {
+        debug_assert!(self.lens.len() < Self::MAX);
+        self.data.extend_from_slice(b);
+        self.lens.push(b.len() as u32);
+        self
+    }
+
+    /// `PT_ERRNO`, `PT_FD`, `PT_PID`, `PT_INT64`.
+    pub fn i64(&mut self, v: i64) -> &mut Params {
+        self.push(&v.to_le_bytes())
+    }
+
+    /// `PT_UINT64`, `PT_ABSTIME`, `PT_RELTIME`.
+    pub fn u64(&mut self, v: u64) -> &mut Params {
+        self.push(&v.to_le_bytes())
+    }
+
+    /// `PT_UINT32`, `PT_INT32`, `PT_FLAGS32`, `PT_MODE`, `PT_UID`, `PT_GID`.
+    pub fn u32(&mut self, v: u32) -> &mut Params {
+        self.push(&v.to_le_bytes())
+    }
+
+    /// `PT_UINT16`, `PT_FLAGS16`, `PT_SYSCALLID`.
+    pub fn u16(&mut self, v: u16) -> &mut Params {
+        self.push(&v.to_le_bytes())
+    }
+
+    /// `PT_UINT8`, `PT_FLAGS8`, `PT_SIGTYPE`.
+    pub fn u8(&mut self, v: u8) -> &mut Params {
+        self.push(&[v])
+    }
+
+    /// `PT_CHARBUF`, `PT_FSPATH`: the bytes up to any NUL, then a NUL.
+    pub fn str(&mut self, s: &[u8]) -> &mut Params {
+        let s = s.split(|&c| c == 0).next().unwrap_or(s);
+        self.data.extend_from_slice(s);
+        self.data.push(0);
+        self.lens.push(s.len() as u32 + 1);
+        self
+    }
+
+    /// `PT_BYTEBUF`: raw bytes.
+    pub fn bytes(&mut self, b: &[u8]) -> &mut Params {
+        self.push(b)
+    }
+
+    /// Starts a parameter whose bytes the caller appends to
+    /// [`Params::buf`]; [`Params::end`] closes it.
+    pub fn begin(&mut self) -> &mut Vec<u8> {
+        self.open = self.data.len();
+        &mut self.data
+    }
+
+    /// Closes the parameter opened by [`Params::begin`].
+    pub fn end(&mut self) -> &mut Params {
+        let n = self.data.len() - self.open;
+        self.lens.push(n as u32);
+        self
     }
 }
 

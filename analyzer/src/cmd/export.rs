@@ -17,13 +17,20 @@ pub struct Args {
     pub captures: Vec<PathBuf>,
     /// parquet: Apache Parquet (zstd, a row group per chunk); jsonl: one
     /// JSON object per event. Both follow the schema ferret.events/1
-    /// (README, "Exporting").
+    /// (README, "Exporting"). scap: a sysdig/Falco trace (scap 1.2) that
+    /// sysdig, Falco's replay engine and Stratoshark open; what it cannot
+    /// express is counted on stderr.
     #[arg(long, value_enum)]
     pub format: FormatArg,
-    /// Directory for the files, one per capture (`<capture name>.parquet`
-    /// or `.jsonl`); created when missing.
-    #[arg(short, long, value_name = "DIR")]
+    /// Directory for the files, one per capture (`<capture name>.parquet`,
+    /// `.jsonl` or `.scap`); created when missing. With --format scap and
+    /// one capture, the trace's file name unless it is a directory.
+    #[arg(short, long, value_name = "DIR|FILE")]
     pub out: PathBuf,
+    /// With --format scap: gzip the trace (also when the output name ends
+    /// in .gz); every libscap reader opens it.
+    #[arg(long)]
+    pub gzip: bool,
     /// Rule files or directories: the `rules` column lists the rules that
     /// alerted on each event.
     #[arg(short, long = "rules")]
@@ -51,6 +58,8 @@ pub enum FormatArg {
     Parquet,
     /// JSON lines.
     Jsonl,
+    /// A sysdig/Falco .scap trace.
+    Scap,
 }
 
 /// Runs the command.
@@ -61,10 +70,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let set = ruleset::load_rules(&a.rules, &a.sel.selection());
         enabled_rules(&set, a.quiet, a.keep_going)?
     };
+    if a.format == FormatArg::Scap {
+        if !a.rules.is_empty() {
+            say!("analyzer: --rules has no effect on a .scap export (a trace holds events, not alerts)");
+        }
+        return scap(&a);
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let (format, ext) = match a.format {
         FormatArg::Parquet => (export::Format::Parquet, "parquet"),
         FormatArg::Jsonl => (export::Format::Jsonl, "jsonl"),
+        FormatArg::Scap => unreachable!("handled above"),
     };
     let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
     let mut damaged = false;
@@ -128,6 +144,119 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 bytes as f64 / res.rows.max(1) as f64,
                 secs,
                 res.rows as f64 / secs.max(1e-9) / 1e3
+            );
+        }
+    }
+    Ok(if damaged {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--format scap`: one trace per capture.
+fn scap(a: &Args) -> Result<ExitCode> {
+    let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
+    let gz_name = a.out.extension().is_some_and(|e| e == "gz");
+    let single_file = a.captures.len() == 1 && !a.out.is_dir();
+    let gzip = a.gzip || gz_name;
+    if !single_file {
+        std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    }
+    let mut damaged = false;
+    let mut names = std::collections::BTreeSet::new();
+    for path in &a.captures {
+        let started = Instant::now();
+        let (cap, scap_damaged, _) = open_input(path, a.quiet)?;
+        damaged |= scap_damaged;
+        for p in cap.problems() {
+            say!("analyzer: {p}");
+            damaged = true;
+        }
+        let target = if single_file {
+            a.out.clone()
+        } else {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "capture".into());
+            let ext = if gzip { "scap.gz" } else { "scap" };
+            let mut name = format!("{stem}.{ext}");
+            let mut n = 1;
+            while !names.insert(name.clone()) {
+                n += 1;
+                name = format!("{stem}-{n}.{ext}");
+            }
+            a.out.join(name)
+        };
+        let file = capture::outfile::create(&target, output_options(a.force), &inputs)?;
+        let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (rep, _) = {
+            let _p = Progress::follow(
+                "export: events",
+                cap.event_count(),
+                !a.quiet,
+                counter.clone(),
+            );
+            export::scap::write_scap(&cap, &path.display().to_string(), file, gzip, |n| {
+                counter.store(n, std::sync::atomic::Ordering::Relaxed)
+            })
+            .with_context(|| format!("exporting {} to {}", path.display(), target.display()))?
+        };
+        for e in &rep.chunk_errors {
+            say!("analyzer: {}: skipped damaged chunk: {e}", path.display());
+            damaged = true;
+        }
+        if !a.quiet {
+            let secs = started.elapsed().as_secs_f64();
+            let bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+            say!(
+                "analyzer: {} -> {}: {} events as {} scap events, {} threads and {} fds in the snapshot, {bytes} bytes, {:.2}s ({:.0}k events/s)",
+                path.display(),
+                target.display(),
+                rep.events_read,
+                rep.scap_events,
+                rep.threads,
+                rep.fds,
+                secs,
+                rep.events_read as f64 / secs.max(1e-9) / 1e3
+            );
+            let list = |m: &mut dyn Iterator<Item = String>| m.collect::<Vec<_>>().join(", ");
+            if !rep.folded.is_empty() {
+                say!(
+                    "analyzer:   carried by clone/execve parameters: {}",
+                    list(&mut rep.folded.iter().map(|(k, n)| format!("{k} {n}")))
+                );
+            }
+            if !rep.renamed.is_empty() {
+                say!(
+                    "analyzer:   written as the older event every reader knows: {}",
+                    list(
+                        &mut rep
+                            .renamed
+                            .iter()
+                            .map(|((f, t), n)| format!("{f}->{t} {n}"))
+                    )
+                );
+            }
+            if !rep.generic.is_empty() {
+                say!(
+                    "analyzer:   generic syscall events: {}",
+                    list(&mut rep.generic.iter().map(|(k, n)| format!("{k} {n}")))
+                );
+            }
+        }
+        // What scap cannot express is said even with --quiet.
+        if !rep.dropped.is_empty() || rep.lost_events > 0 {
+            say!(
+                "analyzer: {}: not expressible in scap: {}; the recorder's loss records counted {} lost events",
+                path.display(),
+                rep.dropped
+                    .iter()
+                    .map(|(k, n)| format!("{k} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                rep.lost_events
             );
         }
     }

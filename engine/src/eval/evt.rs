@@ -74,6 +74,14 @@ pub(super) fn extract<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
             }
             match v {
                 ArgValue::Absent => na,
+                ArgValue::Str(b)
+                    if ty == Some(ArgType::Path) && !b.starts_with(b"/") && !b.is_empty() =>
+                {
+                    match resolved_path(cx, i, b) {
+                        Some(p) => Val::Str(Cow::Borrowed(p)),
+                        None => Val::Str(String::from_utf8_lossy(b)),
+                    }
+                }
                 ArgValue::Str(b) => Val::Str(String::from_utf8_lossy(b)),
                 ArgValue::Int(x)
                     if !matches!(ty, Some(ArgType::Flags(_) | ArgType::Mode | ArgType::Dirfd)) =>
@@ -150,4 +158,37 @@ pub(super) fn extract<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
         }
         _ => super::proc::default(f, r, cx),
     }
+}
+
+/// A relative path argument as libsinsp shows it in `evt.arg.*`: joined
+/// onto the directory its call resolves it from (the `*at` calls' dirfd,
+/// else the process's cwd), for the arguments scap types as paths
+/// (`PT_FSPATH`, `PT_FSRELPATH`); `None` where the base is unknown or the
+/// argument is plain text in scap (chdir's and getcwd's path, a symlink's
+/// target, mount's device).
+fn resolved_path<'c>(cx: &'c EvCtx<'_>, i: usize, raw: &[u8]) -> Option<&'c str> {
+    let e = cx.e;
+    let table = e.info()?.args;
+    let name = table.get(i)?.0;
+    if matches!(e.kind, id::CHDIR | id::GETCWD | id::MOUNT) || name == "target" {
+        return None;
+    }
+    let p = cx.proc_?;
+    let dirfd_names: &[&str] = match name {
+        "oldpath" => &["olddirfd", "olddir"],
+        "newpath" => &["newdirfd", "newdir"],
+        "linkpath" => &["linkdirfd"],
+        _ => &["dirfd"],
+    };
+    let dirfd = dirfd_names
+        .iter()
+        .find_map(|n| cx.args.get(n))
+        .and_then(|v| v.as_i64());
+    let base = match dirfd {
+        None | Some(-100) => p.cwd.clone()?,
+        Some(fd) => p.fds.get(&(fd as i32))?.name.clone(),
+    };
+    Some(cx.rendered(i, || {
+        crate::state::resolve(Some(&base), &String::from_utf8_lossy(raw))
+    }))
 }
