@@ -7,6 +7,13 @@
 //! reading and converting the .scap as part of the run. The median of 5 runs
 //! of each, and the ratio.
 //!
+//! Then the same on large real data (issue 17): the real-workload recording
+//! (`target/bench/workload.cap`, `bench/record.sh`) exported to .scap by
+//! `analyzer export --format scap`, with the enabled rules of
+//! falco_rules.yaml + incubating + sandbox that sysdig parses; one run
+//! each: sysdig on the .scap, `analyzer run` on the same .scap (import
+//! included) and on the Ferret capture it came from.
+//!
 //! `cargo bench -p analyzer --bench vs_sysdig`; needs sysdig and
 //! ../shared/corpus.
 
@@ -36,6 +43,113 @@ fn time(mut cmd: Command, runs: usize) -> (f64, bool) {
         ok &= matches!(st.code(), Some(0 | 1));
     }
     (median(times), ok)
+}
+
+/// The enabled rules of `files` whose expanded condition sysdig parses
+/// (tried on `probe`), and the names of the others.
+fn sysdig_parsable(files: &[PathBuf], probe: &Path) -> (Vec<(String, String)>, Vec<String>) {
+    let set = load_rules(files, &Selection::default());
+    let (mut parsed, mut refused) = (Vec::new(), Vec::new());
+    for r in set.enabled() {
+        let cond = r.program.to_string();
+        let ok = Command::new("sysdig")
+            .arg("-r")
+            .arg(probe)
+            .arg(&cond)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            parsed.push((r.name.clone(), cond));
+        } else {
+            refused.push(r.name.clone());
+        }
+    }
+    (parsed, refused)
+}
+
+fn or_filter(parsed: &[(String, String)]) -> String {
+    parsed
+        .iter()
+        .map(|(_, c)| format!("({c})"))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// `analyzer run` with `files`, the `refused` rules disabled, on `input`.
+fn analyzer_run(files: &[PathBuf], refused: &[String], threads: &str, input: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_analyzer"));
+    cmd.args(["run", "-q", "--threads", threads, "--fail-on", "emergency"]);
+    for f in files {
+        cmd.arg("-r").arg(f);
+    }
+    for name in refused {
+        cmd.arg("--disable").arg(name);
+    }
+    cmd.arg(input);
+    cmd
+}
+
+/// The exported real-workload recording against sysdig.
+fn real_workload(corpus: &Path, probe: &Path) {
+    let cap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench/workload.cap");
+    if !cap.exists() {
+        eprintln!(
+            "real-workload comparison skipped: no target/bench/workload.cap (bench/record.sh)"
+        );
+        return;
+    }
+    let r = corpus.join("falco-rules");
+    let files = vec![
+        r.join("falco_rules.yaml"),
+        r.join("falco-incubating_rules.yaml"),
+        r.join("falco-sandbox_rules.yaml"),
+    ];
+    let (parsed, refused) = sysdig_parsable(&files, probe);
+    let trace = cap.with_extension("scap");
+    let t = Instant::now();
+    let st = Command::new(env!("CARGO_BIN_EXE_analyzer"))
+        .args(["export", "-q", "--force", "--format", "scap"])
+        .arg(&cap)
+        .arg("-o")
+        .arg(&trace)
+        .status()
+        .expect("export");
+    assert!(st.success(), "export failed");
+    let export_s = t.elapsed().as_secs_f64();
+    let events = capture::Capture::open(&cap).expect("open").event_count();
+    let size = std::fs::metadata(&trace).map_or(0, |m| m.len());
+    println!(
+        "real workload: {events} events exported in {export_s:.2} s ({:.2} M events/s), {size} bytes of .scap ({:.0} bytes/event)",
+        events as f64 / export_s / 1e6,
+        size as f64 / events as f64
+    );
+    println!(
+        "current rules: {} enabled, {} parsed by sysdig 0.29 (the rest disabled on both sides)",
+        parsed.len() + refused.len(),
+        parsed.len()
+    );
+    let mut sysdig = Command::new("sysdig");
+    sysdig
+        .arg("-r")
+        .arg(&trace)
+        .args(["-p", "%evt.num"])
+        .arg(or_filter(&parsed));
+    let (t_sysdig, ok) = time(sysdig, 1);
+    assert!(ok, "sysdig failed on the combined filter");
+    for (what, input) in [("the .scap", &trace), ("the Ferret capture", &cap)] {
+        for threads in ["0", "1"] {
+            let (t, ok) = time(analyzer_run(&files, &refused, threads, input), 1);
+            assert!(ok, "analyzer run failed");
+            println!(
+                "real workload, {what}, threads {}: analyzer {t:.3} s, sysdig {t_sysdig:.3} s: {:.1}x faster",
+                if threads == "0" { "all" } else { threads },
+                t_sysdig / t
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&trace);
 }
 
 fn main() {
@@ -116,4 +230,5 @@ fn main() {
             t_sysdig / t
         );
     }
+    real_workload(&corpus, &small);
 }

@@ -863,3 +863,78 @@ fn a_damaged_capture_exports_its_intact_chunks_and_names_the_rest() {
     }
     assert_eq!(got, want, "every intact event, once");
 }
+
+#[test]
+fn command_lines_longer_than_scap_allows_are_cut_and_counted() {
+    use capture::kind::id;
+    use capture::schema::{CaptureMeta, ProcessInfo, Snapshot};
+    use capture::{CaptureWriterBuilder, EventHeader};
+    if skip_unless(have_sysdig(), "sysdig (apt-get install sysdig)") {
+        return;
+    }
+    // A process already running with a 70 kB command line (the real
+    // workload has such), and one that execs with another.
+    let long: Vec<String> = (0..8000).map(|i| format!("arg{i:05}")).collect();
+    let mut args = vec!["python3".to_string()];
+    args.extend(long.iter().cloned());
+    let snap = Snapshot {
+        processes: vec![ProcessInfo {
+            pid: 100,
+            ppid: 1,
+            comm: "python3".into(),
+            exe: "/usr/bin/python3.11".into(),
+            args: args.clone(),
+            cwd: "/srv".into(),
+            ..ProcessInfo::default()
+        }],
+        ..Snapshot::default()
+    };
+    let meta = CaptureMeta {
+        hostname: "long".into(),
+        num_cpus: 1,
+        boot_time_unix_ns: 1_790_000_000_000_000_000,
+        ..CaptureMeta::default()
+    };
+    let mut w = CaptureWriterBuilder::new()
+        .build(Vec::new(), "mem", &meta, Some(&snap))
+        .expect("writer");
+    let h = |ts, kind, ret| EventHeader {
+        ts,
+        pid: 100,
+        tid: 100,
+        kind,
+        ret,
+        ..EventHeader::default()
+    };
+    w.push(&h(10, id::OPENAT, 3), |a| {
+        a.int(-100).str("/etc/hosts").uint(0).uint(0);
+    })
+    .expect("push");
+    w.push(&h(20, id::EXECVE, 0), |a| {
+        a.str("/usr/bin/env")
+            .str_list(args.iter())
+            .str_list(["A=1"].iter());
+    })
+    .expect("push");
+    w.push(&h(30, id::CLOSE, 0), |a| {
+        a.int(3);
+    })
+    .expect("push");
+    let (bytes, _) = w.finish(0).expect("finish");
+    let dir = scratch("long");
+    let src = dir.join("long.cap");
+    std::fs::write(&src, bytes).expect("write");
+    let err = export(&src, &dir.join("long.scap"), &[]);
+    // The process list's argv (over 4096 bytes), and the execve exit's
+    // argv twice: to 65,535 bytes, then to fit the event's 64 KiB block.
+    assert!(err.contains(": 3 values cut to fit scap's limits"), "{err}");
+    let rows = sysdig_rows(&dir.join("long.scap"));
+    let close = rows
+        .iter()
+        .find(|r| r["evt.type"] == "close" && r["evt.dir"] == "<")
+        .expect("close");
+    let cmd = close["proc.cmdline"].as_str().expect("cmdline");
+    // The exec (no procexec record here) names the process after its file.
+    assert!(cmd.starts_with("env arg00000 arg00001"), "{cmd:.80}");
+    assert_eq!(close["fd.name"], "/etc/hosts");
+}

@@ -64,6 +64,10 @@ pub struct ScapReport {
     pub dropped: BTreeMap<String, u64>,
     /// Events the recorder said it lost (the sum of the loss records).
     pub lost_events: u64,
+    /// Values cut to fit scap's limits: process-list text over libscap's
+    /// (argv 4096 bytes, paths 1024) and events over the 64 KiB readers
+    /// give one (a 64 kB command line).
+    pub cut: u64,
     /// Chunks that could not be read; their events are not in the trace.
     pub chunk_errors: Vec<capture::Error>,
 }
@@ -146,7 +150,8 @@ fn write_plain<W: Write>(
         }
         progress(x.rep.events_read);
     }
-    let Exporter { w, rep, .. } = x;
+    let Exporter { w, mut rep, p, .. } = x;
+    rep.cut += p.cut();
     let out = w
         .finish()?
         .into_inner()
@@ -192,7 +197,7 @@ fn write_snapshot<W: Write>(
         }
     }
     rep.threads = procs.len() as u64;
-    w.processes(&procs)?;
+    rep.cut += w.processes(&procs)?;
     let mut accounts: Vec<ScapAccount> = snap
         .users
         .iter()
@@ -411,6 +416,7 @@ fn process_head(p: &mut Params, pr: Option<&Process>, tid: u32, pid: u32) {
 impl<W: Write> Exporter<W> {
     fn write(&mut self, e: &EventRef<'_>, code: u16) -> io::Result<()> {
         self.rep.scap_events += 1;
+        self.p.fit();
         self.w.event_params(
             e.cpu,
             e.ts.wrapping_add(self.anchor),
@@ -494,6 +500,7 @@ impl<W: Write> Exporter<W> {
                     json
                 };
                 self.p.clear();
+                self.p.set_large();
                 self.p.str(json);
                 self.write(e, 324)
             }
@@ -539,10 +546,13 @@ impl<W: Write> Exporter<W> {
                     .i64(i64::from(vpid))
                     .u64(0);
                 if !child {
+                    // The entry has no parameters; the exit's are kept
+                    // aside meanwhile.
                     let exit = std::mem::take(&mut self.p);
-                    self.p.clear();
                     self.write(e, code)?;
+                    let cut = self.p.cut();
                     self.p = exit;
+                    self.rep.cut += cut;
                 }
                 self.write(e, code + 1)
             }

@@ -12,6 +12,12 @@ use std::io::{self, Write};
 
 use crate::{block, MachineInfo, ScapAccount, ScapFd, ScapProcess};
 
+/// libscap's limit on a path in a process list (`SCAP_MAX_PATH_SIZE`).
+const MAX_PATH: usize = 1024;
+/// libscap's limit on argv, environment and cgroups in a process list
+/// (`SCAP_MAX_ARGS_SIZE`, `SCAP_MAX_ENV_SIZE`, `SCAP_MAX_CGROUPS_SIZE`).
+const MAX_ARGS: usize = 4096;
+
 /// Writes a `.scap` stream to `W`.
 pub struct ScapWriter<W: Write> {
     w: W,
@@ -67,30 +73,50 @@ impl<W: Write> ScapWriter<W> {
         self.w.write_all(&total.to_le_bytes())
     }
 
-    /// The process list (version 9): one entry per thread.
-    pub fn processes(&mut self, procs: &[ScapProcess]) -> io::Result<()> {
+    /// The process list (version 9): one entry per thread. Text longer
+    /// than libscap accepts in a process list (paths 1024 bytes, argv,
+    /// environment and cgroups 4096: `SCAP_MAX_PATH_SIZE`,
+    /// `SCAP_MAX_ARGS_SIZE`; a longer one makes readers refuse the file) is
+    /// cut to fit; returns how many values were cut.
+    pub fn processes(&mut self, procs: &[ScapProcess]) -> io::Result<u64> {
+        let mut cut = 0u64;
+        let mut fit = |b: &[u8], max: usize| -> Vec<u8> {
+            if b.len() > max {
+                cut += 1;
+                b[..max].to_vec()
+            } else {
+                b.to_vec()
+            }
+        };
         let mut body = Vec::new();
         for p in procs {
+            let comm = fit(p.comm.as_bytes(), MAX_PATH);
+            let exe = fit(p.exe.as_bytes(), MAX_PATH);
+            let exepath = fit(p.exepath.as_deref().unwrap_or("").as_bytes(), MAX_PATH);
+            let args = fit(&list(&p.args), MAX_ARGS);
+            let cwd = fit(p.cwd.as_bytes(), MAX_PATH);
+            let env = fit(&list(&p.env), MAX_ARGS);
+            let cgroups = fit(&list(&p.cgroups), MAX_ARGS);
             let mut e = Vec::new();
             e.extend_from_slice(&p.tid.to_le_bytes());
             e.extend_from_slice(&p.pid.to_le_bytes());
             e.extend_from_slice(&p.ptid.to_le_bytes());
             e.extend_from_slice(&p.sid.unwrap_or(0).to_le_bytes());
             e.extend_from_slice(&0u64.to_le_bytes()); // vpgid
-            str16(&mut e, p.comm.as_bytes());
-            str16(&mut e, p.exe.as_bytes());
-            str16(&mut e, p.exepath.as_deref().unwrap_or("").as_bytes());
-            str16(&mut e, &list(&p.args));
-            str16(&mut e, p.cwd.as_bytes());
+            str16(&mut e, &comm);
+            str16(&mut e, &exe);
+            str16(&mut e, &exepath);
+            str16(&mut e, &args);
+            str16(&mut e, &cwd);
             e.extend_from_slice(&1024u64.to_le_bytes()); // fdlimit
             e.extend_from_slice(&0u32.to_le_bytes()); // flags
             e.extend_from_slice(&p.uid.to_le_bytes());
             e.extend_from_slice(&p.gid.to_le_bytes());
             e.extend_from_slice(&[0u8; 4 * 3 + 8 * 2]); // vm sizes, page faults
-            str16(&mut e, &list(&p.env));
+            str16(&mut e, &env);
             e.extend_from_slice(&(p.tid as i64).to_le_bytes()); // vtid
             e.extend_from_slice(&(p.pid as i64).to_le_bytes()); // vpid
-            str16(&mut e, &list(&p.cgroups));
+            str16(&mut e, &cgroups);
             str16(&mut e, b"/"); // root
             e.extend_from_slice(&0u64.to_le_bytes()); // pidns_init_start_ts
             e.extend_from_slice(&p.tty.unwrap_or(0).to_le_bytes());
@@ -105,7 +131,8 @@ impl<W: Write> ScapWriter<W> {
             body.extend_from_slice(&(e.len() as u32 + 4).to_le_bytes());
             body.extend_from_slice(&e);
         }
-        self.block(0x215, &body)
+        self.block(0x215, &body)?;
+        Ok(cut)
     }
 
     /// The user and group list (version 2).
@@ -271,6 +298,10 @@ pub struct Params {
     data: Vec<u8>,
     /// Where the parameter being built began (see [`Params::begin`]).
     open: usize,
+    /// Parameters cut to the 65,535 bytes an event's length field holds.
+    cut: u64,
+    /// Whether this event's lengths are 32-bit (a large-payload event).
+    large: bool,
 }
 
 impl Params {
@@ -281,6 +312,21 @@ impl Params {
     pub fn clear(&mut self) {
         self.lens.clear();
         self.data.clear();
+        self.large = false;
+    }
+
+    /// Lifts the 16-bit limit for this event: its code is one of the
+    /// large-payload events (`container` JSON), whose lengths are 32-bit.
+    pub fn set_large(&mut self) {
+        self.large = true;
+    }
+
+    fn limit(&self) -> usize {
+        if self.large {
+            u32::MAX as usize
+        } else {
+            Self::MAX_LEN
+        }
     }
 
     /// Number of parameters.
@@ -293,11 +339,50 @@ impl Params {
         self.lens.is_empty()
     }
 
+    /// The longest parameter an event (other than the few large-payload
+    /// ones) can hold: its length is a u16.
+    pub const MAX_LEN: usize = u16::MAX as usize;
+
     fn push(&mut self, b: &[u8]) -> &mut Params {
         debug_assert!(self.lens.len() < Self::MAX);
+        let b = if b.len() > self.limit() {
+            self.cut += 1;
+            &b[..self.limit()]
+        } else {
+            b
+        };
         self.data.extend_from_slice(b);
         self.lens.push(b.len() as u32);
         self
+    }
+
+    /// Parameters cut so far to fit an event's limits.
+    pub fn cut(&self) -> u64 {
+        self.cut
+    }
+
+    /// Makes the event fit the 64 KiB block that readers give an event
+    /// that is not a large-payload one (libscap refuses a longer block):
+    /// while it is too long, its longest parameter (argv, environment,
+    /// data) is cut by the excess.
+    pub fn fit(&mut self) {
+        if self.large {
+            return;
+        }
+        // Block header 12, CPU 2, event header 26, lengths 2 each, padding
+        // up to 3.
+        let budget = (1usize << 16) - 12 - 2 - 26 - 3 - 2 * self.lens.len();
+        while self.data.len() > budget {
+            let excess = self.data.len() - budget;
+            let Some((i, &longest)) = self.lens.iter().enumerate().max_by_key(|(_, l)| **l) else {
+                return;
+            };
+            let start: usize = self.lens[..i].iter().map(|l| *l as usize).sum();
+            let keep = (longest as usize).saturating_sub(excess);
+            self.data.drain(start + keep..start + longest as usize);
+            self.lens[i] = keep as u32;
+            self.cut += 1;
+        }
     }
 
     /// `PT_ERRNO`, `PT_FD`, `PT_PID`, `PT_INT64`.
@@ -328,6 +413,12 @@ impl Params {
     /// `PT_CHARBUF`, `PT_FSPATH`: the bytes up to any NUL, then a NUL.
     pub fn str(&mut self, s: &[u8]) -> &mut Params {
         let s = s.split(|&c| c == 0).next().unwrap_or(s);
+        let s = if s.len() >= self.limit() {
+            self.cut += 1;
+            &s[..self.limit() - 1]
+        } else {
+            s
+        };
         self.data.extend_from_slice(s);
         self.data.push(0);
         self.lens.push(s.len() as u32 + 1);
@@ -346,9 +437,15 @@ impl Params {
         &mut self.data
     }
 
-    /// Closes the parameter opened by [`Params::begin`].
+    /// Closes the parameter opened by [`Params::begin`] (cut to
+    /// [`Params::MAX_LEN`] when longer).
     pub fn end(&mut self) -> &mut Params {
-        let n = self.data.len() - self.open;
+        let mut n = self.data.len() - self.open;
+        if n > self.limit() {
+            self.cut += 1;
+            self.data.truncate(self.open + self.limit());
+            n = self.limit();
+        }
         self.lens.push(n as u32);
         self
     }

@@ -247,6 +247,13 @@ fn scap(a: &Args) -> Result<ExitCode> {
             }
         }
         // What scap cannot express is said even with --quiet.
+        if rep.cut > 0 {
+            say!(
+                "analyzer: {}: {} values cut to fit scap's limits (process-list argv 4096 bytes, paths 1024; an event 64 KiB)",
+                path.display(),
+                rep.cut
+            );
+        }
         if !rep.dropped.is_empty() || rep.lost_events > 0 {
             say!(
                 "analyzer: {}: not expressible in scap: {}; the recorder's loss records counted {} lost events",
