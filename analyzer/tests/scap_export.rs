@@ -428,9 +428,13 @@ fn args_explained(ty: &str, before: &str, after: &str, cx: &Context) -> Option<&
         {
             Some("open flags scap has no bit for (O_NOCTTY, O_NOFOLLOW, O_NOATIME, O_PATH)")
         }
-        "clone3" if before == "flags=0" && after == "flags=CLONE_THREAD" => Some(
-            "clone3's flags are not recorded; the import infers CLONE_THREAD for a new thread",
-        ),
+        "clone3"
+            if before == after.replace("|CLONE_THREAD", "").replace("flags=CLONE_THREAD", "flags=0") =>
+        {
+            Some(
+                "a new thread's clone3 flags as recorded lack CLONE_THREAD; the import infers it for a thread",
+            )
+        }
         t if cx.generic_types.contains(t) || matches!(t, "exit" | "exit_group") => {
             Some("calls written as generic syscall events keep their number, not their arguments")
         }

@@ -757,7 +757,10 @@ fn write_args(a: &mut ArgWriter<'_>, srcs: &[Src], r: &Record<'_>, ret: i64) {
                     .collect();
                 a.str_list(items);
             }
-            Src::U64(i) => match r.blob(i as u8, CAP_U64) {
+            Src::CloneFlags(_) if ret == 0 && r.tid() != r.tgid() => {
+                a.absent();
+            }
+            Src::U64(i) | Src::CloneFlags(i) => match r.blob(i as u8, CAP_U64) {
                 Some(b) => {
                     a.uint(le_u64(b));
                 }

@@ -34,8 +34,13 @@ pub enum Src {
     MsgData(usize),
     /// argv-style string array at the register.
     Argv(usize),
-    /// u64 at the register (clone3's flags).
+    /// u64 at the register (openat2's flags).
     U64(usize),
+    /// clone3's flags, the u64 at the register: not on a new thread's
+    /// return, where the `clone_args` are the parent's memory, which the
+    /// thread shares and the parent may already have reused (it read
+    /// pointers there).
+    CloneFlags(usize),
     /// First or second int of the int[2] at the register.
     FdPair(usize, usize),
     /// The socket's local address, from the kernel's `struct sock` of the
@@ -161,7 +166,7 @@ table! {
     execveat EXECVEAT [I(0), Str(1), Argv(2), Argv(3), U(4)] flags SPEC_ENTER;
     userfaultfd USERFAULTFD [U(0)];
     io_uring_setup IO_URING_SETUP [U(0), U(1)];
-    clone3 CLONE3 [U64(0)];
+    clone3 CLONE3 [CloneFlags(0)];
     openat2 OPENAT2 [I(0), Str(1), U64(2), Absent, Absent];
 }
 
@@ -192,7 +197,7 @@ pub fn capture_ops(s: &Syscall) -> Vec<CapOp> {
             IovLen(i) => (i, CAP_IOV_LEN, 0),
             MsgAddr(i) | MsgData(i) => (i, CAP_MSGHDR, 0),
             Argv(i) => (i, CAP_ARGV, 0),
-            U64(i) => (i, CAP_U64, 0),
+            U64(i) | CloneFlags(i) => (i, CAP_U64, 0),
             FdPair(i, _) => (i, CAP_FDPAIR, 0),
             I(_) | U(_) | SockLocal | Absent => continue,
         };
