@@ -491,28 +491,43 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let upstream = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/corpus/falco-rules/falco_rules.yaml");
-    let mut sets = vec![("ferret", rules())];
+    let upstream = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/falco-rules");
+    let mut sets = vec![("ferret", vec![rules()])];
     if !skip_unless(
-        upstream.exists(),
+        upstream.join("falco_rules.yaml").exists(),
         "../shared/corpus (upstream falco_rules.yaml)",
     ) {
-        sets.push(("falco_rules", upstream.display().to_string()));
+        let f = |n: &str| upstream.join(n).display().to_string();
+        sets.push(("falco_rules", vec![f("falco_rules.yaml")]));
+        sets.push((
+            "upstream-three",
+            vec![
+                f("falco_rules.yaml"),
+                f("falco-incubating_rules.yaml"),
+                f("falco-sandbox_rules.yaml"),
+            ],
+        ));
     }
-    for (label, r) in sets {
-        // Ferret's verdict: every alert of the rules SQL can express.
-        let run = analyzer(&[
+    for (label, files) in sets {
+        let mut with_rules: Vec<&str> = Vec::new();
+        for f in &files {
+            with_rules.extend(["-r", f.as_str()]);
+        }
+        // Ferret's verdict: every alert of the rules SQL can express
+        // (every rule that matches an event, as SQL finds them).
+        let mut args = vec![
             "run",
             "-q",
             "--json",
+            "--rule-matching",
+            "all",
             "--fail-on",
             "emergency",
-            "-r",
-            &r,
-            &fixture(),
-            &synth,
-        ]);
+        ];
+        args.extend(&with_rules);
+        let fix = fixture();
+        args.extend([fix.as_str(), synth.as_str()]);
+        let run = analyzer(&args);
         let all: BTreeSet<Hit> = String::from_utf8_lossy(&run.stdout)
             .lines()
             .map(|l| {
@@ -528,7 +543,9 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
             ("duckdb", "duckdb", RUN_DUCKDB),
             ("spark", "pyspark", RUN_SPARK),
         ] {
-            let sql = analyzer(&["sql", "-q", "-r", &r, "--dialect", dialect]);
+            let mut args = vec!["sql", "-q", "--dialect", dialect];
+            args.extend(&with_rules);
+            let sql = analyzer(&args);
             assert!(
                 sql.status.success(),
                 "{}",
@@ -577,4 +594,200 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
             );
         }
     }
+}
+
+/// The OCSF view read by DuckDB: per row, the class, the activity, the
+/// event number and the values compared with Ferret's own view.
+const DUCKDB_OCSF: &str = r#"
+import duckdb, json, sys
+d = sys.argv[1]
+q = {
+  "process": "SELECT class_uid, activity_id, unmapped.ferret_evt_num, coalesce(actor.process.name, '<NA>'), coalesce(process.name, '<NA>'), coalesce(process.cmd_line, '<NA>'), coalesce(process.file.path, '<NA>'), coalesce(CAST(process.pid AS VARCHAR), '<NA>'), type_uid, metadata.version FROM read_parquet('{d}/scenarios.process_activity.parquet')",
+  "file": "SELECT class_uid, activity_id, unmapped.ferret_evt_num, coalesce(actor.process.name, '<NA>'), coalesce(file.path, '<NA>'), status, coalesce(unmapped.evt_type, '<NA>'), coalesce(CAST(actor.process.pid AS VARCHAR), '<NA>'), type_uid, metadata.version FROM read_parquet('{d}/scenarios.file_activity.parquet')",
+  "network": "SELECT class_uid, activity_id, unmapped.ferret_evt_num, coalesce(actor.process.name, '<NA>'), coalesce(dst_endpoint.ip, '<NA>'), coalesce(CAST(dst_endpoint.port AS VARCHAR), '<NA>'), status, coalesce(unmapped.evt_type, '<NA>'), type_uid, metadata.version FROM read_parquet('{d}/scenarios.network_activity.parquet')",
+}
+for k, sql in q.items():
+    for row in duckdb.sql(sql.replace("{d}", d)).fetchall():
+        print(json.dumps([k] + list(row)))
+"#;
+
+#[test]
+fn the_ocsf_view_holds_each_mapped_event_with_ferrets_values() {
+    let d = dir("ocsf");
+    let out = d.join("out");
+    let o = analyzer(&[
+        "export",
+        "-q",
+        "--format",
+        "ocsf",
+        &fixture(),
+        "-o",
+        &out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Ferret's own view of every event, by number.
+    let fmt = [
+        "evt.num",
+        "evt.type",
+        "evt.rawres",
+        "proc.name",
+        "proc.pname",
+        "proc.cmdline",
+        "proc.exepath",
+        "proc.pid",
+        "fd.name",
+        "fd.sip",
+        "fd.sport",
+        "evt.arg.path",
+        "evt.arg.name",
+        "evt.arg.filename",
+        "evt.arg.pathname",
+    ]
+    .map(|f| format!("%{f}"))
+    .join(SEP);
+    let ev = analyzer(&["events", &fixture(), "-p", &fmt]);
+    let view: std::collections::HashMap<u64, Vec<String>> = String::from_utf8_lossy(&ev.stdout)
+        .lines()
+        .map(|l| {
+            let v: Vec<String> = l.split(SEP).map(str::to_string).collect();
+            (v[0].parse().expect("num"), v)
+        })
+        .collect();
+    let Some(text) = python("duckdb", DUCKDB_OCSF, &[&out.display().to_string()]) else {
+        assert!(!skip_unless(false, "python3 duckdb"));
+        return;
+    };
+    let mut per_class: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut seen = BTreeSet::new();
+    for l in text.lines() {
+        let r: Vec<Value> = serde_json::from_str(l).expect("row");
+        // As `analyzer events` prints text: control characters escaped.
+        let s = |i: usize| match &r[i] {
+            Value::String(x) => capture::text::escape_controls(x).into_owned(),
+            v => v.to_string(),
+        };
+        let class = s(0);
+        let num = r[3].as_u64().expect("evt num");
+        assert!(seen.insert(num), "event {num} twice");
+        let want = &view[&num];
+        let (ty, ret) = (want[1].as_str(), want[2].parse::<i64>().unwrap_or(0));
+        assert_eq!(s(10), "1.1.0");
+        let class_uid = r[1].as_i64().expect("class");
+        let activity = r[2].as_i64().expect("activity");
+        assert_eq!(r[9].as_i64(), Some(class_uid * 100 + activity));
+        *per_class.entry(class.clone()).or_default() += 1;
+        match class.as_str() {
+            "process" => {
+                assert_eq!(class_uid, 1007);
+                match ty {
+                    "execve" | "execveat" => {
+                        assert_eq!(activity, 1, "{num}");
+                        // The launcher is the parent; the launched image
+                        // is the event's process.
+                        assert_eq!(s(4), want[4], "{num} launcher");
+                        assert_eq!(s(5), want[3], "{num} name");
+                        assert_eq!(s(6), want[5], "{num} cmdline");
+                        assert_eq!(s(7), want[6], "{num} exe");
+                        assert_eq!(s(8), want[7], "{num} pid");
+                    }
+                    "procexit" => assert_eq!(activity, 2),
+                    _ => assert!(activity == 4 || activity == 5, "{num} {ty}"),
+                }
+            }
+            "file" => {
+                assert_eq!(class_uid, 1001);
+                assert_eq!(s(4), want[3], "{num} actor");
+                assert_eq!(s(7), ty, "{num} type");
+                let path = if ty.starts_with("open") || ty == "creat" {
+                    want[8].clone()
+                } else {
+                    want[11..]
+                        .iter()
+                        .find(|p| *p != "<NA>")
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                if !matches!(
+                    ty,
+                    "rename"
+                        | "renameat"
+                        | "renameat2"
+                        | "symlink"
+                        | "symlinkat"
+                        | "link"
+                        | "linkat"
+                        | "mount"
+                ) {
+                    assert_eq!(s(5), path, "{num} {ty} path");
+                }
+                assert_eq!(s(6), if ret < 0 { "Failure" } else { "Success" }, "{num}");
+            }
+            "network" => {
+                assert_eq!(class_uid, 4001);
+                assert_eq!(s(4), want[3], "{num} actor");
+                assert_eq!(s(8), ty, "{num} type");
+                assert_eq!(s(5), want[9], "{num} server ip");
+                assert_eq!(s(6), want[10], "{num} server port");
+                let want_activity = match (ty, ret) {
+                    ("connect", -111) => 5,
+                    ("connect", r) if r < 0 && r != -115 => 4,
+                    ("connect" | "accept" | "accept4", _) => 1,
+                    ("listen", _) => 7,
+                    _ => 2,
+                };
+                assert_eq!(activity, want_activity, "{num} {ty} {ret}");
+            }
+            c => panic!("class {c}"),
+        }
+    }
+    // Every event of a mapped type is a row, once.
+    let mapped = [
+        "execve",
+        "execveat",
+        "open",
+        "openat",
+        "openat2",
+        "creat",
+        "mkdir",
+        "mkdirat",
+        "unlink",
+        "unlinkat",
+        "rmdir",
+        "rename",
+        "renameat",
+        "renameat2",
+        "symlink",
+        "symlinkat",
+        "link",
+        "linkat",
+        "chmod",
+        "fchmod",
+        "fchmodat",
+        "chown",
+        "fchown",
+        "fchownat",
+        "lchown",
+        "mount",
+        "umount2",
+        "connect",
+        "accept",
+        "accept4",
+        "listen",
+        "shutdown",
+        "ptrace",
+        "setuid",
+        "setreuid",
+        "setresuid",
+    ];
+    let want_rows = view
+        .values()
+        .filter(|v| mapped.contains(&v[1].as_str()))
+        .count();
+    let exits = view.values().filter(|v| v[1] == "procexit").count();
+    let got = seen.len();
+    assert!(
+        got >= want_rows && got <= want_rows + exits,
+        "{got} rows for {want_rows} mapped events and {exits} exits"
+    );
+    assert!(per_class.values().all(|n| *n > 0), "{per_class:?}");
 }

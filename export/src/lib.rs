@@ -8,8 +8,9 @@
 //! `hostname`, `evt_num`, `evt_time` (UTC timestamp in microseconds, the
 //! finest Spark reads), `evt_rawtime` (ns since the epoch), `ferret_chunk`,
 //! `ferret_pos` (where the event is in its capture), `proc_aname` (every
-//! known ancestor's name, parent first) and `rules` (the rules that alerted
-//! on the event, when rules are given). A value the capture cannot supply
+//! known ancestor's name, parent first), `rules` (the rules that alerted
+//! on the event, when rules are given) and `evt_arg` (each argument's text
+//! as `evt.arg.NAME` gives it, by name). A value the capture cannot supply
 //! is null. Parquet files carry the schema version, the capture, its host
 //! and chain head as key-value metadata.
 //!
@@ -18,6 +19,7 @@
 //! writer thread writes them in chunk order. A damaged chunk is skipped and
 //! named in [`ExportResult::chunk_errors`]; every intact one is written.
 
+pub mod ocsf;
 pub mod scap;
 pub mod sql;
 
@@ -27,7 +29,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{mpsc, Arc};
 
 use arrow_array::builder::{
-    Int64Builder, ListBuilder, StringBuilder, StringDictionaryBuilder, UInt64Builder,
+    Int64Builder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder, StringDictionaryBuilder,
+    UInt64Builder,
 };
 use arrow_array::types::Int32Type;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray};
@@ -118,6 +121,16 @@ pub const COLUMNS: &[(&str, ColType)] = &[
     ("fd.typechar", ColType::Dict),
     ("fd.connected", ColType::Int),
     ("container.privileged", ColType::Int),
+    ("fd.nameraw", ColType::Str),
+    ("fd.name_changed", ColType::Int),
+    ("fd.sip.name", ColType::Str),
+    ("proc.duration", ColType::Int),
+    ("thread.cap_effective", ColType::Dict),
+    ("thread.cap_permitted", ColType::Dict),
+    ("thread.cap_inheritable", ColType::Dict),
+    ("proc.vpid", ColType::Int),
+    ("proc.vpgid", ColType::Int),
+    ("proc.is_vpgid_leader", ColType::Int),
 ];
 
 /// Ancestors listed in `proc_aname` at most.
@@ -130,6 +143,24 @@ pub fn column_name(field: &str) -> String {
 
 fn dict_type() -> DataType {
     DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// `evt_arg`'s type: a map from argument names to their text.
+fn arg_map_type() -> DataType {
+    DataType::Map(
+        Arc::new(Field::new(
+            "entries",
+            DataType::Struct(
+                vec![
+                    Field::new("keys", DataType::Utf8, false),
+                    Field::new("values", DataType::Utf8, true),
+                ]
+                .into(),
+            ),
+            false,
+        )),
+        false,
+    )
 }
 
 /// The Arrow schema of every export.
@@ -160,6 +191,9 @@ pub fn schema() -> SchemaRef {
     let list = || DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
     f.push(Field::new("proc_aname", list(), false));
     f.push(Field::new("rules", list(), false));
+    // Added within ferret.events/1: every argument as `evt.arg.NAME` gives
+    // it (a relative path resolved, flags by name), keyed by name.
+    f.push(Field::new("evt_arg", arg_map_type(), false));
     Arc::new(Schema::new(f))
 }
 
@@ -223,7 +257,7 @@ enum Sink<W: Write + Send> {
     Lines(std::io::BufWriter<W>),
 }
 
-fn encode_err(e: impl std::fmt::Display) -> ExportError {
+pub(crate) fn encode_err(e: impl std::fmt::Display) -> ExportError {
     ExportError::Encode(e.to_string())
 }
 
@@ -274,6 +308,26 @@ pub fn export<W: Write + Send>(
                     .join("; "),
             )
         })?;
+    // Each kind's arguments as `evt.arg.NAME` gives them.
+    let mut by_kind: Vec<Option<(Vec<&'static str>, Vec<ruleset::compile::OutputPart>)>> =
+        (0..=capture::kind::MAX_KIND_ID).map(|_| None).collect();
+    for k in capture::kind::KINDS {
+        if k.args.is_empty() {
+            continue;
+        }
+        let names: Vec<&'static str> = k.args.iter().map(|(n, _)| *n).collect();
+        let text: Vec<String> = names.iter().map(|n| format!("%evt.arg.{n}")).collect();
+        let (p, _) =
+            ruleset::compile::compile_format(&defs, "export", &text.join(" ")).map_err(|d| {
+                ExportError::Fields(
+                    d.iter()
+                        .map(|d| d.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+        by_kind[k.id as usize] = Some((names, p));
+    }
     let alerts: HashMap<u64, Vec<String>> =
         engine::run::alerts_by_event(cap, &opts.rules, opts.threads)
             .into_iter()
@@ -350,6 +404,13 @@ pub fn export<W: Write + Send>(
                         b.value(i, v);
                         i += 1;
                     });
+                    if let Some(Some((names, kparts))) = by_kind.get(e.kind as usize) {
+                        let mut j = 0;
+                        visit_fields(kparts, cx, |v| {
+                            b.arg(names[j], v);
+                            j += 1;
+                        });
+                    }
                 });
                 b.finish_row(alerts.get(&num).map(Vec::as_slice).unwrap_or(&[]));
             }
@@ -446,6 +507,7 @@ struct ChunkRows {
     aname: ListBuilder<StringBuilder>,
     ancestors_done: bool,
     rules: ListBuilder<StringBuilder>,
+    args: MapBuilder<StringBuilder, StringBuilder>,
 }
 
 enum Col {
@@ -474,6 +536,25 @@ impl ChunkRows {
             aname: ListBuilder::new(StringBuilder::new()),
             ancestors_done: false,
             rules: ListBuilder::new(StringBuilder::new()),
+            args: MapBuilder::new(
+                Some(MapFieldNames {
+                    entry: "entries".into(),
+                    key: "keys".into(),
+                    value: "values".into(),
+                }),
+                StringBuilder::new(),
+                StringBuilder::new(),
+            ),
+        }
+    }
+
+    /// An argument of the row's event, as `evt.arg.NAME` gives it.
+    fn arg(&mut self, name: &str, v: &Val<'_>) {
+        self.args.keys().append_value(name);
+        match v {
+            Val::NA => self.args.values().append_null(),
+            Val::Str(s) => self.args.values().append_value(s),
+            v => self.args.values().append_value(v.render()),
         }
     }
 
@@ -544,6 +625,8 @@ impl ChunkRows {
     /// Ends the row with the rules that alerted on it.
     fn finish_row(&mut self, rules: &[String]) {
         self.aname.append(true);
+        // A map is never null; an event without arguments has none.
+        let _ = self.args.append(true);
         for r in rules {
             self.rules.values().append_value(r);
         }
@@ -574,6 +657,7 @@ impl ChunkRows {
         }
         arrays.push(Arc::new(self.aname.finish()));
         arrays.push(Arc::new(self.rules.finish()));
+        arrays.push(Arc::new(self.args.finish()));
         RecordBatch::try_new(schema.clone(), arrays).map_err(|e| e.to_string())
     }
 }
@@ -606,6 +690,24 @@ fn lines(b: &RecordBatch) -> String {
                         col.as_primitive::<TimestampMicrosecondType>().value(row) as u64 * 1000,
                     )
                     .into(),
+                    DataType::Map(..) => {
+                        let m = col.as_map().value(row);
+                        let (k, v) = (
+                            m.column(0).as_string::<i32>(),
+                            m.column(1).as_string::<i32>(),
+                        );
+                        let o: serde_json::Map<String, serde_json::Value> = (0..k.len())
+                            .map(|j| {
+                                let val = if v.is_null(j) {
+                                    serde_json::Value::Null
+                                } else {
+                                    v.value(j).into()
+                                };
+                                (k.value(j).to_string(), val)
+                            })
+                            .collect();
+                        serde_json::Value::Object(o)
+                    }
                     DataType::List(_) => {
                         let l = col.as_list::<i32>().value(row);
                         let s = l.as_string::<i32>();

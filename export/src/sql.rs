@@ -143,6 +143,12 @@ impl Tx<'_> {
             ("evt.num", FieldArg::None) => ("evt_num".into(), Some(ColType::Int), false),
             ("evt.rawtime", FieldArg::None) => ("evt_rawtime".into(), Some(ColType::Int), false),
             ("evt.dir", FieldArg::None) => ("'<'".into(), Some(ColType::Str), false),
+            // An argument by name, as the engine gives it (text).
+            ("evt.arg", FieldArg::Key(k)) => (
+                format!("evt_arg[{}]", self.string(k)),
+                Some(ColType::Str),
+                false,
+            ),
             (n, FieldArg::None) => match COLUMNS.iter().find(|(c, _)| *c == n) {
                 Some((c, t)) => (column_name(c), Some(*t), false),
                 None => {
@@ -204,6 +210,27 @@ impl Tx<'_> {
     }
 
     fn check(&self, c: &CheckNode) -> Result<String, String> {
+        // `fd.ip` and `fd.port` hold when either end does (Falco's
+        // semantics): the check on the client's, or on the server's.
+        let name = ruleset::fields::FIELDS[c.field.id as usize].name;
+        let ends = match name {
+            "fd.ip" => Some(["fd.cip", "fd.sip"]),
+            "fd.port" => Some(["fd.cport", "fd.sport"]),
+            _ => None,
+        };
+        if let Some(ends) = ends {
+            let mut parts = Vec::new();
+            for end in ends {
+                let id = ruleset::fields::FIELDS
+                    .iter()
+                    .position(|f| f.name == end)
+                    .ok_or_else(|| format!("{end}: not in the field registry"))?;
+                let mut one = c.clone();
+                one.field.id = id as _;
+                parts.push(format!("coalesce({}, false)", self.check(&one)?));
+            }
+            return Ok(format!("({})", parts.join(" OR ")));
+        }
         let (col, ty, list) = self.field(&c.field)?;
         let numeric = ty == Some(ColType::Int);
         let one = |this: &Self| -> Result<String, String> {

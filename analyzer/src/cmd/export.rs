@@ -19,7 +19,9 @@ pub struct Args {
     /// JSON object per event. Both follow the schema ferret.events/1
     /// (README, "Exporting"). scap: a sysdig/Falco trace (scap 1.2) that
     /// sysdig, Falco's replay engine and Stratoshark open; what it cannot
-    /// express is counted on stderr.
+    /// express is counted on stderr. ocsf: the OCSF 1.1 view for security
+    /// lakes, `<capture>.process_activity.parquet`,
+    /// `.file_activity.parquet` and `.network_activity.parquet`.
     #[arg(long, value_enum)]
     pub format: FormatArg,
     /// Directory for the files, one per capture (`<capture name>.parquet`,
@@ -60,6 +62,9 @@ pub enum FormatArg {
     Jsonl,
     /// A sysdig/Falco .scap trace.
     Scap,
+    /// The OCSF 1.1 view: Process, File System and Network Activity, one
+    /// Parquet file each.
+    Ocsf,
 }
 
 /// Runs the command.
@@ -76,11 +81,17 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
         return scap(&a);
     }
+    if a.format == FormatArg::Ocsf {
+        if !a.rules.is_empty() {
+            say!("analyzer: --rules has no effect on the OCSF view");
+        }
+        return ocsf(&a);
+    }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let (format, ext) = match a.format {
         FormatArg::Parquet => (export::Format::Parquet, "parquet"),
         FormatArg::Jsonl => (export::Format::Jsonl, "jsonl"),
-        FormatArg::Scap => unreachable!("handled above"),
+        FormatArg::Scap | FormatArg::Ocsf => unreachable!("handled above"),
     };
     let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
     let mut damaged = false;
@@ -264,6 +275,89 @@ fn scap(a: &Args) -> Result<ExitCode> {
                     .collect::<Vec<_>>()
                     .join(", "),
                 rep.lost_events
+            );
+        }
+    }
+    Ok(if damaged {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--format ocsf`: three Parquet files per capture.
+fn ocsf(a: &Args) -> Result<ExitCode> {
+    use export::ocsf::Class;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
+    let mut damaged = false;
+    let mut stems = std::collections::BTreeSet::new();
+    for path in &a.captures {
+        let started = Instant::now();
+        let (cap, scap_damaged, _) = open_input(path, a.quiet)?;
+        damaged |= scap_damaged;
+        for p in cap.problems() {
+            say!("analyzer: {p}");
+            damaged = true;
+        }
+        let base = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "capture".into());
+        let mut stem = base.clone();
+        let mut n = 1;
+        while !stems.insert(stem.clone()) {
+            n += 1;
+            stem = format!("{base}-{n}");
+        }
+        let mut files = Vec::new();
+        for c in Class::ALL {
+            let target = a.out.join(format!("{stem}.{}.parquet", c.file_suffix()));
+            files.push(capture::outfile::create(
+                &target,
+                output_options(a.force),
+                &inputs,
+            )?);
+        }
+        let outs: [std::fs::File; 3] = files
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("three output files"))?;
+        let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let res = {
+            let _p = Progress::follow(
+                "export: events",
+                cap.event_count(),
+                !a.quiet,
+                counter.clone(),
+            );
+            export::ocsf::export_ocsf(
+                &cap,
+                &path.display().to_string(),
+                outs,
+                a.threads,
+                Some(counter.clone()),
+            )
+            .with_context(|| format!("exporting {}", path.display()))?
+        };
+        for e in &res.chunk_errors {
+            say!("analyzer: {}: skipped damaged chunk: {e}", path.display());
+            damaged = true;
+        }
+        if !a.quiet {
+            let secs = started.elapsed().as_secs_f64();
+            let rows: Vec<String> = Class::ALL
+                .iter()
+                .map(|c| format!("{} {}", c.name(), res.rows.get(c).copied().unwrap_or(0)))
+                .collect();
+            say!(
+                "analyzer: {} -> {}/{stem}.*.parquet (OCSF {}): {} events, rows: {}; {:.2}s ({:.0}k events/s)",
+                path.display(),
+                a.out.display(),
+                export::ocsf::OCSF_VERSION,
+                res.events,
+                rows.join(", "),
+                secs,
+                res.events as f64 / secs.max(1e-9) / 1e3
             );
         }
     }
