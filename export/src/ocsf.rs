@@ -569,6 +569,9 @@ pub fn schema(class: Class) -> SchemaRef {
     Arc::new(Schema::new(f))
 }
 
+/// Rows encoded at once.
+const BATCH: usize = 512;
+
 /// What an OCSF export did.
 #[derive(Clone, Debug, Default)]
 pub struct OcsfResult {
@@ -620,21 +623,29 @@ pub fn export_ocsf<W: Write + Send>(
         progress,
         ..Default::default()
     };
-    type Batches = Result<Vec<Option<RecordBatch>>, String>;
+    // Each chunk's rows, per class, in batches of at most BATCH rows (a
+    // row's command line may be 64 kB: a whole chunk's rows at once could
+    // take gigabytes before Parquet's dictionary folds them).
+    type Batches = Result<Vec<Vec<RecordBatch>>, String>;
     let (tx, rx) = mpsc::channel::<(usize, Batches)>();
     let mut result = OcsfResult::default();
     let written = std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> Result<BTreeMap<Class, u64>, ExportError> {
-            let mut waiting: BTreeMap<usize, Vec<Option<RecordBatch>>> = BTreeMap::new();
+            let mut waiting: BTreeMap<usize, Vec<Vec<RecordBatch>>> = BTreeMap::new();
             let mut rows: BTreeMap<Class, u64> = BTreeMap::new();
-            let mut put = |bs: Vec<Option<RecordBatch>>,
+            let mut put = |bs: Vec<Vec<RecordBatch>>,
                            ws: &mut Vec<ArrowWriter<W>>|
              -> Result<(), ExportError> {
-                for ((b, w), c) in bs.into_iter().zip(ws.iter_mut()).zip(Class::ALL) {
-                    if let Some(b) = b {
+                for ((bs, w), c) in bs.into_iter().zip(ws.iter_mut()).zip(Class::ALL) {
+                    if bs.is_empty() {
+                        continue;
+                    }
+                    for b in bs {
                         *rows.entry(c).or_default() += b.num_rows() as u64;
                         w.write(&b).map_err(crate::encode_err)?;
                     }
+                    // A row group per capture chunk.
+                    w.flush().map_err(crate::encode_err)?;
                 }
                 Ok(())
             };
@@ -666,7 +677,30 @@ pub fn export_ocsf<W: Write + Send>(
             Ok(rows)
         });
         let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
-            let mut rows: [Vec<Value>; 3] = Default::default();
+            let mut pending: [Vec<Value>; 3] = Default::default();
+            let mut out: [Vec<RecordBatch>; 3] = Default::default();
+            let mut failed: Option<String> = None;
+            // Rows become Arrow as soon as BATCH of a class wait.
+            let mut encode = |i: usize, rows: &mut Vec<Value>, out: &mut [Vec<RecordBatch>; 3]| {
+                if rows.is_empty() {
+                    return;
+                }
+                let r = arrow_json::ReaderBuilder::new(schemas[i].clone())
+                    .with_batch_size(rows.len())
+                    .build_decoder()
+                    .and_then(|mut d| {
+                        d.serialize(rows)?;
+                        d.flush()
+                    });
+                match r {
+                    Ok(Some(b)) => out[i].push(b),
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed.get_or_insert(e.to_string());
+                    }
+                }
+                rows.clear();
+            };
             for e in c.events() {
                 let group_dead = e.kind == id::PROC_EXIT
                     && e.arg("group_dead").and_then(|v| v.as_u64()) == Some(1);
@@ -687,22 +721,19 @@ pub fn export_ocsf<W: Write + Send>(
                     };
                     row(class, (aid, aname), e.kind, &vals, &at)
                 });
-                rows[Class::ALL.iter().position(|c| *c == class).unwrap_or(0)].push(r);
+                let i = Class::ALL.iter().position(|c| *c == class).unwrap_or(0);
+                pending[i].push(r);
+                if pending[i].len() >= BATCH {
+                    encode(i, &mut pending[i], &mut out);
+                }
             }
-            let batches: Batches = rows
-                .iter()
-                .zip(&schemas)
-                .map(|(rs, s)| {
-                    if rs.is_empty() {
-                        return Ok(None);
-                    }
-                    let mut d = arrow_json::ReaderBuilder::new(s.clone())
-                        .build_decoder()
-                        .map_err(|e| e.to_string())?;
-                    d.serialize(rs).map_err(|e| e.to_string())?;
-                    d.flush().map_err(|e| e.to_string())
-                })
-                .collect();
+            for (i, rows) in pending.iter_mut().enumerate() {
+                encode(i, rows, &mut out);
+            }
+            let batches: Batches = match failed {
+                Some(e) => Err(e),
+                None => Ok(out.into_iter().collect()),
+            };
             let _ = tx.send((chunk, batches));
         });
         drop(tx);
