@@ -23,7 +23,7 @@ rules=("$@")
 [ ${#rules[@]} -gt 0 ] || rules=("$root/../shared/corpus/falco-rules/falco_rules.yaml")
 rargs=()
 for r in "${rules[@]}"; do rargs+=(-r "$r"); done
-events=$("$a" info --json "$cap" | python3 -c 'import json,sys; print(json.load(sys.stdin)["event_count"])')
+events=$("$a" info --json "$cap" | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])')
 rm -rf "$work/parquet"
 t0=$(date +%s.%N)
 "$a" export -q --format parquet "$cap" -o "$work/parquet"
@@ -57,7 +57,7 @@ import sys, time
 w = sys.argv[1]
 t = time.time()
 from pyspark.sql import SparkSession
-s = SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false").getOrCreate()
+s = SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").getOrCreate()
 s.sparkContext.setLogLevel("ERROR")
 started = time.time() - t
 s.read.parquet(f"{w}/parquet").createOrReplaceTempView("events")

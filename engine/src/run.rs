@@ -18,6 +18,7 @@ use ruleset::{CompiledRule, Priority};
 
 use crate::eval::Val;
 use crate::replay::{CaptureFacts, Replay, RuleIndex};
+use crate::state::State;
 
 /// Which matching rules produce alerts for one event.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -184,6 +185,17 @@ impl Default for RunOptions {
 
 /// Runs `rules` (enabled ones only are expected) over a capture.
 pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResult {
+    run_from(cap, rules, opts, None).0
+}
+
+/// [`run`] starting from `start` instead of the capture's snapshot (see
+/// [`replay_chunks_from`]); also returns the state after the last event.
+pub fn run_from(
+    cap: &Capture,
+    rules: &[CompiledRule],
+    opts: &RunOptions,
+    start: Option<State>,
+) -> (RunResult, State) {
     let t0 = Instant::now();
     let facts = CaptureFacts {
         source: opts.source.clone(),
@@ -195,7 +207,7 @@ pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResul
         decode_budget: opts.decode_budget,
         progress: opts.progress.clone(),
     };
-    let done = replay_chunks(cap, facts, &par, |_, chunk, mut replay| {
+    let (done, end) = replay_chunks_from(cap, facts, &par, start, |_, chunk, mut replay| {
         let mut alerts = Vec::new();
         let mut ev = index.evaluator();
         for e in chunk.events() {
@@ -210,7 +222,7 @@ pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResul
         truncated += t;
     }
     mark_gaps(&mut alerts, &done.gaps);
-    RunResult {
+    let res = RunResult {
         source: opts.source.clone(),
         alerts,
         events: done.events,
@@ -218,7 +230,8 @@ pub fn run(cap: &Capture, rules: &[CompiledRule], opts: &RunOptions) -> RunResul
         gaps: done.gaps,
         truncated_args: truncated,
         elapsed: t0.elapsed(),
-    }
+    };
+    (res, end)
 }
 
 /// How [`replay_chunks`] runs.
@@ -269,11 +282,26 @@ pub fn replay_chunks<R: Send>(
     opts: &ParOptions,
     task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
 ) -> ParResult<R> {
+    replay_chunks_from(cap, facts, opts, None, task).0
+}
+
+/// [`replay_chunks`] starting from `start` (the state at the end of the
+/// previous file of a rotated recording, which [`State::continue_with`]
+/// reconciled with this file's snapshot) instead of the capture's own
+/// snapshot; also returns the state after the last event, for the next
+/// file.
+pub fn replay_chunks_from<R: Send>(
+    cap: &Capture,
+    facts: CaptureFacts,
+    opts: &ParOptions,
+    start: Option<State>,
+    task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
+) -> (ParResult<R>, State) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
         .ok();
-    let work = || replay_chunks_inner(cap, facts, opts, &task);
+    let work = || replay_chunks_inner(cap, facts, opts, start, &task);
     match pool {
         Some(p) => p.install(work),
         None => work(),
@@ -284,9 +312,15 @@ fn replay_chunks_inner<R: Send>(
     cap: &Capture,
     facts: CaptureFacts,
     opts: &ParOptions,
+    start: Option<State>,
     task: &(impl Fn(usize, &LoadedChunk, Replay) -> R + Sync),
-) -> ParResult<R> {
+) -> (ParResult<R>, State) {
     let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
+    let first = match start {
+        Some(s) => s,
+        None => State::from_snapshot(&snapshot),
+    };
+    let last: Mutex<Option<State>> = Mutex::new(None);
     let n = cap.chunks().len();
     let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let gaps = Mutex::new(Vec::new());
@@ -298,7 +332,7 @@ fn replay_chunks_inner<R: Send>(
 
     rayon::scope(|s| {
         s.spawn(|s| {
-            let mut state = Replay::new(&snapshot, facts.clone());
+            let mut state = Replay::from_state(first, facts.clone());
             for i in 0..n {
                 // Memory: wait (running queued tasks on this thread) until
                 // the chunk fits in the budget.
@@ -366,9 +400,14 @@ fn replay_chunks_inner<R: Send>(
                     .unwrap_or_else(|p| p.into_inner())
                     .extend(local_gaps);
             }
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.state().clone());
         });
     });
-    ParResult {
+    let end = last
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_default();
+    let par = ParResult {
         results: results
             .into_iter()
             .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -376,7 +415,8 @@ fn replay_chunks_inner<R: Send>(
         events: events.into_inner(),
         chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
         gaps: gaps.into_inner().unwrap_or_else(|p| p.into_inner()),
-    }
+    };
+    (par, end)
 }
 
 /// The alerts of several runs (several captures analysed as one: rotated

@@ -643,6 +643,26 @@ pub const STATE_KINDS: &[u16] = &[
 ];
 
 impl State {
+    /// The state at the end of one file of a rotated recording carried into
+    /// the next, whose start snapshot (read from /proc when it was opened)
+    /// says which processes are alive: a process the state knows keeps what
+    /// the events taught (environment, session, credentials, lineage, fds),
+    /// which a snapshot cannot say; a process only the snapshot has joins
+    /// from it; a process the snapshot lacks ended unseen and leaves. The
+    /// host's accounts are the snapshot's.
+    pub fn continue_with(mut self, snap: &Snapshot) -> State {
+        let fresh = State::from_snapshot(snap);
+        self.procs.retain(|pid, _| fresh.procs.contains_key(pid));
+        for (pid, p) in fresh.procs {
+            self.procs.entry(pid).or_insert(p);
+        }
+        self.accounts = fresh.accounts;
+        for (id, c) in fresh.containers {
+            self.containers.entry(id).or_insert(c);
+        }
+        self
+    }
+
     /// The state described by a capture's start snapshot.
     pub fn from_snapshot(snap: &Snapshot) -> State {
         let mut acc = Accounts::default();
