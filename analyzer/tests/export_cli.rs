@@ -474,23 +474,12 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
     .status
     .success());
     let synth = synth.display().to_string();
-    let data = d.join("parquet");
-    let o = analyzer(&[
-        "export",
-        "-q",
-        "--format",
-        "parquet",
-        &fixture(),
-        &synth,
-        "-o",
-        &data.display().to_string(),
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    sql_agrees_with_run(&d, &[fixture(), synth], &["duckdb", "spark"]);
+}
+
+/// The rule sets compared: Ferret's, and with the corpus upstream
+/// falco_rules.yaml alone and with incubating and sandbox.
+fn rule_sets() -> Vec<(&'static str, Vec<String>)> {
     let upstream = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/falco-rules");
     let mut sets = vec![("ferret", vec![rules()])];
     if !skip_unless(
@@ -508,7 +497,27 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
             ],
         ));
     }
-    for (label, files) in sets {
+    sets
+}
+
+/// Exports `captures` to Parquet in `d`, compiles every rule set to SQL
+/// for each of `dialects`, runs it in that engine and requires exactly
+/// `analyzer run`'s alerts (every rule that matches, `--rule-matching
+/// all`) for the expressible rules, rule by rule and event by event.
+fn sql_agrees_with_run(d: &Path, captures: &[String], dialects: &[&str]) {
+    let data = d.join("parquet");
+    let mut args = vec!["export", "-q", "--format", "parquet"];
+    args.extend(captures.iter().map(String::as_str));
+    let out = data.display().to_string();
+    args.extend(["-o", out.as_str()]);
+    let o = analyzer(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for (label, files) in rule_sets() {
         let mut with_rules: Vec<&str> = Vec::new();
         for f in &files {
             with_rules.extend(["-r", f.as_str()]);
@@ -525,8 +534,7 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
             "emergency",
         ];
         args.extend(&with_rules);
-        let fix = fixture();
-        args.extend([fix.as_str(), synth.as_str()]);
+        args.extend(captures.iter().map(String::as_str));
         let run = analyzer(&args);
         let all: BTreeSet<Hit> = String::from_utf8_lossy(&run.stdout)
             .lines()
@@ -543,6 +551,9 @@ fn rules_as_sql_find_in_duckdb_and_spark_what_analyzer_run_finds() {
             ("duckdb", "duckdb", RUN_DUCKDB),
             ("spark", "pyspark", RUN_SPARK),
         ] {
+            if !dialects.contains(&dialect) {
+                continue;
+            }
             let mut args = vec!["sql", "-q", "--dialect", dialect];
             args.extend(&with_rules);
             let sql = analyzer(&args);
@@ -790,4 +801,57 @@ fn the_ocsf_view_holds_each_mapped_event_with_ferrets_values() {
         "{got} rows for {want_rows} mapped events and {exits} exits"
     );
     assert!(per_class.values().all(|n| *n > 0), "{per_class:?}");
+}
+
+#[test]
+fn rules_as_sql_agree_on_a_fresh_recording_of_the_real_workload() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_analyzer")).with_file_name("recorder");
+    if skip_unless(
+        ferret_tests::recorder::can_record(),
+        "root and a kernel with BTF (to record)",
+    ) || skip_unless(bin.exists(), "the recorder binary (cargo test --workspace)")
+    {
+        return;
+    }
+    let d = dir("real");
+    // bench/workload.sh (builds, package queries, file scans, shells,
+    // interpreters, loopback HTTP) for eight seconds, recorded as the
+    // benchmark's capture is, but only its own processes.
+    let gate = d.join("gate");
+    assert!(Command::new("mkfifo")
+        .arg(&gate)
+        .status()
+        .expect("mkfifo")
+        .success());
+    let workload = ferret_tests::workspace().join("bench/workload.sh");
+    let mut load = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "read _ < '{}'; bash '{}' 8 >/dev/null 2>&1",
+            gate.display(),
+            workload.display()
+        ))
+        .spawn()
+        .expect("workload");
+    let cap = d.join("real.cap");
+    let pid = load.id().to_string();
+    let rec = ferret_tests::recorder::Recorder::start(
+        bin.to_str().expect("path"),
+        &[
+            "--out",
+            cap.to_str().expect("path"),
+            "--pid",
+            &pid,
+            "--snaplen",
+            "80",
+            "--quiet",
+        ],
+    );
+    std::fs::write(&gate, "go\n").expect("gate");
+    load.wait().expect("workload");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    rec.stop();
+    let n = capture::Capture::open(&cap).expect("open").event_count();
+    assert!(n > 50_000, "{n} events recorded");
+    sql_agrees_with_run(&d, &[cap.display().to_string()], &["duckdb"]);
 }
