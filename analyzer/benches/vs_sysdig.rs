@@ -166,34 +166,14 @@ fn main() {
         return;
     }
     let small = if small.exists() { small } else { trace.clone() };
-    let set = load_rules(std::slice::from_ref(&legacy), &Selection::default());
-    let (mut parsed, mut refused) = (Vec::new(), Vec::new());
-    for r in set.enabled() {
-        let cond = r.program.to_string();
-        let ok = Command::new("sysdig")
-            .arg("-r")
-            .arg(&small)
-            .arg(&cond)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            parsed.push((r.name.clone(), cond));
-        } else {
-            refused.push(r.name.clone());
-        }
-    }
+    let legacy_files = vec![legacy.clone()];
+    let (parsed, refused) = sysdig_parsable(&legacy_files, &small);
     println!(
         "legacy rules: {} enabled, {} parsed by sysdig 0.29 (the rest disabled on both sides)",
         parsed.len() + refused.len(),
         parsed.len()
     );
-    let filter = parsed
-        .iter()
-        .map(|(_, c)| format!("({c})"))
-        .collect::<Vec<_>>()
-        .join(" or ");
+    let filter = or_filter(&parsed);
     let runs = 5;
     let mut sysdig = Command::new("sysdig");
     sysdig
@@ -203,23 +183,8 @@ fn main() {
         .arg(&filter);
     let (t_sysdig, ok) = time(sysdig, runs);
     assert!(ok, "sysdig failed on the combined filter");
-    let analyzer = PathBuf::from(env!("CARGO_BIN_EXE_analyzer"));
     for threads in ["0", "1"] {
-        let mut cmd = Command::new(&analyzer);
-        cmd.args([
-            "run",
-            "-q",
-            "--threads",
-            threads,
-            "--fail-on",
-            "emergency",
-            "-r",
-        ])
-        .arg(&legacy);
-        for name in &refused {
-            cmd.arg("--disable").arg(name);
-        }
-        cmd.arg(&trace);
+        let cmd = analyzer_run(&legacy_files, &refused, threads, &trace);
         let (t, ok) = time(cmd, runs);
         assert!(ok, "analyzer run failed");
         println!(

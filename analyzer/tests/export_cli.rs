@@ -817,40 +817,14 @@ fn rules_as_sql_agree_on_a_fresh_recording_of_the_real_workload() {
     // bench/workload.sh (builds, package queries, file scans, shells,
     // interpreters, loopback HTTP) for eight seconds, recorded as the
     // benchmark's capture is, but only its own processes.
-    let gate = d.join("gate");
-    assert!(Command::new("mkfifo")
-        .arg(&gate)
-        .status()
-        .expect("mkfifo")
-        .success());
     let workload = ferret_tests::workspace().join("bench/workload.sh");
-    let mut load = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "read _ < '{}'; bash '{}' 8 >/dev/null 2>&1",
-            gate.display(),
-            workload.display()
-        ))
-        .spawn()
-        .expect("workload");
     let cap = d.join("real.cap");
-    let pid = load.id().to_string();
-    let rec = ferret_tests::recorder::Recorder::start(
-        bin.to_str().expect("path"),
-        &[
-            "--out",
-            cap.to_str().expect("path"),
-            "--pid",
-            &pid,
-            "--snaplen",
-            "80",
-            "--quiet",
-        ],
+    ferret_tests::recorder::record_script(
+        &bin,
+        &cap,
+        &format!("bash '{}' 8 >/dev/null 2>&1", workload.display()),
+        &["--snaplen", "80"],
     );
-    std::fs::write(&gate, "go\n").expect("gate");
-    load.wait().expect("workload");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    rec.stop();
     let n = capture::Capture::open(&cap).expect("open").event_count();
     assert!(n > 50_000, "{n} events recorded");
     sql_agrees_with_run(&d, &[cap.display().to_string()], &["duckdb"]);

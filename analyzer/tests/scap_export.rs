@@ -533,26 +533,6 @@ fn importing_the_export_gives_back_the_same_events_and_fields() {
     round_trip(&PathBuf::from(ferret_tests::scenarios()), "roundtrip");
 }
 
-/// Runs `f` over `items` on every core, results in order.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let out = std::sync::Mutex::new(Vec::new());
-    let n = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..n {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(it) = items.get(i) else { break };
-                let r = f(it);
-                out.lock().expect("results").push((i, r));
-            });
-        }
-    });
-    let mut v = out.into_inner().expect("results");
-    v.sort_by_key(|(i, _)| *i);
-    v.into_iter().map(|(_, r)| r).collect()
-}
-
 /// The events sysdig matches with `filter` on `trace`: completed calls
 /// (and calls that do not return) by (time, thread), and the number of
 /// call entries it also matched; `Err` when it cannot parse the filter.
@@ -667,7 +647,8 @@ fn rules_agree(corpus: &Path, src: &Path, tag: &str) {
                 .or_default()
                 .insert(at[(a.evt_num - 1) as usize]);
         }
-        let theirs = parallel(&rules, |r| sysdig_matches(&trace, &r.program.to_string()));
+        let theirs =
+            ferret_tests::parallel(&rules, |r| sysdig_matches(&trace, &r.program.to_string()));
         let (mut parsed, mut firing, mut agree, mut both) = (0, 0, 0, 0);
         for (r, m) in rules.iter().zip(theirs) {
             let Ok((sx, _entries)) = m else { continue };
@@ -756,43 +737,12 @@ fn a_fresh_recording_under_load_exports_as_sysdig_and_ferret_agree() {
     let scenarios = ferret_tests::workspace().join("tests/scenarios/run-all.sh");
     // The scenario suite and, beside it, 200 short shells at once: forks,
     // execs, file reads and pipes from both CPUs.
-    let gate = dir.join("gate");
-    let mk = Command::new("mkfifo").arg(&gate).status().expect("mkfifo");
-    assert!(mk.success());
     let workload = format!(
-        "read _ < '{}'; bash '{}' >/dev/null 2>&1 & \
+        "bash '{}' >/dev/null 2>&1 & \
          for i in $(seq 200); do (sh -c 'cat /etc/os-release | wc -l; ls /usr/bin > /dev/null') >/dev/null & done; wait",
-        gate.display(),
         scenarios.display()
     );
-    let mut load = Command::new("env")
-        .args([
-            "-i",
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME=/root",
-            "LANG=C.UTF-8",
-            "bash",
-            "-c",
-            &workload,
-        ])
-        .spawn()
-        .expect("workload");
-    let pid = load.id().to_string();
-    let rec = ferret_tests::recorder::Recorder::start(
-        bin.to_str().expect("path"),
-        &[
-            "--out",
-            cap.to_str().expect("path"),
-            "--pid",
-            &pid,
-            "--quiet",
-        ],
-    );
-    std::fs::write(&gate, "go\n").expect("open the gate");
-    let st = load.wait().expect("workload");
-    assert!(st.success(), "workload failed: {st}");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    rec.stop();
+    ferret_tests::recorder::record_script(&bin, &cap, &workload, &[]);
     let n = open(&cap).event_count();
     assert!(n > 20_000, "{n} events recorded");
     fields_agree(&cap, "fresh-fields");

@@ -14,8 +14,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use engine::run::{run, Matching, RunOptions};
 use ruleset::{load_rules, CompiledRule, Selection};
@@ -74,26 +72,6 @@ fn sysdig(trace: &Path, filter: &str) -> Result<Matches, String> {
             Some((n.parse().ok()?, d == ">"))
         })
         .collect())
-}
-
-/// Runs `f` over `items` on every core.
-fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
-    let n = std::thread::available_parallelism().map_or(2, |n| n.get());
-    std::thread::scope(|s| {
-        for _ in 0..n {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(it) = items.get(i) else { break };
-                let r = f(it);
-                out.lock().expect("results").push((i, r));
-            });
-        }
-    });
-    let mut v = out.into_inner().expect("results");
-    v.sort_by_key(|(i, _)| *i);
-    v.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Ferret's alerts on one trace: rule -> set of (exit, entry) sysdig numbers,
@@ -281,7 +259,7 @@ fn rule_results_agree_with_sysdig() {
 
     // Which conditions sysdig 0.29 can parse.
     let probe = c.join("scap/falco/cat_write.scap");
-    let parsed = parallel(&cases, |k| sysdig(&probe, &k.condition).err());
+    let parsed = ferret_tests::parallel(&cases, |k| sysdig(&probe, &k.condition).err());
     let mut usable = Vec::new();
     for (k, err) in cases.iter().zip(&parsed) {
         match err {
@@ -329,7 +307,7 @@ fn rule_results_agree_with_sysdig() {
     let jobs: Vec<(usize, usize)> = (0..traces.len())
         .flat_map(|t| (0..usable.len()).map(move |k| (t, k)))
         .collect();
-    let matched = parallel(&jobs, |&(t, k)| {
+    let matched = ferret_tests::parallel(&jobs, |&(t, k)| {
         sysdig(&traces[t].1, &usable[k].condition).expect("parsed before")
     });
     let matched: HashMap<(usize, usize), Matches> = jobs.into_iter().zip(matched).collect();

@@ -286,6 +286,23 @@ fn encode(
         .collect()
 }
 
+/// Compiles a list of `%field`s into the parts [`visit_fields`] walks.
+pub(crate) fn compile_fields(
+    fields: &[String],
+) -> Result<Vec<ruleset::compile::OutputPart>, ExportError> {
+    let defs = ruleset::load::Definitions::default();
+    ruleset::compile::compile_format(&defs, "export", &fields.join(" "))
+        .map(|(parts, _)| parts)
+        .map_err(|d| {
+            ExportError::Fields(
+                d.iter()
+                    .map(|d| d.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+}
+
 /// Exports one capture (named `source` in the `capture` column) to `out`.
 pub fn export<W: Write + Send>(
     cap: &Capture,
@@ -298,16 +315,7 @@ pub fn export<W: Write + Send>(
     for a in 1..=ANCESTORS {
         fields.push(format!("%proc.aname[{a}]"));
     }
-    let defs = ruleset::load::Definitions::default();
-    let (parts, _) =
-        ruleset::compile::compile_format(&defs, "export", &fields.join(" ")).map_err(|d| {
-            ExportError::Fields(
-                d.iter()
-                    .map(|d| d.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+    let parts = compile_fields(&fields)?;
     // Each kind's arguments as `evt.arg.NAME` gives them.
     let mut by_kind: Vec<Option<(Vec<&'static str>, Vec<ruleset::compile::OutputPart>)>> =
         (0..=capture::kind::MAX_KIND_ID).map(|_| None).collect();
@@ -317,16 +325,7 @@ pub fn export<W: Write + Send>(
         }
         let names: Vec<&'static str> = k.args.iter().map(|(n, _)| *n).collect();
         let text: Vec<String> = names.iter().map(|n| format!("%evt.arg.{n}")).collect();
-        let (p, _) =
-            ruleset::compile::compile_format(&defs, "export", &text.join(" ")).map_err(|d| {
-                ExportError::Fields(
-                    d.iter()
-                        .map(|d| d.message.clone())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })?;
-        by_kind[k.id as usize] = Some((names, p));
+        by_kind[k.id as usize] = Some((names, compile_fields(&text)?));
     }
     let alerts: HashMap<u64, Vec<String>> =
         engine::run::alerts_by_event(cap, &opts.rules, opts.threads)

@@ -592,17 +592,8 @@ pub fn export_ocsf<W: Write + Send>(
     threads: usize,
     progress: Option<Arc<AtomicU64>>,
 ) -> Result<OcsfResult, ExportError> {
-    let defs = ruleset::load::Definitions::default();
     let fields: Vec<String> = FIELDS.iter().map(|n| format!("%{n}")).collect();
-    let (parts, _) =
-        ruleset::compile::compile_format(&defs, "ocsf", &fields.join(" ")).map_err(|d| {
-            ExportError::Fields(
-                d.iter()
-                    .map(|d| d.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+    let parts = crate::compile_fields(&fields)?;
     let host = cap.meta().map(|m| m.hostname.clone());
     let facts = CaptureFacts::of(cap, source);
     let anchor = facts.anchor;

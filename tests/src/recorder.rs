@@ -89,3 +89,44 @@ impl Drop for Recorder {
         }
     }
 }
+
+/// Records `script` with the recorder `bin` into `out`: only the script's
+/// own processes (`--pid`), which start once the recorder records, in a
+/// clean environment (PATH, HOME, LANG), and `extra` recorder arguments.
+/// Returns when the script has ended and the recorder has finished the
+/// file; panics when either fails.
+pub fn record_script(bin: &Path, out: &Path, script: &str, extra: &[&str]) {
+    let gate = out.with_extension("gate");
+    let _ = std::fs::remove_file(&gate);
+    let made = Command::new("mkfifo").arg(&gate).status().expect("mkfifo");
+    assert!(made.success(), "mkfifo {}", gate.display());
+    let mut load = Command::new("env")
+        .args([
+            "-i",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME=/root",
+            "LANG=C.UTF-8",
+            "bash",
+            "-c",
+            &format!("read _ < '{}'; {script}", gate.display()),
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start the script");
+    let pid = load.id().to_string();
+    let mut args = vec![
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--pid",
+        &pid,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let rec = Recorder::start(bin.to_str().expect("utf-8 path"), &args);
+    std::fs::write(&gate, "go\n").expect("open the gate");
+    let st = load.wait().expect("wait for the script");
+    assert!(st.success(), "the recorded script failed: {st}");
+    std::thread::sleep(Duration::from_millis(300));
+    rec.stop();
+    let _ = std::fs::remove_file(&gate);
+}

@@ -98,23 +98,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut names = std::collections::BTreeSet::new();
     for path in &a.captures {
         let started = Instant::now();
-        let (cap, scap_damaged, _) = open_input(path, a.quiet)?;
-        damaged |= scap_damaged;
-        for p in cap.problems() {
-            say!("analyzer: {p}");
-            damaged = true;
-        }
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "capture".into());
-        // Two captures of the same name get distinct files.
-        let mut name = format!("{stem}.{ext}");
-        let mut n = 1;
-        while !names.insert(name.clone()) {
-            n += 1;
-            name = format!("{stem}-{n}.{ext}");
-        }
+        let cap = open_checked(path, a.quiet, &mut damaged)?;
+        let name = unique_name(path, &format!(".{ext}"), &mut names);
         let target = a.out.join(&name);
         let file = capture::outfile::create(&target, output_options(a.force), &inputs)?;
         let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -178,27 +163,12 @@ fn scap(a: &Args) -> Result<ExitCode> {
     let mut names = std::collections::BTreeSet::new();
     for path in &a.captures {
         let started = Instant::now();
-        let (cap, scap_damaged, _) = open_input(path, a.quiet)?;
-        damaged |= scap_damaged;
-        for p in cap.problems() {
-            say!("analyzer: {p}");
-            damaged = true;
-        }
+        let cap = open_checked(path, a.quiet, &mut damaged)?;
         let target = if single_file {
             a.out.clone()
         } else {
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "capture".into());
-            let ext = if gzip { "scap.gz" } else { "scap" };
-            let mut name = format!("{stem}.{ext}");
-            let mut n = 1;
-            while !names.insert(name.clone()) {
-                n += 1;
-                name = format!("{stem}-{n}.{ext}");
-            }
-            a.out.join(name)
+            let ext = if gzip { ".scap.gz" } else { ".scap" };
+            a.out.join(unique_name(path, ext, &mut names))
         };
         let file = capture::outfile::create(&target, output_options(a.force), &inputs)?;
         let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -294,22 +264,8 @@ fn ocsf(a: &Args) -> Result<ExitCode> {
     let mut stems = std::collections::BTreeSet::new();
     for path in &a.captures {
         let started = Instant::now();
-        let (cap, scap_damaged, _) = open_input(path, a.quiet)?;
-        damaged |= scap_damaged;
-        for p in cap.problems() {
-            say!("analyzer: {p}");
-            damaged = true;
-        }
-        let base = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "capture".into());
-        let mut stem = base.clone();
-        let mut n = 1;
-        while !stems.insert(stem.clone()) {
-            n += 1;
-            stem = format!("{base}-{n}");
-        }
+        let cap = open_checked(path, a.quiet, &mut damaged)?;
+        let stem = unique_name(path, "", &mut stems);
         let mut files = Vec::new();
         for c in Class::ALL {
             let target = a.out.join(format!("{stem}.{}.parquet", c.file_suffix()));
@@ -366,4 +322,40 @@ fn ocsf(a: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Opens a capture, saying what its file lost outside its chunks; `damaged`
+/// is set when anything was.
+fn open_checked(
+    path: &std::path::Path,
+    quiet: bool,
+    damaged: &mut bool,
+) -> Result<capture::Capture> {
+    let (cap, scap_damaged, _) = open_input(path, quiet)?;
+    *damaged |= scap_damaged;
+    for p in cap.problems() {
+        say!("analyzer: {p}");
+        *damaged = true;
+    }
+    Ok(cap)
+}
+
+/// The capture's file stem, made distinct from the ones already `taken`
+/// (two captures of the same name get `name-2`), with `ext` appended.
+fn unique_name(
+    path: &std::path::Path,
+    ext: &str,
+    taken: &mut std::collections::BTreeSet<String>,
+) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "capture".into());
+    let mut name = format!("{stem}{ext}");
+    let mut n = 1;
+    while !taken.insert(name.clone()) {
+        n += 1;
+        name = format!("{stem}-{n}{ext}");
+    }
+    name
 }
