@@ -648,11 +648,20 @@ impl State {
     /// says which processes are alive: a process the state knows keeps what
     /// the events taught (environment, session, credentials, lineage, fds),
     /// which a snapshot cannot say; a process only the snapshot has joins
-    /// from it; a process the snapshot lacks ended unseen and leaves. The
-    /// host's accounts are the snapshot's.
+    /// from it; a process the snapshot lacks ended unseen and leaves, and
+    /// so does one whose pid the snapshot shows started at another time
+    /// (it ended unseen and the pid was reused). The host's accounts are
+    /// the snapshot's.
     pub fn continue_with(mut self, snap: &Snapshot) -> State {
+        // /proc gives start times in clock ticks (10 ms).
+        const SAME_START_NS: u64 = 50_000_000;
         let fresh = State::from_snapshot(snap);
-        self.procs.retain(|pid, _| fresh.procs.contains_key(pid));
+        self.procs
+            .retain(|pid, p| match (fresh.procs.get(pid), p.start_ts) {
+                (None, _) => false,
+                (Some(f), Some(t)) => f.start_ts.is_none_or(|ft| ft.abs_diff(t) <= SAME_START_NS),
+                (Some(_), None) => true,
+            });
         for (pid, p) in fresh.procs {
             self.procs.entry(pid).or_insert(p);
         }
@@ -1577,6 +1586,50 @@ impl<'a> Args<'a> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_continued_state_keeps_what_events_taught_and_drops_reused_pids() {
+        use capture::schema::ProcessInfo;
+        let snap = |procs: Vec<(u32, &str, u64)>| Snapshot {
+            processes: procs
+                .into_iter()
+                .map(|(pid, comm, start_ts)| ProcessInfo {
+                    pid,
+                    comm: comm.into(),
+                    start_ts,
+                    ..ProcessInfo::default()
+                })
+                .collect(),
+            ..Snapshot::default()
+        };
+        let mut st = State::from_snapshot(&snap(vec![
+            (10, "kept", 1_000_000_000),
+            (11, "gone", 1_000_000_000),
+            (12, "reused", 1_000_000_000),
+        ]));
+        // What only events say: a session id.
+        for p in st.procs.values_mut() {
+            p.sid = Some(777);
+        }
+        let next = st.continue_with(&snap(vec![
+            // The same process, its start read again at tick resolution.
+            (10, "kept", 1_004_000_000),
+            // The pid of an ended process, taken by a new one.
+            (12, "newcomer", 9_000_000_000),
+            (13, "born", 8_000_000_000),
+        ]));
+        let comm = |pid| {
+            next.procs
+                .get(&pid)
+                .and_then(|p| p.comm.as_deref().map(str::to_string))
+        };
+        assert_eq!(next.procs.get(&10).and_then(|p| p.sid), Some(777));
+        assert!(!next.procs.contains_key(&11));
+        assert_eq!(comm(12).as_deref(), Some("newcomer"));
+        assert_eq!(next.procs.get(&12).and_then(|p| p.sid), None);
+        assert_eq!(comm(13).as_deref(), Some("born"));
+    }
+
     use super::*;
 
     #[test]
