@@ -294,3 +294,134 @@ fn problem_json(e: &capture::Error) -> serde_json::Value {
         "reason": e.fault.to_string(),
     })
 }
+
+/// In which order several captures run, and which continue which.
+pub(crate) struct Plan {
+    /// Capture indices in run order: the files of one rotated recording
+    /// together, by segment.
+    pub order: Vec<usize>,
+    /// For each capture, the file of the same recording it continues (the
+    /// previous segment), whose end state it starts from.
+    pub continues: Vec<Option<usize>>,
+    /// Whether a capture is continued by another.
+    pub has_next: Vec<bool>,
+}
+
+/// Reads the captures' metadata: the files of one rotated recording (same
+/// host, recorder, command line and boot time; consecutive segments) run
+/// in segment order as one state; the same capture given twice is an
+/// error; captures of one host that overlap in time but are not one
+/// recording are said (their alerts may repeat).
+pub(crate) fn plan_captures(paths: &[std::path::PathBuf], quiet: bool) -> Result<Plan> {
+    struct M {
+        key: Option<String>,
+        host: String,
+        segment: u32,
+        boot: u64,
+        span: Option<(u64, u64)>,
+        head: Option<[u8; 32]>,
+    }
+    let metas: Vec<M> = paths
+        .iter()
+        .map(|p| {
+            // .scap traces (converted when run) are recordings of their own.
+            let cap = (!engine::source::is_scap(p))
+                .then(|| capture::Capture::open(p).ok())
+                .flatten();
+            let meta = cap.as_ref().and_then(|c| c.meta());
+            M {
+                key: meta.filter(|m| m.source == "ferret-recorder").map(|m| {
+                    format!(
+                        "{}\0{}\0{}",
+                        m.hostname,
+                        m.recorder,
+                        m.command_line.join("\0")
+                    )
+                }),
+                host: meta.map(|m| m.hostname.clone()).unwrap_or_default(),
+                segment: meta.map_or(0, |m| m.segment),
+                boot: meta.map_or(0, |m| m.boot_time_unix_ns),
+                span: cap.as_ref().and_then(|c| {
+                    let anchor = meta.map_or(0, |m| m.boot_time_unix_ns);
+                    c.time_range().map(|(a, b)| (a + anchor, b + anchor))
+                }),
+                head: cap.as_ref().and_then(|c| c.chain_head()),
+            }
+        })
+        .collect();
+    for i in 0..metas.len() {
+        for j in 0..i {
+            if metas[i].head.is_some() && metas[i].head == metas[j].head {
+                anyhow::bail!(
+                    "{} and {} are the same capture (chain head {}); give it once",
+                    paths[j].display(),
+                    paths[i].display(),
+                    capture::format::hex(&metas[i].head.unwrap_or_default())
+                );
+            }
+        }
+    }
+    let n = paths.len();
+    let mut continues = vec![None; n];
+    let mut has_next = vec![false; n];
+    for i in 0..n {
+        let Some(k) = &metas[i].key else { continue };
+        let prev = (0..n).find(|&j| {
+            metas[j].key.as_ref() == Some(k)
+                && metas[j].segment + 1 == metas[i].segment
+                && metas[j].boot.abs_diff(metas[i].boot) < 2_000_000_000
+                && match (metas[j].span, metas[i].span) {
+                    (Some((_, end)), Some((start, _))) => end <= start,
+                    _ => true,
+                }
+        });
+        if let Some(j) = prev {
+            continues[i] = Some(j);
+            has_next[j] = true;
+            if !quiet {
+                say!(
+                    "analyzer: {} continues {} (segment {} of one recording): one state across the files",
+                    paths[i].display(),
+                    paths[j].display(),
+                    metas[i].segment
+                );
+            }
+        }
+    }
+    // Run order: each recording's first file where it was given, followed
+    // by the files that continue it.
+    let mut order = Vec::with_capacity(n);
+    for i in 0..n {
+        if continues[i].is_some() {
+            continue;
+        }
+        let mut at = Some(i);
+        while let Some(x) = at {
+            order.push(x);
+            at = continues.iter().position(|c| *c == Some(x));
+        }
+    }
+    for i in 0..n {
+        for j in 0..i {
+            let related = continues[i] == Some(j) || continues[j] == Some(i);
+            if related || metas[i].host != metas[j].host || metas[i].host.is_empty() {
+                continue;
+            }
+            if let (Some((a0, a1)), Some((b0, b1))) = (metas[j].span, metas[i].span) {
+                if a0 <= b1 && b0 <= a1 {
+                    say!(
+                        "analyzer: {} and {} are both of host {} and overlap in time, but are not one recording: analysed separately (their alerts may repeat)",
+                        paths[j].display(),
+                        paths[i].display(),
+                        metas[i].host
+                    );
+                }
+            }
+        }
+    }
+    Ok(Plan {
+        order,
+        continues,
+        has_next,
+    })
+}

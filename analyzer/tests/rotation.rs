@@ -169,6 +169,36 @@ fn a_rotated_recording_is_one_state_across_its_files() {
         }
     }
     assert!(later_file > 0, "every marker was opened in the first file");
+    // `events` reads the files as one state too, and names each event's
+    // capture and host.
+    let filter = format!("evt.type in (open, openat) and fd.name startswith {d}/marker-");
+    let mut args = vec![
+        "events",
+        "--json",
+        "-f",
+        &filter,
+        "-p",
+        "%fd.name %proc.sid %proc.env[FERRET_MARK]",
+    ];
+    args.extend(&rev);
+    let o = analyzer(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), WORKERS, "{lines:?}");
+    for w in 0..WORKERS {
+        let truth = std::fs::read_to_string(dir.join(format!("truth-{w}"))).expect("truth");
+        let sid = truth.split_whitespace().nth(1).expect("sid");
+        let want = format!("{d}/marker-{w} {sid} m{w}");
+        let l = lines
+            .iter()
+            .find(|l| l["output"] == want.as_str())
+            .unwrap_or_else(|| panic!("no line {want:?}: {lines:?}"));
+        assert!(files.iter().any(|f| l["capture"] == f.as_str()), "{l}");
+        assert!(l["hostname"].as_str().is_some_and(|h| !h.is_empty()), "{l}");
+    }
     // The same files one by one: a later file alone knows neither (its
     // snapshot, read from /proc, has no session or environment).
     let last_alone = analyzer(&[

@@ -10,8 +10,11 @@ use crate::{add_scap_num, open_input, out};
 /// Arguments of `analyzer events`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The capture file (Ferret capture or sysdig/Falco .scap).
-    pub capture: PathBuf,
+    /// Capture files (Ferret captures or sysdig/Falco .scap traces). The
+    /// files of one rotated recording are listed in segment order as one
+    /// state; others one after the other, each from its own snapshot.
+    #[arg(required = true)]
+    pub captures: Vec<PathBuf>,
     /// Only these event types (comma-separated names: openat,execve).
     #[arg(long, value_delimiter = ',')]
     pub kind: Vec<String>,
@@ -22,8 +25,9 @@ pub struct Args {
     #[arg(long)]
     pub limit: Option<u64>,
     /// Print JSON lines (fields: num, time, ts, cpu, pid, tid, type, ret
-    /// (null without a result), args; with --format, {"num", "output"};
-    /// on a .scap trace also scap_evt_num, sysdig's number for the event).
+    /// (null without a result), args, capture, hostname; with --format,
+    /// {"num", "output", "capture", "hostname"}; on a .scap trace also
+    /// scap_evt_num, sysdig's number for the event).
     #[arg(long)]
     pub json: bool,
     /// Only events matching this condition, in Falco's rule language
@@ -44,7 +48,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
     let Args {
-        capture,
+        captures,
         kind,
         pid,
         limit,
@@ -66,12 +70,6 @@ pub fn run(a: Args) -> Result<ExitCode> {
     } else {
         None
     };
-    let (cap, damaged, import) = open_input(&capture, true)?;
-    // What the file lost outside its chunks (metadata, snapshot,
-    // index): said before the events, which are all still listed.
-    for p in cap.problems() {
-        say!("analyzer: {p}");
-    }
     let mut kinds = capture::KindSet::EMPTY;
     // Calls without a kind of their own are generic events named
     // by their number.
@@ -87,89 +85,116 @@ pub fn run(a: Args) -> Result<ExitCode> {
         }
     }
     let filter_kinds = !kind.is_empty();
-    // State (processes, fds) is replayed from the start when the
-    // filter or format may need it, so every chunk is read then.
-    let sel = cap.select_chunks(
-        if filter_kinds && selector.is_none() {
-            &kinds
-        } else {
-            &capture::KindSet::ALL
-        },
-        0,
-        u64::MAX,
-    );
-    let anchor = cap.meta().map(|m| m.boot_time_unix_ns).unwrap_or(0);
-    // The state engine runs only when a filter or format needs it.
-    let mut replay = selector.as_ref().map(|_| {
-        engine::replay::Replay::new(
-            &cap.snapshot().ok().flatten().unwrap_or_default(),
-            engine::replay::CaptureFacts::of(&cap, &capture.display().to_string()),
-        )
-    });
+    let plan = crate::plan_captures(&captures, true)?;
+    let mut ends: std::collections::HashMap<usize, engine::state::State> = Default::default();
     let mut printed = 0u64;
     let mut text = String::new();
     let mut bad = 0;
-    'chunks: for i in sel {
-        let c = match cap.load_chunk(i) {
-            Ok(c) => c,
-            Err(e) => {
-                say!("analyzer: skipping damaged chunk: {e}");
-                bad += 1;
-                continue;
+    let mut any_damaged = false;
+    'captures: for &ci in &plan.order {
+        let path = &captures[ci];
+        let (cap, damaged, import) = open_input(path, true)?;
+        // What the file lost outside its chunks (metadata, snapshot,
+        // index): said before the events, which are all still listed.
+        for p in cap.problems() {
+            say!("analyzer: {p}");
+        }
+        // State (processes, fds) is replayed from the start when the
+        // filter or format may need it, so every chunk is read then.
+        let sel = cap.select_chunks(
+            if filter_kinds && selector.is_none() {
+                &kinds
+            } else {
+                &capture::KindSet::ALL
+            },
+            0,
+            u64::MAX,
+        );
+        let anchor = cap.meta().map(|m| m.boot_time_unix_ns).unwrap_or(0);
+        // The state engine runs only when a filter or format needs it; the
+        // next file of a rotated recording continues its state.
+        let mut replay = selector.as_ref().map(|_| {
+            let snap = cap.snapshot().ok().flatten().unwrap_or_default();
+            let facts = engine::replay::CaptureFacts::of(&cap, &path.display().to_string());
+            match plan.continues[ci].and_then(|p| ends.remove(&p)) {
+                Some(st) => engine::replay::Replay::from_state(st.continue_with(&snap), facts),
+                None => engine::replay::Replay::new(&snap, facts),
             }
-        };
-        for e in c.events() {
-            let generic_ok = e.kind != capture::kind::id::GENERIC
-                || generic.is_empty()
-                || generic.contains(&e.kind_name().as_ref());
-            let wanted = (!filter_kinds || kinds.contains(e.kind))
-                && generic_ok
-                && pid.is_none_or(|p| p == e.pid);
-            // None: not listed; Some(None): the event's own line;
-            // Some(Some(text)): the --format text.
-            let shown: Option<Option<String>> = match (&selector, &mut replay) {
-                (Some(sel), Some(r)) => r.step(&e, |cx| {
-                    let hit = wanted
-                        && sel
-                            .program
-                            .as_ref()
-                            .is_none_or(|p| engine::eval::matches_in(p, cx));
-                    hit.then(|| {
-                        sel.format
-                            .as_ref()
-                            .map(|f| engine::eval::format_output_in(f, cx).0)
-                    })
-                }),
-                _ if !wanted => None,
-                _ => Some(None),
-            };
-            let line = shown.map(|formatted| match (formatted, json) {
-                (Some(out), false) => capture::text::escape_controls(&out).into_owned(),
-                (None, false) => engine::print::line(&e, anchor),
-                (formatted, true) => {
-                    let mut v = match formatted {
-                        Some(out) => serde_json::json!({"num": e.seq + 1, "output": out}),
-                        None => engine::print::json(&e, anchor),
-                    };
-                    add_scap_num(&mut v, import.as_ref(), e.seq);
-                    v.to_string()
+        });
+        let source = path.display().to_string();
+        let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
+        for i in sel {
+            let c = match cap.load_chunk(i) {
+                Ok(c) => c,
+                Err(e) => {
+                    say!("analyzer: skipping damaged chunk: {e}");
+                    bad += 1;
+                    continue;
                 }
-            });
-            let Some(line) = line else { continue };
-            if limit.is_some_and(|l| printed >= l) {
-                break 'chunks;
-            }
-            text += &line;
-            text.push('\n');
-            printed += 1;
-            if text.len() > 1 << 16 {
-                out(&text);
-                text.clear();
+            };
+            for e in c.events() {
+                let generic_ok = e.kind != capture::kind::id::GENERIC
+                    || generic.is_empty()
+                    || generic.contains(&e.kind_name().as_ref());
+                let wanted = (!filter_kinds || kinds.contains(e.kind))
+                    && generic_ok
+                    && pid.is_none_or(|p| p == e.pid);
+                // None: not listed; Some(None): the event's own line;
+                // Some(Some(text)): the --format text.
+                let shown: Option<Option<String>> = match (&selector, &mut replay) {
+                    (Some(sel), Some(r)) => r.step(&e, |cx| {
+                        let hit = wanted
+                            && sel
+                                .program
+                                .as_ref()
+                                .is_none_or(|p| engine::eval::matches_in(p, cx));
+                        hit.then(|| {
+                            sel.format
+                                .as_ref()
+                                .map(|f| engine::eval::format_output_in(f, cx).0)
+                        })
+                    }),
+                    _ if !wanted => None,
+                    _ => Some(None),
+                };
+                let line = shown.map(|formatted| match (formatted, json) {
+                    (Some(out), false) => capture::text::escape_controls(&out).into_owned(),
+                    (None, false) => engine::print::line(&e, anchor),
+                    (formatted, true) => {
+                        let mut v = match formatted {
+                            Some(out) => serde_json::json!({"num": e.seq + 1, "output": out}),
+                            None => engine::print::json(&e, anchor),
+                        };
+                        add_scap_num(&mut v, import.as_ref(), e.seq);
+                        if let Some(o) = v.as_object_mut() {
+                            o.insert("capture".into(), source.as_str().into());
+                            o.insert("hostname".into(), host.as_str().into());
+                        }
+                        v.to_string()
+                    }
+                });
+                let Some(line) = line else { continue };
+                if limit.is_some_and(|l| printed >= l) {
+                    break 'captures;
+                }
+                text += &line;
+                text.push('\n');
+                printed += 1;
+                if text.len() > 1 << 16 {
+                    out(&text);
+                    text.clear();
+                }
             }
         }
+        if plan.has_next[ci] {
+            if let Some(r) = replay.take() {
+                ends.insert(ci, r.state().clone());
+            }
+        }
+        any_damaged |= damaged || !cap.problems().is_empty();
     }
     out(&text);
-    Ok(if bad > 0 || !cap.problems().is_empty() || damaged {
+    Ok(if bad > 0 || any_damaged {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
