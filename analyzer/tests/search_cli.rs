@@ -47,6 +47,9 @@ fn search_builds_the_index_and_prints_events_and_facets() {
     assert!(!events.is_empty());
     for e in &events {
         assert_eq!(e["type"], "connect");
+        // As `analyzer events --json`: each event names its capture.
+        assert_eq!(e["capture"], c.as_str(), "{e}");
+        assert!(e["hostname"].is_string(), "{e}");
     }
     let total = lines
         .iter()

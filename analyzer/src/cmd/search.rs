@@ -104,6 +104,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let opened = engine::source::open(&a.capture)?;
     let cap = opened.capture;
     let anchor = cap.meta().map(|m| m.boot_time_unix_ns).unwrap_or(0);
+    let source = a.capture.display().to_string();
+    let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
     let mut text = String::new();
     let mut cached: Option<(usize, capture::LoadedChunk)> = None;
     for h in &res.hits {
@@ -119,7 +121,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
             continue;
         };
         if a.json {
-            text += &engine::print::json(&e, anchor).to_string();
+            // The shape of `analyzer events --json`.
+            let mut v = engine::print::json(&e, anchor);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("capture".into(), source.as_str().into());
+                o.insert("hostname".into(), host.as_str().into());
+            }
+            text += &v.to_string();
         } else {
             text += &engine::print::line(&e, anchor);
         }
