@@ -99,6 +99,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         for p in cap.problems() {
             say!("analyzer: {p}");
         }
+        any_damaged |= damaged || !cap.problems().is_empty();
         // State (processes, fds) is replayed from the start when the
         // filter or format may need it, so every chunk is read then.
         let sel = cap.select_chunks(
@@ -191,7 +192,6 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 ends.insert(ci, r.state().clone());
             }
         }
-        any_damaged |= damaged || !cap.problems().is_empty();
     }
     out(&text);
     Ok(if bad > 0 || any_damaged {
