@@ -805,7 +805,7 @@ fn the_ocsf_view_holds_each_mapped_event_with_ferrets_values() {
 
 #[test]
 fn rules_as_sql_agree_on_a_fresh_recording_of_the_real_workload() {
-    let bin = Path::new(env!("CARGO_BIN_EXE_analyzer")).with_file_name("recorder");
+    let bin = ferret_tests::recorder::beside(env!("CARGO_BIN_EXE_analyzer"));
     if skip_unless(
         ferret_tests::recorder::can_record(),
         "root and a kernel with BTF (to record)",

@@ -5,7 +5,7 @@
 //! the processes themselves report (their session id, an environment
 //! variable), with eight of them at once in a real recording made here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ fn analyzer(args: &[&str]) -> Output {
 
 /// The recorder built beside this analyzer (`cargo test --workspace`).
 fn recorder_bin() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_analyzer")).with_file_name("recorder")
+    ferret_tests::recorder::beside(env!("CARGO_BIN_EXE_analyzer"))
 }
 
 const WORKERS: usize = 8;

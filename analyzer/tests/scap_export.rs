@@ -51,14 +51,7 @@ type Key = (String, String, String, String);
 
 /// sysdig's values for every event of `trace`.
 fn sysdig_rows(trace: &Path) -> Vec<serde_json::Value> {
-    let fmt = format!(
-        "*%evt.num {}",
-        FIELDS
-            .iter()
-            .map(|f| format!("%{f}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let fmt = ferret_tests::sysdig_format();
     let o = Command::new("sysdig")
         .arg("-r")
         .arg(trace)
@@ -572,10 +565,6 @@ fn sysdig_matches(trace: &Path, filter: &str) -> Result<(HashSet<(u64, u64)>, us
     Ok((hits, entries))
 }
 
-/// Differences between sysdig and Ferret on the exported fixture that are
-/// understood: (rule, side that alone matched, events, why).
-const RULES_EXPLAINED: &[(&str, &str, usize, &str)] = &[];
-
 fn rules_corpus() -> Option<PathBuf> {
     let corpus = ferret_tests::workspace().join("../shared/corpus/falco-rules");
     if skip_unless(have_sysdig(), "sysdig (apt-get install sysdig)")
@@ -628,7 +617,6 @@ fn rules_agree(corpus: &Path, src: &Path, tag: &str) {
         ),
     ];
     let mut unexplained = Vec::new();
-    let mut used = HashSet::new();
     for (family, files) in &sets {
         let set = ruleset::load_rules(files, &all);
         let rules: Vec<_> = set.enabled().cloned().collect();
@@ -670,32 +658,18 @@ fn rules_agree(corpus: &Path, src: &Path, tag: &str) {
                 if n == 0 {
                     continue;
                 }
-                match RULES_EXPLAINED
-                    .iter()
-                    .position(|(ru, sd, k, _)| *ru == r.name && *sd == side && *k == n)
-                {
-                    Some(i) => {
-                        used.insert(i);
-                        println!(
-                            "explained [{family}] {:?}: only {side}: {n}: {}",
-                            r.name, RULES_EXPLAINED[i].3
-                        );
-                    }
-                    None => {
-                        let (a, b) = if side == "ferret" {
-                            (fx, &sx)
-                        } else {
-                            (&sx, fx)
-                        };
-                        let mut first: Vec<_> = a.difference(b).copied().collect();
-                        first.sort_unstable();
-                        first.truncate(4);
-                        unexplained.push(format!(
-                            "[{family}] {:?}: only {side}: {n}, first (time, thread) {first:?}",
-                            r.name
-                        ))
-                    }
-                }
+                let (a, b) = if side == "ferret" {
+                    (fx, &sx)
+                } else {
+                    (&sx, fx)
+                };
+                let mut first: Vec<_> = a.difference(b).copied().collect();
+                first.sort_unstable();
+                first.truncate(4);
+                unexplained.push(format!(
+                    "[{family}] {:?}: only {side}: {n}, first (time, thread) {first:?}",
+                    r.name
+                ))
             }
         }
         println!(
@@ -707,18 +681,13 @@ fn rules_agree(corpus: &Path, src: &Path, tag: &str) {
     for u in &unexplained {
         println!("UNEXPLAINED {u}");
     }
-    assert!(unexplained.is_empty(), "{} unexplained", unexplained.len());
-    assert_eq!(
-        used.len(),
-        RULES_EXPLAINED.len(),
-        "explained differences that no longer occur"
-    );
+    assert!(unexplained.is_empty(), "{} rules differ", unexplained.len());
 }
 
 /// The recorder built beside this analyzer (`cargo test --workspace`
 /// builds both).
 fn recorder_bin() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_analyzer")).with_file_name("recorder")
+    ferret_tests::recorder::beside(env!("CARGO_BIN_EXE_analyzer"))
 }
 
 #[test]

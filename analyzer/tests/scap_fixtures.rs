@@ -219,14 +219,7 @@ fn build() -> Vec<u8> {
 
 /// sysdig's rendering of the fixture, one JSON object per line.
 fn sysdig_rows(path: &std::path::Path) -> Option<String> {
-    let fmt = format!(
-        "*%evt.num {}",
-        FIELDS
-            .iter()
-            .map(|f| format!("%{f}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let fmt = ferret_tests::sysdig_format();
     let out = Command::new("sysdig")
         .arg("-r")
         .arg(path)

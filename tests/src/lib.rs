@@ -91,6 +91,13 @@ pub const SYSDIG_FIELDS: &[&str] = &[
     "container.id",
 ];
 
+/// sysdig's `-p` format of [`SYSDIG_FIELDS`] for every event (`*`),
+/// after its event number: with `-j`, one JSON object per event.
+pub fn sysdig_format() -> String {
+    let fields: Vec<String> = SYSDIG_FIELDS.iter().map(|f| format!("%{f}")).collect();
+    format!("*%evt.num {}", fields.join(" "))
+}
+
 /// A value of sysdig's `-j` output as Ferret prints it (`null` is `<NA>`).
 pub fn sysdig_shown(v: &serde_json::Value) -> String {
     match v {

@@ -90,6 +90,12 @@ impl Drop for Recorder {
     }
 }
 
+/// The recorder built beside another binary of the workspace (a test's
+/// `env!("CARGO_BIN_EXE_analyzer")`: `cargo test --workspace` builds both).
+pub fn beside(binary: &str) -> std::path::PathBuf {
+    Path::new(binary).with_file_name("recorder")
+}
+
 /// Records `script` with the recorder `bin` into `out`: only the script's
 /// own processes (`--pid`), which start once the recorder records, in a
 /// clean environment (PATH, HOME, LANG), and `extra` recorder arguments.
