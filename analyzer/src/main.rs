@@ -119,6 +119,19 @@ enum Command {
     /// comment with the reason (and a line on stderr). The queries read
     /// the table or view --table (default `events`).
     Sql(cmd::sql::Args),
+    /// Write several captures into one file (sysdig#179): each recording
+    /// (a Ferret capture, a .scap trace, a recording of a merged capture, or
+    /// the captures in a directory) becomes a stream with its own metadata
+    /// and snapshot, event chunks of all streams follow in time order under
+    /// one new hash chain, and the sources' file ids and chain heads are
+    /// recorded in the file (`analyzer info` shows them). Chunks are copied
+    /// as stored after their hash and chain are checked; a damaged or
+    /// altered chunk is left out and named. `run`, `events`, `info` and
+    /// `export` read every stream of the result (`FILE#N` names one).
+    /// Prints the new chain head on stdout. Exits 0, 3 when something of a
+    /// source could not be merged (named on stderr and in the file), 2 on
+    /// errors (the same recording given twice among them).
+    Merge(cmd::merge::Args),
     /// Search a capture's events by field, range or free text, with facets
     /// and a time histogram; builds the index first when it is missing or
     /// stale. Exits 2 on a query error, which points at its position.
@@ -158,6 +171,71 @@ impl SelectionArgs {
 /// trace found; the flag says whether the trace was damaged.
 /// Opens a capture or a .scap trace: the capture, whether reading the
 /// trace hit damage, and the conversion report of a trace.
+/// The captures named on a command line: a directory stands for the
+/// captures and .scap traces under it (recursively, in name order; other
+/// files are skipped), and a merged capture of several recordings for each
+/// of them (`all.cap#0`, `all.cap#1`...).
+pub(crate) fn expand_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+        use anyhow::Context as _;
+        let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read directory {}", dir.display()))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("cannot read directory {}", dir.display()))?;
+        entries.sort();
+        for p in entries {
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                walk(&p, out)?;
+            } else if m.is_file() && looks_like_capture(&p) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    fn looks_like_capture(p: &std::path::Path) -> bool {
+        let mut head = [0u8; 8];
+        let ok = capture::reader::open_regular(p)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok();
+        ok && (head == capture::format::FILE_MAGIC || engine::source::is_scap(p))
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out)?;
+            if out.len() == before {
+                anyhow::bail!(
+                    "{}: a directory with no capture or .scap trace in it",
+                    p.display()
+                );
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out
+        .into_iter()
+        .flat_map(|p| capture::Capture::stream_paths(&p))
+        .collect())
+}
+
+/// The files the captures are read from (`all.cap#1` is read from
+/// `all.cap`), for the checks that an output never replaces an input.
+pub(crate) fn input_files(paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    paths
+        .iter()
+        .map(|p| match capture::reader::split_stream_path(p) {
+            Some((f, _)) if !p.exists() => f,
+            _ => p.clone(),
+        })
+        .collect()
+}
+
 fn open_input(
     path: &std::path::Path,
     quiet: bool,
@@ -270,6 +348,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(a) => cmd::report::run(a),
         Command::Export(a) => cmd::export::run(a),
         Command::Sql(a) => cmd::sql::run(a),
+        Command::Merge(a) => cmd::merge::run(a),
     }
 }
 
@@ -345,7 +424,7 @@ pub(crate) fn plan_captures(paths: &[std::path::PathBuf], quiet: bool) -> Result
                     let anchor = meta.map_or(0, |m| m.boot_time_unix_ns);
                     c.time_range().map(|(a, b)| (a + anchor, b + anchor))
                 }),
-                head: cap.as_ref().and_then(|c| c.chain_head()),
+                head: cap.as_ref().and_then(|c| c.recording_head()),
             }
         })
         .collect();

@@ -44,6 +44,7 @@ fn bomb_file(path: &Path, n: u32) {
     for _ in 0..n {
         let h = FrameHeader {
             kind: FrameKind::Chunk,
+            stream: 0,
             codec: Codec::Zstd,
             frame_no: no,
             stored_len: payload.len() as u32,
@@ -148,6 +149,7 @@ fn a_hash_valid_chunk_of_garbage_is_named_with_what_is_wrong() {
         .collect();
     let h = FrameHeader {
         kind: FrameKind::Chunk,
+        stream: 0,
         codec: Codec::None,
         frame_no: last.frame_no + 1,
         stored_len: payload.len() as u32,

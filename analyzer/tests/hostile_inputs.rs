@@ -33,7 +33,10 @@ fn special_files_are_refused_at_once_with_what_they_are() {
     let c = std::ffi::CString::new(fifo.to_str().expect("path")).expect("c");
     // SAFETY: mkfifo on a path we own.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let dir = scratch("");
+    // A directory stands for the captures in it; one without any is refused.
+    let dir = scratch("no-captures");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("notes.txt"), "not a capture").expect("write");
     let rules = ferret_tests::workspace().join("rules");
     let rules = rules.to_str().expect("p");
     let out = scratch("never.cap");

@@ -231,6 +231,99 @@ fn a_rotated_recording_is_one_state_across_its_files() {
         err.contains("overlap in time, but are not one recording"),
         "{err}"
     );
+    // The rotation and the other recording merged into one file: each
+    // recording is a stream, the rotation's streams still one state, the
+    // same alerts as from the files (named by stream), and the overlap said.
+    let merged = dir.join("merged.bin");
+    let m = merged.display().to_string();
+    let o_s = other.display().to_string();
+    let mut args = vec!["merge", "-o", &m, &o_s];
+    args.extend(&rev);
+    let o = analyzer(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("overlap in time, but are not one recording"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("chain head"));
+    let o = analyzer(&[
+        "run",
+        "--json",
+        "-q",
+        "--fail-on",
+        "emergency",
+        "-r",
+        &r,
+        &m,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let from_merged: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let o = analyzer(&[
+        "run",
+        "--json",
+        "-q",
+        "--fail-on",
+        "emergency",
+        "-r",
+        &r,
+        &o_s,
+    ]);
+    let other_alerts = String::from_utf8_lossy(&o.stdout).lines().count();
+    assert_eq!(from_merged.len(), WORKERS + other_alerts, "{from_merged:?}");
+    for a in &alerts {
+        let same = from_merged.iter().find(|b| {
+            b["output"] == a["output"] && b["capture"].as_str().is_some_and(|c| c.starts_with(&m))
+        });
+        assert!(
+            same.is_some(),
+            "{a} not found in the merged capture's alerts"
+        );
+    }
+    // `info` names each stream's source and its chain head, which is what
+    // `verify` printed for the source.
+    let o = analyzer(&["info", "--json", &m]);
+    let infos: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("json array");
+    assert_eq!(infos.len(), files.len() + 1);
+    for f in files.iter().chain([&o_s]) {
+        let v = analyzer(&["verify", "--json", f]);
+        let v: serde_json::Value = serde_json::from_slice(&v.stdout).expect("json");
+        assert!(
+            infos.iter().any(|i| i["merged_from"]["file"] == f.as_str()
+                && i["merged_from"]["chain_head"] == v["chain_head"]),
+            "{f}: {infos:?}"
+        );
+    }
+    let o = analyzer(&["verify", &m]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // A source given again beside its merge is the same recording twice.
+    let o = analyzer(&["run", "-q", "-r", &r, &m, &files[1]]);
+    assert_eq!(o.status.code(), Some(2));
+    // The directory stands for every capture in it (the rules and truth
+    // files beside them are not captures).
+    let sub = dir.join("caps");
+    std::fs::create_dir_all(&sub).expect("dir");
+    for f in &files {
+        let p = std::path::Path::new(f);
+        std::fs::copy(p, sub.join(p.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(sub.join("notes.txt"), "not a capture").expect("write");
+    let o = analyzer(&[
+        "run",
+        "--json",
+        "-q",
+        "--fail-on",
+        "emergency",
+        "-r",
+        &r,
+        &sub.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), WORKERS);
+
     // The same capture twice is an error.
     let o = analyzer(&["run", "-q", "-r", &r, &files[0], &files[0]]);
     assert_eq!(o.status.code(), Some(2));

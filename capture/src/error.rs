@@ -85,6 +85,9 @@ pub enum Fault {
     Frame(FrameFault),
     /// The writer was given something it cannot store.
     Write(String),
+    /// A stream of a merged capture lacks what its source file had lost
+    /// before the merge (recorded in the capture's sources frame).
+    Source(String),
 }
 
 impl fmt::Display for Fault {
@@ -94,6 +97,7 @@ impl fmt::Display for Fault {
             Fault::Header(e) => f.write_str(e),
             Fault::Frame(e) => write!(f, "{e}"),
             Fault::Write(e) => f.write_str(e),
+            Fault::Source(e) => write!(f, "lost before the merge: {e}"),
         }
     }
 }

@@ -28,6 +28,10 @@ pub const FRAME_MAGIC: [u8; 4] = *b"FRM1";
 pub const FORMAT_VERSION: u16 = 1;
 /// The schema version (event table and rkyv records) this code writes and reads.
 pub const SCHEMA_VERSION: u16 = 1;
+/// The schema version of a merged capture (`analyzer merge`): schema 1 plus a
+/// sources frame and a stream number in every frame header. Readers of this
+/// build read both; recordings are still written as version 1.
+pub const MERGED_SCHEMA_VERSION: u16 = 2;
 /// Size of the file header.
 pub const FILE_HEADER_LEN: usize = 64;
 /// Size of a frame header.
@@ -51,6 +55,8 @@ pub enum FrameKind {
     Chunk = 3,
     /// [`crate::schema::CaptureIndex`].
     Index = 4,
+    /// [`crate::schema::Sources`]: the recordings a merged capture holds.
+    Sources = 5,
 }
 
 impl FrameKind {
@@ -60,6 +66,7 @@ impl FrameKind {
             2 => FrameKind::Snapshot,
             3 => FrameKind::Chunk,
             4 => FrameKind::Index,
+            5 => FrameKind::Sources,
             _ => return None,
         })
     }
@@ -71,6 +78,7 @@ impl FrameKind {
             FrameKind::Snapshot => "snapshot",
             FrameKind::Chunk => "chunk",
             FrameKind::Index => "index",
+            FrameKind::Sources => "sources",
         }
     }
 }
@@ -168,9 +176,9 @@ impl FileHeader {
                 h.format_version
             ));
         }
-        if h.schema_version > SCHEMA_VERSION {
+        if h.schema_version > MERGED_SCHEMA_VERSION {
             return Err(format!(
-                "schema version {} is newer than this build's {SCHEMA_VERSION}",
+                "schema version {} is newer than this build's {MERGED_SCHEMA_VERSION}",
                 h.schema_version
             ));
         }
@@ -187,9 +195,9 @@ impl FileHeader {
 ///
 /// ```text
 /// 0    4  magic "FRM1"
-/// 4    1  kind (1 meta, 2 snapshot, 3 chunk, 4 index)
+/// 4    1  kind (1 meta, 2 snapshot, 3 chunk, 4 index, 5 sources)
 /// 5    1  codec (0 none, 1 zstd)
-/// 6    2  reserved (0)
+/// 6    2  stream (0; in a merged capture, the recording the frame belongs to)
 /// 8    4  frame_no (0-based position in the file)
 /// 12   4  stored_len (payload bytes that follow)
 /// 16   4  raw_len (payload bytes once decoded)
@@ -209,6 +217,9 @@ pub struct FrameHeader {
     pub kind: FrameKind,
     /// How the payload is encoded.
     pub codec: Codec,
+    /// The recording (stream) of a merged capture the frame belongs to; 0 in
+    /// a recording.
+    pub stream: u16,
     /// Position of the frame in the file.
     pub frame_no: u32,
     /// Payload bytes in the file.
@@ -239,6 +250,7 @@ impl FrameHeader {
         b[0..4].copy_from_slice(&FRAME_MAGIC);
         b[4] = self.kind as u8;
         b[5] = self.codec as u8;
+        b[6..8].copy_from_slice(&self.stream.to_le_bytes());
         b[8..12].copy_from_slice(&self.frame_no.to_le_bytes());
         b[12..16].copy_from_slice(&self.stored_len.to_le_bytes());
         b[16..20].copy_from_slice(&self.raw_len.to_le_bytes());
@@ -278,6 +290,7 @@ impl FrameHeader {
         let h = FrameHeader {
             kind,
             codec,
+            stream: le_u16(b, 6),
             frame_no: le_u32(b, 8),
             stored_len: le_u32(b, 12),
             raw_len: le_u32(b, 16),
@@ -415,6 +428,7 @@ mod tests {
         let h = FrameHeader {
             kind: FrameKind::Chunk,
             codec: Codec::Zstd,
+            stream: 2,
             frame_no: 3,
             stored_len: 5,
             raw_len: 50,

@@ -31,6 +31,7 @@ pub mod args;
 pub mod error;
 pub mod format;
 pub mod kind;
+pub mod merge;
 pub mod outfile;
 pub mod reader;
 pub mod schema;

@@ -21,11 +21,12 @@ use crate::args::{ArgIter, ArgValue};
 use crate::error::{Error, Fault, FrameFault, Result};
 use crate::format::{
     FileHeader, FrameHeader, FrameKind, Trailer, FILE_HEADER_LEN, FRAME_HEADER_LEN, FRAME_MAGIC,
-    TRAILER_LEN,
+    MERGED_SCHEMA_VERSION, TRAILER_LEN,
 };
 use crate::kind::{kind_info, KindInfo, KindSet};
 use crate::schema::{
-    ArchivedCaptureIndex, ArchivedChunk, CaptureMeta, ChunkEntry, Snapshot, TS_ESCAPE,
+    ArchivedCaptureIndex, ArchivedChunk, CaptureMeta, ChunkEntry, Snapshot, SourceFile, Sources,
+    TS_ESCAPE,
 };
 
 /// The bytes of a capture: a read-only memory map or an owned buffer.
@@ -69,6 +70,33 @@ pub struct Capture {
     lost_events: Option<u64>,
     chain_head: Option<[u8; 32]>,
     problems: Vec<Error>,
+    /// The stream read, in a merged capture (`None`: a recording, or every
+    /// stream at once for [`Capture::open_whole`]).
+    stream: Option<u16>,
+    /// A merged capture's sources frame (empty for a recording).
+    sources: Vec<SourceFile>,
+}
+
+/// Which part of a file [`Capture::from_bytes_part`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// A recording; a merged capture only when it holds one stream.
+    Default,
+    /// One stream of a merged capture.
+    Stream(u16),
+    /// Every frame of the file, whatever stream (for verification); the
+    /// metadata and snapshot are the first stream's.
+    Whole,
+}
+
+/// Splits `all.cap#2` into the file and stream it names (the file must
+/// exist and the suffix be a number); `None` for any other path.
+pub fn split_stream_path(path: &Path) -> Option<(std::path::PathBuf, u16)> {
+    let s = path.to_str()?;
+    let (file, n) = s.rsplit_once('#')?;
+    let n: u16 = n.parse().ok()?;
+    let file = std::path::PathBuf::from(file);
+    file.is_file().then_some((file, n))
 }
 
 /// One step of a walk over the frames of a file.
@@ -97,6 +125,22 @@ pub enum WalkItem {
         /// The decoded trailer.
         trailer: Trailer,
     },
+}
+
+/// Reads a merged capture's sources frame, which follows the file header.
+fn read_sources(data: &[u8]) -> std::result::Result<Vec<SourceFile>, FrameFault> {
+    let at = FILE_HEADER_LEN as u64;
+    let h = frame_at(data, at)?;
+    if h.kind != FrameKind::Sources {
+        return Err(FrameFault::WrongKind {
+            expected: "sources",
+            found: h.kind.name(),
+        });
+    }
+    let raw = decode_frame_payload(data, at, &h)?;
+    rkyv::from_bytes::<Sources, rkyv::rancor::Error>(&raw)
+        .map(|s| s.sources)
+        .map_err(|e| FrameFault::Archive(e.to_string()))
 }
 
 /// Walks the frames of `data` from just after the file header. A frame whose
@@ -140,7 +184,7 @@ pub fn walk_frames(data: &[u8]) -> Vec<WalkItem> {
     out
 }
 
-fn frame_at(data: &[u8], at: u64) -> Result<FrameHeader, FrameFault> {
+pub(crate) fn frame_at(data: &[u8], at: u64) -> Result<FrameHeader, FrameFault> {
     let rest = data.get(at as usize..).ok_or(FrameFault::Truncated)?;
     let header = FrameHeader::decode(rest)?;
     if header.frame_len() > rest.len() as u64 {
@@ -207,22 +251,124 @@ pub fn open_regular(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 impl Capture {
     /// Maps and opens a capture file (a regular file: a FIFO, device or
     /// directory is refused with what it is, without blocking).
+    ///
+    /// A merged capture (`analyzer merge`) holding several recordings is read
+    /// one recording at a time: `all.cap#1` names its stream 1, and the file
+    /// alone is refused with the list of its streams (see
+    /// [`Capture::stream_paths`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Capture> {
-        let name = path.as_ref().display().to_string();
-        let file =
-            open_regular(path.as_ref()).map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
+        let path = path.as_ref();
+        if !path.exists() {
+            if let Some((file, n)) = split_stream_path(path) {
+                return Capture::open_part(&file, &path.display().to_string(), Part::Stream(n));
+            }
+        }
+        Capture::open_part(path, &path.display().to_string(), Part::Default)
+    }
+
+    /// Opens every frame of a file, whatever stream of a merged capture it
+    /// belongs to: for verifying the file as a whole.
+    pub fn open_whole(path: impl AsRef<Path>) -> Result<Capture> {
+        let path = path.as_ref();
+        Capture::open_part(path, &path.display().to_string(), Part::Whole)
+    }
+
+    /// The paths that name each recording of the file at `path`: the path
+    /// itself for a recording (or anything not a merged capture, which
+    /// [`Capture::open`] then judges), `FILE#0`, `FILE#1`... for a merged
+    /// capture of several recordings.
+    pub fn stream_paths(path: &Path) -> Vec<std::path::PathBuf> {
+        match Capture::open_part(path, &path.display().to_string(), Part::Whole) {
+            Ok(c) if c.sources.len() > 1 => (0..c.sources.len())
+                .map(|i| std::path::PathBuf::from(format!("{}#{i}", path.display())))
+                .collect(),
+            _ => vec![path.to_path_buf()],
+        }
+    }
+
+    fn open_part(path: &Path, name: &str, part: Part) -> Result<Capture> {
+        let name = name.to_string();
+        let file = open_regular(path).map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
         // SAFETY: the map is read-only and private to this process. Ferret
         // never writes to a file it reads; a capture truncated by another
         // process while mapped would fault, which is the documented limit of
         // reading over mmap (copy the file first when it is still being written).
         let map = unsafe { memmap2::Mmap::map(&file) }
             .map_err(|e| Error::new(&name, Fault::Io(e.to_string())))?;
-        Capture::from_bytes(Bytes::Mapped(map), &name)
+        Capture::from_bytes_part(Bytes::Mapped(map), &name, part)
     }
 
     /// Opens a capture held in memory; `name` is used in messages.
     pub fn from_bytes(data: Bytes, name: &str) -> Result<Capture> {
+        Capture::from_bytes_part(data, name, Part::Default)
+    }
+
+    /// Opens the `part` of a capture held in memory.
+    pub fn from_bytes_part(data: Bytes, name: &str, part: Part) -> Result<Capture> {
         let header = FileHeader::decode(&data).map_err(|e| Error::new(name, Fault::Header(e)))?;
+        let merged = header.schema_version >= MERGED_SCHEMA_VERSION;
+        let mut problems = Vec::new();
+        let sources = if merged {
+            match read_sources(&data) {
+                Ok(s) => s,
+                Err(f) => {
+                    problems.push(Error::at(
+                        name,
+                        None,
+                        FILE_HEADER_LEN as u64,
+                        FrameFault::Section {
+                            frame: "sources",
+                            cause: f.to_string(),
+                            lost: "the names and chain heads of the merged recordings are unknown; stream 0 is read",
+                        },
+                    ));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let stream = match (merged, part) {
+            (false, Part::Stream(n)) => {
+                return Err(Error::new(
+                    name,
+                    Fault::Header(format!(
+                        "stream {n} asked for, but this is a recording, not a merged capture"
+                    )),
+                ))
+            }
+            (false, _) | (true, Part::Whole) => None,
+            (true, Part::Stream(n)) => {
+                if !sources.is_empty() && usize::from(n) >= sources.len() {
+                    return Err(Error::new(
+                        name,
+                        Fault::Header(format!(
+                            "a merged capture of {} recordings has no stream {n}",
+                            sources.len()
+                        )),
+                    ));
+                }
+                Some(n)
+            }
+            (true, Part::Default) => {
+                if sources.len() > 1 {
+                    let hosts: Vec<String> = sources
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| format!("#{i} {} ({})", s.hostname, s.name))
+                        .collect();
+                    return Err(Error::new(
+                        name,
+                        Fault::Header(format!(
+                            "a merged capture of {} recordings: {}; name one as {name}#N, or give the file to a command that reads them all (run, events, info, export, merge)",
+                            sources.len(),
+                            hosts.join(", ")
+                        )),
+                    ));
+                }
+                Some(0)
+            }
+        };
         let mut cap = Capture {
             name: name.to_string(),
             data,
@@ -234,7 +380,9 @@ impl Capture {
             end_unix_ns: None,
             lost_events: None,
             chain_head: None,
-            problems: Vec::new(),
+            problems,
+            stream,
+            sources,
         };
         match cap.read_index().and_then(|()| cap.check_index()) {
             Ok(()) => {}
@@ -245,8 +393,23 @@ impl Capture {
                 cap.scan();
             }
         }
+        if let Some(src) = cap.source_file().cloned() {
+            let lost: Vec<Error> = src
+                .damage
+                .iter()
+                .map(|d| Error::new(name, Fault::Source(format!("{}: {d}", src.name))))
+                .collect();
+            cap.lost_events = Some(src.lost_events);
+            cap.end_unix_ns = (src.end_unix_ns != 0).then_some(src.end_unix_ns);
+            cap.problems.extend(lost);
+        }
         cap.read_meta();
         Ok(cap)
+    }
+
+    /// Whether a frame belongs to the part read.
+    fn mine(&self, h: &FrameHeader) -> bool {
+        self.stream.is_none_or(|s| s == h.stream)
     }
 
     fn read_index(&mut self) -> Result<()> {
@@ -304,6 +467,21 @@ impl Capture {
                     "entry {i} points past the index"
                 ))));
             }
+            if self.stream.is_some() {
+                let h = frame_at(&self.data, entry.offset).map_err(|f| {
+                    Error::at(
+                        &self.name,
+                        Some(i),
+                        entry.offset,
+                        FrameFault::IndexMismatch(format!(
+                            "index entry {i} points at no frame ({f}); reading the frames instead"
+                        )),
+                    )
+                })?;
+                if !self.mine(&h) {
+                    continue;
+                }
+            }
             chunks.push(entry);
         }
         self.chunks = chunks;
@@ -318,7 +496,7 @@ impl Capture {
     /// each other in event order: an index that disagrees with the frames is
     /// not trusted (the caller then scans the frames).
     fn check_index(&self) -> Result<()> {
-        let mut next_seq = None;
+        let mut next_seq: std::collections::HashMap<u16, Option<u64>> = Default::default();
         for (i, e) in self.chunks.iter().enumerate() {
             let bad = |why: String| {
                 Error::at(
@@ -346,10 +524,21 @@ impl Capture {
                     e.first_seq + u64::from(e.event_count)
                 )));
             }
-            if next_seq.is_some_and(|n| n != e.first_seq) {
+            // A recording's events are numbered without gaps; a merged
+            // stream keeps its source's numbers, with the gaps of chunks the
+            // source had lost (named in its sources entry).
+            let merged = self.header.schema_version >= MERGED_SCHEMA_VERSION;
+            let next = next_seq.entry(h.stream).or_insert(None);
+            if next.is_some_and(|n| {
+                if merged {
+                    e.first_seq < n
+                } else {
+                    n != e.first_seq
+                }
+            }) {
                 return Err(bad("entries out of event order".into()));
             }
-            next_seq = Some(e.first_seq + u64::from(e.event_count));
+            *next = Some(e.first_seq + u64::from(e.event_count));
         }
         Ok(())
     }
@@ -358,6 +547,7 @@ impl Capture {
         let mut chunk_no = 0usize;
         for item in walk_frames(&self.data) {
             match item {
+                WalkItem::Frame { header, .. } if !self.mine(&header) => {}
                 WalkItem::Frame { offset, header } => match header.kind {
                     FrameKind::Chunk => {
                         self.chunks.push(ChunkEntry {
@@ -384,11 +574,64 @@ impl Capture {
                 WalkItem::Trailer { .. } => {}
             }
         }
-        // Frames moved around in the file still read in event order.
-        self.chunks.sort_by_key(|c| c.first_seq);
+        // Frames moved around in the file still read in event order (the
+        // streams of a merged capture read whole stay in file order: each
+        // numbers its events on its own).
+        if self.stream.is_some() || self.header.schema_version < MERGED_SCHEMA_VERSION {
+            self.chunks.sort_by_key(|c| c.first_seq);
+        }
+    }
+
+    /// A merged capture's metadata and snapshot frames for the stream read
+    /// (they precede the first chunk, each stream's snapshot after its
+    /// metadata).
+    fn read_stream_meta(&mut self) {
+        let want = self.stream.unwrap_or(0);
+        let mut meta_at = None;
+        for item in walk_frames(&self.data) {
+            let WalkItem::Frame { offset, header } = item else {
+                continue;
+            };
+            match header.kind {
+                FrameKind::Chunk | FrameKind::Index => break,
+                _ if header.stream != want => {}
+                FrameKind::Meta if meta_at.is_none() => meta_at = Some(offset),
+                FrameKind::Snapshot if self.snapshot_offset.is_none() => {
+                    self.snapshot_offset = Some(offset)
+                }
+                _ => {}
+            }
+        }
+        let r = match meta_at {
+            Some(at) => frame_at(&self.data, at).and_then(|h| {
+                let raw = self.decode_payload(at, &h)?;
+                rkyv::from_bytes::<CaptureMeta, rkyv::rancor::Error>(&raw)
+                    .map_err(|e| FrameFault::Archive(e.to_string()))
+            }),
+            None => Err(FrameFault::WrongKind {
+                expected: "meta",
+                found: "none for this stream",
+            }),
+        };
+        match r {
+            Ok(m) => self.meta = Some(m),
+            Err(f) => self.problems.push(Error::at(
+                &self.name,
+                None,
+                meta_at.unwrap_or(FILE_HEADER_LEN as u64),
+                FrameFault::Section {
+                    frame: "metadata",
+                    cause: f.to_string(),
+                    lost: "host, recorder, boot time (times are relative to boot) and filters are unknown; the snapshot and events are still read",
+                },
+            )),
+        }
     }
 
     fn read_meta(&mut self) {
+        if self.header.schema_version >= MERGED_SCHEMA_VERSION {
+            return self.read_stream_meta();
+        }
         let at = FILE_HEADER_LEN as u64;
         let r = frame_at(&self.data, at).and_then(|h| {
             if h.kind != FrameKind::Meta {
@@ -465,9 +708,21 @@ impl Capture {
     /// Checks a frame's hash and returns its decompressed payload in an aligned
     /// buffer of exactly `raw_len` bytes.
     fn decode_payload(&self, at: u64, h: &FrameHeader) -> Result<AlignedVec, FrameFault> {
-        let start = at as usize;
-        let hb = &self.data[start..start + FRAME_HEADER_LEN];
-        let payload = &self.data[start + FRAME_HEADER_LEN..start + h.frame_len() as usize];
+        decode_frame_payload(&self.data, at, h)
+    }
+}
+
+/// Checks a frame's hash and returns its decompressed payload in an aligned
+/// buffer of exactly `raw_len` bytes.
+pub(crate) fn decode_frame_payload(
+    data: &[u8],
+    at: u64,
+    h: &FrameHeader,
+) -> Result<AlignedVec, FrameFault> {
+    let start = at as usize;
+    {
+        let hb = &data[start..start + FRAME_HEADER_LEN];
+        let payload = &data[start + FRAME_HEADER_LEN..start + h.frame_len() as usize];
         h.check_payload(hb, payload)?;
         let mut buf = AlignedVec::<16>::with_capacity(h.raw_len as usize);
         buf.resize(h.raw_len as usize, 0);
@@ -486,6 +741,34 @@ impl Capture {
             }
         }
         Ok(buf)
+    }
+}
+
+impl Capture {
+    /// The stream of a merged capture this reads (`None` for a recording).
+    pub fn stream(&self) -> Option<u16> {
+        self.stream
+    }
+
+    /// A merged capture's sources, one per stream (empty for a recording).
+    pub fn sources(&self) -> &[SourceFile] {
+        &self.sources
+    }
+
+    /// Where the stream read came from, in a merged capture.
+    pub fn source_file(&self) -> Option<&SourceFile> {
+        self.sources.get(usize::from(self.stream?))
+    }
+
+    /// What identifies the recording read: the chain head of the file, or
+    /// for a stream of a merged capture the chain head its source file had.
+    /// Two inputs with the same identity are the same recording.
+    pub fn recording_head(&self) -> Option<[u8; 32]> {
+        match self.source_file() {
+            Some(s) if s.finished => Some(s.chain_head),
+            Some(_) => None,
+            None => self.chain_head,
+        }
     }
 
     /// The file's name as given to `open`.
@@ -527,6 +810,12 @@ impl Capture {
     /// Wall-clock end from the index (finished captures only).
     pub fn end_unix_ns(&self) -> Option<u64> {
         self.end_unix_ns
+    }
+
+    /// Events the recorder knew it lost, from the index (finished captures
+    /// only; for a stream of a merged capture, its source's count).
+    pub fn lost_events(&self) -> Option<u64> {
+        self.lost_events
     }
 
     /// The chain head from the trailer (finished captures only).

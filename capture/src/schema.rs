@@ -267,3 +267,37 @@ pub struct CaptureIndex {
     /// Events the recorder knows it lost (sum of loss records).
     pub lost_events: u64,
 }
+
+/// The recordings a merged capture holds (`analyzer merge`), in the frame
+/// that follows its file header. Stream `i` of the file is `sources[i]`.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Sources {
+    /// One entry per stream, in stream order.
+    pub sources: Vec<SourceFile>,
+}
+
+/// Where one stream of a merged capture came from: enough to prove which
+/// recording it was, long after the source file is gone.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct SourceFile {
+    /// The file's name as given to the merge.
+    pub name: String,
+    /// The source file's header id.
+    pub file_id: [u8; 16],
+    /// The source's chain head (its trailer's); all zero when it was not
+    /// finished (`finished` false).
+    pub chain_head: [u8; 32],
+    /// Whether the source had a valid trailer and index.
+    pub finished: bool,
+    /// Host name of the recorded machine (from the source's metadata).
+    pub hostname: String,
+    /// Events copied from the source.
+    pub events: u64,
+    /// Events the source's recorder knew it lost.
+    pub lost_events: u64,
+    /// Wall-clock end of the source (Unix ns), 0 when unknown.
+    pub end_unix_ns: u64,
+    /// What of the source could not be copied (damaged frames, a broken
+    /// chain), one sentence each; empty for an intact source.
+    pub damage: Vec<String>,
+}

@@ -74,6 +74,9 @@ pub fn verify(cap: &Capture) -> VerifyReport {
                         FrameKind::Snapshot => {
                             Some("the processes, fds, users and groups at the start are lost")
                         }
+                        FrameKind::Sources => {
+                            Some("the names and chain heads of the merged recordings are unknown")
+                        }
                         _ => Some("a reader rebuilds the index by scanning the frames"),
                     };
                     let f = match lost {
@@ -102,7 +105,10 @@ pub fn verify(cap: &Capture) -> VerifyReport {
                     bad(FrameFault::ChainBreak);
                     ok = false;
                 }
-                if ok && h.kind == FrameKind::Chunk {
+                // In a merged capture read one stream at a time, the other
+                // streams' chunks are checked by hash and chain only.
+                let in_part = cap.stream().is_none_or(|s| s == h.stream);
+                if ok && h.kind == FrameKind::Chunk && in_part {
                     // Full decode through the reader's own path.
                     if let Some(&i) = chunk_at.get(&offset) {
                         if let Err(e) = cap.load_chunk(i) {
@@ -178,11 +184,22 @@ pub fn verify(cap: &Capture) -> VerifyReport {
             )
         });
     }
+    // What the recordings of a merged capture had lost before the merge:
+    // the file is whole, the evidence is not.
+    for src in cap.sources() {
+        for d in &src.damage {
+            rep.problems.push(Error::new(
+                name,
+                Fault::Source(format!("{}: {d}", src.name)),
+            ));
+        }
+    }
     if rep.finished {
         // The index must list exactly the chunk frames found.
         let found: Vec<u64> = frames
             .iter()
             .filter(|(_, h)| h.kind == FrameKind::Chunk)
+            .filter(|(_, h)| cap.stream().is_none_or(|s| s == h.stream))
             .map(|(o, _)| *o)
             .collect();
         let listed: Vec<u64> = cap.chunks().iter().map(|c| c.offset).collect();

@@ -33,6 +33,13 @@ impl Sink for File {
     }
 }
 
+impl<W: Sink> Sink for io::BufWriter<W> {
+    fn sync(&mut self) -> io::Result<()> {
+        self.flush()?;
+        self.get_mut().sync()
+    }
+}
+
 impl Sink for Vec<u8> {
     fn sync(&mut self) -> io::Result<()> {
         Ok(())
@@ -439,6 +446,7 @@ impl<W: Sink> CaptureWriter<W> {
         let header = FrameHeader {
             kind,
             codec: Codec::Zstd,
+            stream: 0,
             frame_no: self.frame_no,
             stored_len: self.zbuf.len() as u32,
             raw_len: raw.len() as u32,

@@ -117,6 +117,25 @@ pub struct CaptureSummary {
     /// Problems met (damaged frames, missing trailer), as messages naming
     /// chunk and offset.
     pub problems: Vec<String>,
+    /// For one recording of a merged capture (`analyzer merge`): its stream
+    /// and the file it was merged from; absent for a recording's own file.
+    pub merged_from: Option<MergedFrom>,
+}
+
+/// Where a recording of a merged capture came from (its sources entry).
+#[derive(Clone, Debug, Serialize)]
+pub struct MergedFrom {
+    /// Stream number in the merged file (`FILE#N`).
+    pub stream: u16,
+    /// The source file's name as given to the merge.
+    pub file: String,
+    /// The source file's id (hex).
+    pub file_id: String,
+    /// The source's chain head (hex) when it was finished; it equals what
+    /// `analyzer verify` printed for the source.
+    pub chain_head: Option<String>,
+    /// What of the source could not be merged.
+    pub not_merged: Vec<String>,
 }
 
 /// One container of a capture, as its latest record describes it.
@@ -317,7 +336,18 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
             (0, 0, 0)
         }
     };
-    let file_bytes = cap.bytes().len() as u64;
+    // A recording of a merged capture owns its chunks' bytes, not the file's.
+    let file_bytes = match cap.stream() {
+        Some(_) => cap.chunks().iter().map(|c| u64::from(c.frame_len)).sum(),
+        None => cap.bytes().len() as u64,
+    };
+    let merged_from = cap.source_file().map(|s| MergedFrom {
+        stream: cap.stream().unwrap_or(0),
+        file: s.name.clone(),
+        file_id: capture::format::hex(&s.file_id),
+        chain_head: s.finished.then(|| capture::format::hex(&s.chain_head)),
+        not_merged: s.damage.clone(),
+    });
     let lost: u64 = tally.drops.values().map(|d| d.0).sum();
     let records: u64 = tally.drops.values().map(|d| d.1).sum();
     CaptureSummary {
@@ -327,6 +357,7 @@ pub fn summarize(cap: &Capture) -> CaptureSummary {
         schema_version: cap.header().schema_version,
         finished: cap.chain_head().is_some(),
         chain_head: cap.chain_head().map(|h| capture::format::hex(&h)),
+        merged_from,
         hostname: meta.map(|m| m.hostname.clone()),
         kernel_release: meta.map(|m| m.kernel_release.clone()),
         arch: meta.map(|m| m.arch.clone()),
@@ -412,6 +443,21 @@ impl std::fmt::Display for CaptureSummary {
         )?;
         if let Some(h) = &self.chain_head {
             writeln!(f, "chain head    {h}")?;
+        }
+        if let Some(m) = &self.merged_from {
+            writeln!(
+                f,
+                "merged from   stream {} of this file: {} (file id {}, chain head {})",
+                m.stream,
+                esc(&m.file),
+                m.file_id,
+                m.chain_head
+                    .as_deref()
+                    .unwrap_or("none: it was not finished")
+            )?;
+            for d in &m.not_merged {
+                writeln!(f, "  not merged: {}", esc(d))?;
+            }
         }
         writeln!(
             f,

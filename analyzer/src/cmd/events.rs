@@ -47,6 +47,11 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
+    // Directories and merged captures stand for the recordings they hold.
+    let a = Args {
+        captures: crate::expand_inputs(&a.captures)?,
+        ..a
+    };
     let Args {
         captures,
         kind,

@@ -69,6 +69,11 @@ pub enum FormatArg {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
+    // Directories and merged captures stand for the recordings they hold.
+    let a = Args {
+        captures: crate::expand_inputs(&a.captures)?,
+        ..a
+    };
     let rules = if a.rules.is_empty() {
         Vec::new()
     } else {
@@ -93,7 +98,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         FormatArg::Jsonl => (export::Format::Jsonl, "jsonl"),
         FormatArg::Scap | FormatArg::Ocsf => unreachable!("handled above"),
     };
-    let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
+    let files = crate::input_files(&a.captures);
+    let inputs: Vec<&std::path::Path> = files.iter().map(|c| c.as_path()).collect();
     let mut damaged = false;
     let mut names = std::collections::BTreeSet::new();
     for path in &a.captures {
@@ -152,7 +158,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
 /// `--format scap`: one trace per capture.
 fn scap(a: &Args) -> Result<ExitCode> {
-    let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
+    let files = crate::input_files(&a.captures);
+    let inputs: Vec<&std::path::Path> = files.iter().map(|c| c.as_path()).collect();
     let gz_name = a.out.extension().is_some_and(|e| e == "gz");
     let single_file = a.captures.len() == 1 && !a.out.is_dir();
     let gzip = a.gzip || gz_name;
@@ -259,7 +266,8 @@ fn scap(a: &Args) -> Result<ExitCode> {
 fn ocsf(a: &Args) -> Result<ExitCode> {
     use export::ocsf::Class;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
+    let files = crate::input_files(&a.captures);
+    let inputs: Vec<&std::path::Path> = files.iter().map(|c| c.as_path()).collect();
     let mut damaged = false;
     let mut stems = std::collections::BTreeSet::new();
     for path in &a.captures {
@@ -347,9 +355,14 @@ fn unique_name(
     ext: &str,
     taken: &mut std::collections::BTreeSet<String>,
 ) -> String {
-    let stem = path
+    // `all.cap#1`, a recording of a merged capture, is named `all#1`.
+    let (file, stream) = match capture::reader::split_stream_path(path) {
+        Some((f, n)) if !path.exists() => (f, format!("#{n}")),
+        _ => (path.to_path_buf(), String::new()),
+    };
+    let stem = file
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(|s| format!("{}{stream}", s.to_string_lossy()))
         .unwrap_or_else(|| "capture".into());
     let mut name = format!("{stem}{ext}");
     let mut n = 1;

@@ -109,6 +109,11 @@ pub fn open(
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
+    // Directories and merged captures stand for the recordings they hold.
+    let a = Args {
+        captures: crate::expand_inputs(&a.captures)?,
+        ..a
+    };
     let opts = build_options(a.index_dir, &a.rules, &a.sel, a.threads)?;
     let ix = open(&a.captures, opts, a.force, a.quiet)?;
     if !a.quiet {

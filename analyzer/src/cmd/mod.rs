@@ -6,6 +6,7 @@ pub mod import;
 pub mod index;
 pub mod info;
 pub mod list_fields;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod search;

@@ -161,6 +161,11 @@ struct Done {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
+    // Directories and merged captures stand for the recordings they hold.
+    let a = Args {
+        captures: crate::expand_inputs(&a.captures)?,
+        ..a
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let max_threads = (4 * cores).min(256);
     if a.threads > max_threads {
@@ -209,7 +214,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     fmt.json = stdout_format == FormatArg::Json;
 
     // Outputs.
-    let inputs: Vec<&Path> = a.captures.iter().map(|c| c.as_path()).collect();
+    let files = crate::input_files(&a.captures);
+    let inputs: Vec<&Path> = files.iter().map(|c| c.as_path()).collect();
     let timeout = cfg
         .as_ref()
         .map(|c| c.output_timeout)

@@ -21,7 +21,12 @@ pub struct Args {
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
     let Args { capture, json } = a;
-    let cap = Capture::open(&capture)?;
+    // A merged capture is verified whole: every stream's frames on its one chain.
+    let cap = if capture.exists() {
+        Capture::open_whole(&capture)?
+    } else {
+        Capture::open(&capture)?
+    };
     let rep = capture::verify(&cap);
     if json {
         let v = serde_json::json!({
