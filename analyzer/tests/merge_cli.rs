@@ -115,6 +115,23 @@ fn a_damaged_source_is_merged_without_its_bad_chunk_and_says_so() {
         String::from_utf8_lossy(&o.stderr)
     );
 
+    // One recording of it is indexed and searched like a capture of its own.
+    let one = format!("{m}#0");
+    let o = analyzer(&[
+        "search",
+        "-q",
+        "--json",
+        "--limit",
+        "1",
+        &one,
+        "evt.type:openat",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let hit: serde_json::Value =
+        serde_json::from_str(text.lines().next().unwrap_or("")).expect("a json line");
+    assert_eq!(hit["capture"], one.as_str(), "{hit}");
+
     let out = dir.join("export");
     let _ = std::fs::remove_dir_all(&out);
     let o = analyzer(&["export", "--format", "jsonl", "-q", "-o", &s(&out), &m]);
