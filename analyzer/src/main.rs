@@ -480,6 +480,10 @@ pub(crate) fn plan_captures(paths: &[std::path::PathBuf], quiet: bool) -> Result
             at = continues.iter().position(|c| *c == Some(x));
         }
     }
+    // Captures of one host that overlap without being one recording, said
+    // once per host (ten such files are one line, not forty-five).
+    let mut overlapping: std::collections::BTreeMap<&str, std::collections::BTreeSet<usize>> =
+        Default::default();
     for i in 0..n {
         for j in 0..i {
             let related = continues[i] == Some(j) || continues[j] == Some(i);
@@ -488,15 +492,23 @@ pub(crate) fn plan_captures(paths: &[std::path::PathBuf], quiet: bool) -> Result
             }
             if let (Some((a0, a1)), Some((b0, b1))) = (metas[j].span, metas[i].span) {
                 if a0 <= b1 && b0 <= a1 {
-                    say!(
-                        "analyzer: {} and {} are both of host {} and overlap in time, but are not one recording: analysed separately (their alerts may repeat)",
-                        paths[j].display(),
-                        paths[i].display(),
-                        metas[i].host
-                    );
+                    let set = overlapping.entry(metas[i].host.as_str()).or_default();
+                    set.insert(j);
+                    set.insert(i);
                 }
             }
         }
+    }
+    for (host, set) in overlapping {
+        let names: Vec<String> = set.iter().map(|&i| paths[i].display().to_string()).collect();
+        let (list, verb) = match names.split_last() {
+            Some((last, [one])) => (format!("{one} and {last}"), "both"),
+            Some((last, rest)) => (format!("{} and {last}", rest.join(", ")), "all"),
+            None => continue,
+        };
+        say!(
+            "analyzer: {list} are {verb} of host {host} and overlap in time, but are not one recording: analysed separately (their alerts may repeat)"
+        );
     }
     Ok(Plan {
         order,
