@@ -132,6 +132,15 @@ enum Command {
     /// source could not be merged (named on stderr and in the file), 2 on
     /// errors (the same recording given twice among them).
     Merge(cmd::merge::Args),
+    /// Investigate a capture on the terminal (the same as `ferret-tui`):
+    /// alerts grouped by rule, the event timeline with a histogram, the
+    /// process tree (every exec, counts per process), every field of an
+    /// event; Enter pivots (alert -> event -> process -> its events), Esc
+    /// goes back; `f` filters by a Falco condition, `/` searches, `m`
+    /// bookmarks (in `<capture>.marks.json`), `?` lists the keys. Exits 2
+    /// without a terminal or when the capture or a rules path cannot be
+    /// opened.
+    Tui(cmd::tui::Args),
     /// Search a capture's events by field, range or free text, with facets
     /// and a time histogram; builds the index first when it is missing or
     /// stale. Exits 2 on a query error, which points at its position.
@@ -349,6 +358,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => cmd::export::run(a),
         Command::Sql(a) => cmd::sql::run(a),
         Command::Merge(a) => cmd::merge::run(a),
+        Command::Tui(a) => cmd::tui::run(a),
     }
 }
 
@@ -500,7 +510,10 @@ pub(crate) fn plan_captures(paths: &[std::path::PathBuf], quiet: bool) -> Result
         }
     }
     for (host, set) in overlapping {
-        let names: Vec<String> = set.iter().map(|&i| paths[i].display().to_string()).collect();
+        let names: Vec<String> = set
+            .iter()
+            .map(|&i| paths[i].display().to_string())
+            .collect();
         let (list, verb) = match names.split_last() {
             Some((last, [one])) => (format!("{one} and {last}"), "both"),
             Some((last, rest)) => (format!("{} and {last}", rest.join(", ")), "all"),

@@ -1,13 +1,22 @@
-//! Rendering: reads the model, draws the panes. Generic over the backend so
-//! tests draw into a `TestBackend`.
+//! Rendering: reads the model and draws the screen. Generic over the
+//! backend, so tests draw into a `TestBackend`.
+//!
+//! ```text
+//! header: capture, host, events, alerts, work in progress
+//! breadcrumb: where pivots came from
+//! problems (capture damage, lost events, rule errors), when any
+//! body: the view
+//! message line (or the line being typed)
+//! key hints (always shown)
+//! ```
 
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Tabs};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 use ratatui::Frame;
 
-use crate::app::{App, Pane};
+use crate::app::{AlertRow, App, Mode, ViewKind};
 
 fn prio_color(p: ruleset::Priority) -> Color {
     use ruleset::Priority::*;
@@ -20,103 +29,6 @@ fn prio_color(p: ruleset::Priority) -> Color {
     }
 }
 
-/// Draws the whole screen.
-pub fn draw(f: &mut Frame<'_>, app: &mut App) {
-    let [top, body, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(f.area());
-    let titles = vec![
-        format!("1 Alerts ({})", app.alerts.len()),
-        format!("2 Events ({})", app.events_total),
-        format!("3 Processes ({})", app.tree.len()),
-    ];
-    let sel = match app.pane {
-        Pane::Alerts => 0,
-        Pane::Events => 1,
-        Pane::Processes => 2,
-    };
-    f.render_widget(
-        Tabs::new(titles)
-            .select(sel)
-            .highlight_style(Style::default().add_modifier(Modifier::REVERSED)),
-        top,
-    );
-    let height = body.height.saturating_sub(2) as usize;
-    let lines: Vec<Line<'_>> = match app.pane {
-        Pane::Alerts => window(app.alerts.len(), app.alert_sel, height)
-            .map(|i| {
-                let a = &app.alerts[i];
-                let gap = if a.in_gap { " [gap]" } else { "" };
-                let l = Line::from(vec![
-                    Span::styled(
-                        format!("{:<9}", a.priority.name()),
-                        Style::default().fg(prio_color(a.priority)),
-                    ),
-                    Span::raw(esc(&format!(
-                        "#{:<8} {}{gap}: {}",
-                        a.evt_num, a.rule, a.output
-                    ))),
-                ]);
-                if i == app.alert_sel {
-                    l.style(Style::default().add_modifier(Modifier::REVERSED))
-                } else {
-                    l
-                }
-            })
-            .collect(),
-        Pane::Events => {
-            let rows: Vec<u64> = window(app.events_total as usize, app.event_sel as usize, height)
-                .map(|i| i as u64)
-                .collect();
-            rows.into_iter()
-                .map(|seq| {
-                    let text = app
-                        .event_line(seq)
-                        .unwrap_or_else(|| format!("{} <unreadable>", seq + 1));
-                    let l = Line::from(esc(&text));
-                    if seq == app.event_sel {
-                        l.style(Style::default().add_modifier(Modifier::REVERSED))
-                    } else {
-                        l
-                    }
-                })
-                .collect()
-        }
-        Pane::Processes => window(app.tree.len(), app.proc_sel, height)
-            .map(|i| {
-                let (depth, p) = &app.tree[i];
-                let l = Line::from(esc(&format!(
-                    "{}{} {}",
-                    "  ".repeat(*depth),
-                    p.pid,
-                    p.cmdline
-                )));
-                if i == app.proc_sel {
-                    l.style(Style::default().add_modifier(Modifier::REVERSED))
-                } else {
-                    l
-                }
-            })
-            .collect(),
-    };
-    let title = esc(&format!(" {} — {} ", app.cap.name(), app.alerts_status));
-    f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
-        body,
-    );
-    let status_text = if app.searching {
-        format!("/{}", app.search)
-    } else if !app.message.is_empty() {
-        app.message.clone()
-    } else {
-        "q quit  1/2/3 panes  j/k move  Enter pivot  / search  n next".to_string()
-    };
-    f.render_widget(Paragraph::new(esc(&status_text)), status);
-}
-
 /// Text from a capture or rule file, with control characters shown as
 /// escapes: a process named with an escape sequence cannot drive the
 /// terminal.
@@ -124,8 +36,12 @@ fn esc(s: &str) -> String {
     capture::text::escape_controls(s).into_owned()
 }
 
+fn time_of(ns: u64) -> String {
+    capture::text::rfc3339(ns)
+}
+
 /// The rows to show so that `sel` is visible in `height` rows.
-fn window(len: usize, sel: usize, height: usize) -> std::ops::Range<usize> {
+pub fn window(len: usize, sel: usize, height: usize) -> std::ops::Range<usize> {
     if len == 0 || height == 0 {
         return 0..0;
     }
@@ -133,4 +49,545 @@ fn window(len: usize, sel: usize, height: usize) -> std::ops::Range<usize> {
         .saturating_sub(height / 2)
         .min(len.saturating_sub(height));
     start..(start + height).min(len)
+}
+
+fn selected(l: Line<'static>, yes: bool) -> Line<'static> {
+    if yes {
+        l.style(Style::default().add_modifier(Modifier::REVERSED))
+    } else {
+        l
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame<'_>, app: &mut App) {
+    let problems = app.problems.len().min(2) as u16;
+    let [header, crumb, probs, body, message, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(problems),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+
+    // Header.
+    let host = app
+        .cap
+        .meta()
+        .map(|m| m.hostname.clone())
+        .unwrap_or_else(|| "host unknown".into());
+    let mut head = format!(
+        " {}  {}  {} events  {}",
+        app.cap.name(),
+        host,
+        app.events_total,
+        app.alerts_status
+    );
+    for (what, pct) in app.busy() {
+        head.push_str(&format!("  | {what} {pct}%"));
+    }
+    f.render_widget(
+        Paragraph::new(esc(&head)).style(Style::default().add_modifier(Modifier::BOLD)),
+        header,
+    );
+    f.render_widget(
+        Paragraph::new(esc(&format!(" {}", app.breadcrumb().join(" > "))))
+            .style(Style::default().fg(Color::Cyan)),
+        crumb,
+    );
+    if problems > 0 {
+        let mut lines: Vec<Line<'_>> = Vec::new();
+        let n = app.problems.len();
+        lines.push(Line::from(esc(&format!(
+            " ! {}{}",
+            app.problems[0],
+            if n > 1 {
+                format!("  ({n} problems)")
+            } else {
+                String::new()
+            }
+        ))));
+        if n > 1 {
+            lines.push(Line::from(esc(&format!(" ! {}", app.problems[1]))));
+        }
+        f.render_widget(
+            Paragraph::new(lines).style(Style::default().fg(Color::LightRed)),
+            probs,
+        );
+    }
+
+    // Body.
+    match app.view {
+        ViewKind::Alerts => draw_alerts(f, app, body),
+        ViewKind::Timeline => draw_timeline(f, app, body),
+        ViewKind::Processes => draw_processes(f, app, body),
+        ViewKind::Detail => draw_detail(f, app, body),
+        ViewKind::Help => draw_help(f, app, body),
+    }
+
+    // Message or input line.
+    if app.mode != Mode::Normal {
+        let prompt = match app.mode {
+            Mode::Search if app.view == ViewKind::Processes => "filter tree: ",
+            Mode::Search => "search: /",
+            Mode::Filter => "filter (Falco condition): ",
+            Mode::Note => "note: ",
+            Mode::Command => ":",
+            Mode::Normal => "",
+        };
+        let mut spans = vec![
+            Span::styled(prompt.to_string(), Style::default().fg(Color::Yellow)),
+            Span::raw(esc(&app.input)),
+        ];
+        if let Some((col, why)) = &app.input_error {
+            spans.push(Span::styled(
+                format!("   <- column {}: {}", col + 1, esc(why)),
+                Style::default().fg(Color::LightRed),
+            ));
+        }
+        f.render_widget(Paragraph::new(Line::from(spans)), message);
+        let x = message.x + (prompt.len() + app.input.chars().count()) as u16;
+        f.set_cursor_position((x.min(message.right().saturating_sub(1)), message.y));
+    } else if !app.message.is_empty() {
+        let style = if app.message_is_error {
+            Style::default().fg(Color::LightRed)
+        } else {
+            Style::default().fg(Color::Green)
+        };
+        f.render_widget(Paragraph::new(esc(&app.message)).style(style), message);
+    }
+    f.render_widget(
+        Paragraph::new(crate::keys::hints(app.view))
+            .style(Style::default().bg(Color::DarkGray).fg(Color::White)),
+        hints,
+    );
+}
+
+fn list_area(app: &mut App, area: Rect, title: String) -> (Block<'static>, Rect) {
+    let block = Block::default().borders(Borders::ALL).title(esc(&title));
+    let inner = block.inner(area);
+    app.page = inner.height.max(1) as usize;
+    app.body_top = inner.y;
+    (block, inner)
+}
+
+fn draw_alerts(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let diags: Vec<String> = app
+        .rule_diags
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {}:{}:{}: {}",
+                if d.severity == ruleset::Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                },
+                d.file,
+                d.line,
+                d.column,
+                d.message
+            )
+        })
+        .collect();
+    let diag_rows = diags.len().min(6) as u16;
+    let [list, diag_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(if diag_rows > 0 { diag_rows + 2 } else { 0 }),
+    ])
+    .areas(area);
+    let title = format!(" Alerts by rule: {} ", app.alerts_status);
+    let (block, inner) = list_area(app, list, title);
+    let width = inner.width as usize;
+    let rule_w = app
+        .groups
+        .iter()
+        .map(|g| g.rule.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for i in window(app.alert_rows.len(), app.alert_row, inner.height as usize) {
+        let l = match app.alert_rows[i] {
+            AlertRow::Group(g) => {
+                let gr = &app.groups[g];
+                Line::from(vec![
+                    Span::raw(if gr.expanded { "v " } else { "> " }),
+                    Span::styled(
+                        format!("{:<9}", gr.priority.name()),
+                        Style::default()
+                            .fg(prio_color(gr.priority))
+                            .add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(format!("{:>6}  ", gr.alerts.len())),
+                    Span::styled(
+                        format!("{:<rule_w$.rule_w$}", esc(&gr.rule)),
+                        Style::default().add_modifier(Modifier::BOLD),
+                    ),
+                    Span::raw(format!(
+                        "  {} .. {}",
+                        time_of(gr.first_ns),
+                        time_of(gr.last_ns)
+                    )),
+                ])
+            }
+            AlertRow::Alert(g, k) => {
+                let a = &app.alerts[app.groups[g].alerts[k]];
+                let gap = if a.in_gap { " [in a gap]" } else { "" };
+                let text = format!(
+                    "      {}  #{:<8}{gap} {}",
+                    time_of(a.time_ns),
+                    a.evt_num,
+                    a.output
+                );
+                Line::from(
+                    esc(&text)
+                        .chars()
+                        .take(width.max(1) * 3)
+                        .collect::<String>(),
+                )
+            }
+        };
+        lines.push(selected(l, i == app.alert_row));
+    }
+    if app.alert_rows.is_empty() {
+        lines.push(Line::from(
+            if app.busy().iter().any(|(w, _)| w == "rules") {
+                "running the rules over the capture...".to_string()
+            } else {
+                "no alerts".to_string()
+            },
+        ));
+    }
+    f.render_widget(Paragraph::new(lines).block(block), list);
+    if diag_rows > 0 {
+        let errors = app
+            .rule_diags
+            .iter()
+            .filter(|d| d.severity == ruleset::Severity::Error)
+            .count();
+        let lines: Vec<Line<'_>> = diags.iter().take(6).map(|d| Line::from(esc(d))).collect();
+        f.render_widget(
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(
+                        " Rules: {errors} errors, {} warnings (analyzer validate lists all) ",
+                        diags.len() - errors
+                    ))
+                    .border_style(Style::default().fg(if errors > 0 {
+                        Color::LightRed
+                    } else {
+                        Color::Yellow
+                    })),
+            ),
+            diag_area,
+        );
+    }
+}
+
+fn draw_timeline(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let [hist, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
+    let (ev, al, cur) = app.histogram(hist.width as usize);
+    let [h1, h2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(hist);
+    f.render_widget(
+        Sparkline::default()
+            .data(ev.iter().copied())
+            .style(Style::default().fg(Color::Blue)),
+        h1,
+    );
+    let mut marks: String = al.iter().map(|&n| if n > 0 { '!' } else { ' ' }).collect();
+    if let Some(c) = cur {
+        marks.replace_range(
+            marks
+                .char_indices()
+                .nth(c)
+                .map_or(0..0, |(i, ch)| i..i + ch.len_utf8()),
+            "^",
+        );
+    }
+    f.render_widget(
+        Paragraph::new(marks).style(Style::default().fg(Color::LightRed)),
+        h2,
+    );
+
+    let title = format!(" {} ({} events) ", app.label(), app.timeline_len());
+    let (block, inner) = list_area(app, list, title);
+    let search = app.search.as_ref().map(|(t, _)| t.to_lowercase());
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let range = window(
+        app.timeline_len() as usize,
+        app.timeline_row as usize,
+        inner.height as usize,
+    );
+    for row in range {
+        let Some(seq) = app.timeline_seq(row as u64) else {
+            continue;
+        };
+        let mark = if app.marks.get(seq + 1).is_some() {
+            "*"
+        } else {
+            " "
+        };
+        let alert = if app.alerts_on(seq).next().is_some() {
+            "!"
+        } else {
+            " "
+        };
+        let text = match app.event_line(seq) {
+            Ok(line) => {
+                // num time cpu pid/tid type rest
+                let mut it = line.splitn(6, ' ');
+                let num = it.next().unwrap_or("");
+                let time = it.next().unwrap_or("");
+                let _cpu = it.next();
+                let pidtid = it.next().unwrap_or("");
+                let kind = it.next().unwrap_or("");
+                let rest = it.next().unwrap_or("").to_string();
+                let comm = app.event_comm(seq).unwrap_or_default();
+                let clock = time.split('T').nth(1).unwrap_or(time).trim_end_matches('Z');
+                format!("{mark}{alert}{num:>8} {clock:<18} {comm:<15.15} {pidtid:<13} {kind:<12} {rest}")
+            }
+            Err(why) => format!("{mark}{alert}{:>8} <{why}>", seq + 1),
+        };
+        let text = esc(&text);
+        let mut l = match &search {
+            Some(s) if !s.is_empty() => highlight(&text, s),
+            _ => Line::from(text),
+        };
+        if alert == "!" {
+            l = l.style(Style::default().fg(Color::LightRed));
+        }
+        lines.push(selected(l, row as u64 == app.timeline_row));
+    }
+    if app.timeline_len() == 0 {
+        lines.push(Line::from("no events here (F shows every event)"));
+    }
+    f.render_widget(Paragraph::new(lines).block(block), list);
+}
+
+/// `text` with every occurrence of `needle` (lowercase) highlighted.
+fn highlight(text: &str, needle: &str) -> Line<'static> {
+    let lower = text.to_lowercase();
+    if lower.len() != text.len() {
+        return Line::from(text.to_string());
+    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(i) = lower[at..].find(needle) {
+        let s = at + i;
+        spans.push(Span::raw(text[at..s].to_string()));
+        spans.push(Span::styled(
+            text[s..s + needle.len()].to_string(),
+            Style::default().bg(Color::Yellow).fg(Color::Black),
+        ));
+        at = s + needle.len();
+    }
+    spans.push(Span::raw(text[at..].to_string()));
+    Line::from(spans)
+}
+
+fn draw_processes(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let title = match (&app.tree, app.tree_filter.is_empty()) {
+        (None, _) => " Processes (building the tree...) ".to_string(),
+        (Some(t), true) => format!(" Processes ({}) ", t.nodes.len()),
+        (Some(_), false) => format!(
+            " Processes matching '{}' ({} rows) ",
+            app.tree_filter,
+            app.proc_rows.len()
+        ),
+    };
+    let (block, inner) = list_area(app, area, title);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if let Some(tree) = &app.tree {
+        for i in window(app.proc_rows.len(), app.proc_row, inner.height as usize) {
+            let r = app.proc_rows[i];
+            let n = &tree.nodes[r.node];
+            let fold = if n.children.is_empty() {
+                "  "
+            } else if app.collapsed.contains(&r.node) {
+                "> "
+            } else {
+                "v "
+            };
+            let last = n.last();
+            let execs = n.execs.iter().filter(|x| x.seq.is_some()).count();
+            let ended = if n.end_seq.is_some() { " (ended)" } else { "" };
+            let mut spans = vec![
+                Span::raw(format!("{}{fold}", "  ".repeat(r.depth))),
+                Span::styled(
+                    esc(&format!(
+                        "{}({})",
+                        last.map(|x| x.comm.as_str()).unwrap_or("?"),
+                        n.pid
+                    )),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+            ];
+            if n.alerts > 0 {
+                spans.push(Span::styled(
+                    format!(" {} alerts", n.alerts),
+                    Style::default().fg(Color::LightRed),
+                ));
+            }
+            spans.push(Span::raw(format!(
+                " [{} ev, {} files, {} conns, {} children{}{ended}] ",
+                n.events,
+                n.files,
+                n.conns,
+                n.children.len(),
+                if execs > 1 {
+                    format!(", {execs} execs")
+                } else {
+                    String::new()
+                }
+            )));
+            // Every program it ran, oldest first.
+            let progs: Vec<String> = n
+                .execs
+                .iter()
+                .map(|x| {
+                    if x.cmdline.is_empty() {
+                        x.exe.clone()
+                    } else {
+                        x.cmdline.clone()
+                    }
+                })
+                .collect();
+            spans.push(Span::raw(esc(&progs.join("  ->  "))));
+            lines.push(selected(Line::from(spans), i == app.proc_row));
+        }
+    } else {
+        lines.push(Line::from(
+            "reading the fork, exec and exit records... (the other views work meanwhile)",
+        ));
+    }
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_detail(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let Some(d) = &app.detail else {
+        f.render_widget(Paragraph::new("no event selected"), area);
+        return;
+    };
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    for a in app.alerts_on(d.seq) {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} ", a.priority.name()),
+                Style::default()
+                    .fg(prio_color(a.priority))
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(esc(&a.rule), bold),
+            Span::raw(if a.in_gap {
+                "  (inside a recorded gap)"
+            } else {
+                ""
+            }),
+        ]));
+        lines.push(Line::from(esc(&format!("  {}", a.output))));
+        for (k, v) in &a.output_fields {
+            lines.push(Line::from(esc(&format!("    {k} = {}", v.render()))));
+        }
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(Span::styled("event", bold)));
+    lines.push(Line::from(esc(&format!("  {}", d.line))));
+    lines.push(Line::from(""));
+    match &d.fields {
+        Ok(fields) => {
+            lines.push(Line::from(Span::styled(
+                "fields (state at this event)",
+                bold,
+            )));
+            let mut ancestry: Vec<(String, String, String)> = Vec::new();
+            for (k, v) in fields {
+                if let Some(i) = k.strip_prefix("proc.aname[") {
+                    ancestry.push((
+                        i.trim_end_matches(']').to_string(),
+                        v.clone(),
+                        String::new(),
+                    ));
+                    continue;
+                }
+                if let Some(i) = k.strip_prefix("proc.apid[") {
+                    let i = i.trim_end_matches(']');
+                    if let Some(a) = ancestry.iter_mut().find(|a| a.0 == i) {
+                        a.2 = v.clone();
+                    }
+                    continue;
+                }
+                if let Some(i) = k.strip_prefix("proc.acmdline[") {
+                    let i = i.trim_end_matches(']');
+                    if let Some(a) = ancestry.iter_mut().find(|a| a.0 == i) {
+                        a.1 = format!("{} ({})", a.1, v);
+                    }
+                    continue;
+                }
+                lines.push(Line::from(esc(&format!("  {k:<28} {v}"))));
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled("ancestry (nearest first)", bold)));
+            for (i, name, pid) in ancestry {
+                if name.starts_with("<NA>") || name.is_empty() {
+                    break;
+                }
+                lines.push(Line::from(esc(&format!("  {i:>2}. pid {pid:<8} {name}"))));
+            }
+        }
+        Err(why) => lines.push(Line::from(esc(&format!("fields not available: {why}")))),
+    }
+    let title = format!(" Event {} ", d.seq + 1);
+    let scroll = d.scroll;
+    let n = lines.len();
+    let (block, _) = list_area(app, area, title);
+    app.detail_rows = n;
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll as u16, 0)),
+        area,
+    );
+}
+
+fn draw_help(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let mut lines: Vec<Line<'static>> = vec![
+        Line::from(Span::styled(
+            "Keys (from the key map; views in brackets)",
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::from(""),
+    ];
+    for b in crate::keys::bindings() {
+        let keys = b
+            .keys
+            .iter()
+            .map(|k| if *k == " " { "Space" } else { k })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let views = if b.views.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  [{}]",
+                b.views
+                    .iter()
+                    .map(|v| v.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        lines.push(Line::from(format!("  {keys:<24} {}{views}", b.help)));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(
+        "  Mouse: wheel scrolls, click selects.  While typing: Enter submits, Esc cancels, Ctrl-u clears.",
+    ));
+    let (block, _) = list_area(app, area, " Help ".into());
+    f.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -12,5 +12,6 @@ pub mod run;
 pub mod search;
 pub mod sql;
 pub mod synth;
+pub mod tui;
 pub mod validate;
 pub mod verify;

@@ -1,0 +1,155 @@
+//! The terminal: set-up, the event loop, and putting the terminal back on
+//! every way out (quit, error, panic, SIGTERM/SIGINT; Ctrl-Z suspends and
+//! resumes; SIGHUP ends it, the terminal being gone).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind, MouseButton, MouseEventKind,
+};
+
+use crate::app::{Action, App, Mode};
+use crate::data::Job;
+
+/// What to open.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The capture (a Ferret capture, a .scap trace, or `FILE#N`, one
+    /// recording of a merged capture).
+    pub capture: PathBuf,
+    /// Rule files and directories to run (none: no alerts).
+    pub rules: Vec<PathBuf>,
+}
+
+/// Why the investigator could not start or went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    /// No terminal on stdin and stdout.
+    #[error("the investigator needs a terminal on stdin and stdout (without one, use `analyzer run` or `analyzer events`)")]
+    NoTerminal,
+    /// A rules path that does not exist.
+    #[error("rules: {0}: no such file or directory")]
+    MissingRules(PathBuf),
+    /// The capture could not be opened.
+    #[error(transparent)]
+    Source(#[from] engine::source::SourceError),
+    /// The terminal failed.
+    #[error("terminal: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Loads the rules (their errors and warnings are kept for the screen) and
+/// starts running them over `cap` in the background.
+pub fn start_rules(
+    cap: &Arc<capture::Capture>,
+    rules: &[PathBuf],
+) -> (Option<crate::app::AlertsJob>, Vec<ruleset::Diagnostic>) {
+    if rules.is_empty() {
+        return (None, Vec::new());
+    }
+    let set = ruleset::load_rules(rules, &ruleset::Selection::default());
+    let diags = set.diagnostics.clone();
+    let enabled: Vec<_> = set.enabled().cloned().collect();
+    let counter = Arc::new(AtomicU64::new(0));
+    let c2 = counter.clone();
+    let cap = cap.clone();
+    let job = Job::spawn(move |_| {
+        let opts = engine::run::RunOptions {
+            matching: engine::run::Matching::All,
+            threads: 0,
+            progress: Some(c2),
+            source: cap.name().into(),
+            ..Default::default()
+        };
+        Ok(engine::run::run(&cap, &enabled, &opts).alerts)
+    });
+    (Some((job, counter)), diags)
+}
+
+/// Opens the capture and runs the investigator until the user quits.
+pub fn run(cfg: &Config) -> Result<(), TuiError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(TuiError::NoTerminal);
+    }
+    for r in &cfg.rules {
+        if !r.exists() {
+            return Err(TuiError::MissingRules(r.clone()));
+        }
+    }
+    let opened = engine::source::open(&cfg.capture)?;
+    let cap = Arc::new(opened.capture);
+    let (job, diags) = start_rules(&cap, &cfg.rules);
+    let mut app = App::new(cap, job, diags, cfg.rules.clone());
+    // A .scap trace read up to damage: what was lost is said.
+    app.problems.extend(opened.scap_problems);
+    let stop = Arc::new(AtomicBool::new(false));
+    // SIGTERM and SIGINT end the loop, which puts the terminal back.
+    // SIGHUP keeps its default (the terminal is gone: nothing to put back,
+    // and reading a hung-up terminal would spin).
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    let mut terminal = ratatui::try_init()?;
+    crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+    let result = event_loop(&mut app, &mut terminal, &stop);
+    let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+fn event_loop(
+    app: &mut App,
+    terminal: &mut ratatui::DefaultTerminal,
+    stop: &AtomicBool,
+) -> Result<(), TuiError> {
+    while !app.quit && !stop.load(Ordering::Relaxed) {
+        app.poll();
+        terminal.draw(|f| crate::ui::draw(f, app))?;
+        if !event::poll(Duration::from_millis(100))? {
+            continue;
+        }
+        let action = match event::read()? {
+            Event::Key(k) if k.kind != KeyEventKind::Release => {
+                if app.mode != Mode::Normal {
+                    crate::keys::input_action(&k)
+                } else {
+                    match crate::keys::action(&k, app.view) {
+                        Ok(a) => Some(a),
+                        Err(name) => {
+                            app.unbound(&name);
+                            None
+                        }
+                    }
+                }
+            }
+            Event::Mouse(m) => match m.kind {
+                MouseEventKind::ScrollDown => Some(Action::Wheel(3)),
+                MouseEventKind::ScrollUp => Some(Action::Wheel(-3)),
+                MouseEventKind::Down(MouseButton::Left) => Some(Action::Click(m.row)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match action {
+            Some(Action::Suspend) => {
+                let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
+                ratatui::restore();
+                // SAFETY: raising a signal in our own process; the default
+                // SIGTSTP action stops it until the shell's `fg`.
+                unsafe {
+                    libc::raise(libc::SIGTSTP);
+                }
+                *terminal = ratatui::try_init()?;
+                crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
+                terminal.clear()?;
+            }
+            Some(a) => app.handle(a),
+            None => {}
+        }
+    }
+    Ok(())
+}
