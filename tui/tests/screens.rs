@@ -528,7 +528,17 @@ fn a_cut_scap_trace_shows_its_events_and_says_it_was_cut() {
     std::fs::write(&p, &bytes[..bytes.len() * 2 / 3]).expect("write");
     let mut app = app_on(&p, &[]);
     assert!(app.events_total > 0);
+    assert!(
+        app.problems.iter().any(|p| p.contains("cut.scap")),
+        "the cut is said: {:?}",
+        app.problems
+    );
+    app.handle(Action::Show(ViewKind::Timeline));
+    let first = app.event_line(0).expect("first event");
+    let kind = first.split_whitespace().nth(4).expect("type").to_string();
     let s = screen(&mut app);
-    assert!(!app.problems.is_empty() || s.contains("cut"), "{s}");
-    assert!(s.contains(" 1 "), "events listed: {s}");
+    assert!(
+        s.contains(" ! ") && s.contains(&kind),
+        "events listed under the problem: {s}"
+    );
 }
