@@ -25,6 +25,8 @@ pub enum ViewKind {
     Processes,
     /// Every field of one event.
     Detail,
+    /// The data read and written on one fd.
+    Stream,
     /// The key map.
     Help,
 }
@@ -37,6 +39,7 @@ impl ViewKind {
             ViewKind::Timeline => "Timeline",
             ViewKind::Processes => "Processes",
             ViewKind::Detail => "Event",
+            ViewKind::Stream => "Data",
             ViewKind::Help => "Help",
         }
     }
@@ -108,6 +111,10 @@ pub enum Action {
     NextAlert(i64),
     /// Next bookmark.
     NextMark,
+    /// Follow the data of the event's fd.
+    Follow,
+    /// Show followed data as hex or as text.
+    ToggleHex,
     /// Stop a running search or filter.
     Cancel,
     /// Suspend the program (the terminal loop does it).
@@ -203,6 +210,21 @@ pub enum ScanFor {
     Process(usize),
 }
 
+/// The followed fd's data, as shown.
+#[derive(Clone, Debug)]
+pub struct StreamView {
+    /// What the scan found.
+    pub stream: data::Stream,
+    /// The fd's name at the event it was opened from.
+    pub name: String,
+    /// Hex instead of text.
+    pub hex: bool,
+    /// Scroll offset.
+    pub scroll: usize,
+    /// Lines, as last drawn.
+    pub rows: usize,
+}
+
 /// Results of the background rule run.
 pub type AlertsResult = Result<Vec<Alert>, String>;
 
@@ -285,6 +307,9 @@ pub struct App {
     pub marks: Marks,
     /// Lines of the detail view, as last drawn.
     pub detail_rows: usize,
+    /// The followed fd.
+    pub stream: Option<StreamView>,
+    follow_job: Option<(String, Job<data::Stream>)>,
 
     history: Vec<Place>,
     cache: Vec<(usize, LoadedChunk)>,
@@ -366,6 +391,8 @@ impl App {
             formats: None,
             marks: Marks::default(),
             detail_rows: 0,
+            stream: None,
+            follow_job: None,
             history: Vec::new(),
             cache: Vec::new(),
             anchor,
@@ -412,6 +439,31 @@ impl App {
                 self.rebuild_proc_rows();
             }
         }
+        if let Some((name, j)) = &self.follow_job {
+            if let Some(st) = j.try_take() {
+                let name = name.clone();
+                self.follow_job = None;
+                self.push_history();
+                let n = st.transfers.len();
+                let bytes: usize = st.transfers.iter().map(|t| t.data.len()).sum();
+                self.say(format!(
+                    "{n} reads and writes, {bytes} bytes recorded{} (x: hex)",
+                    if st.complete {
+                        ""
+                    } else {
+                        " (cancelled: partial)"
+                    }
+                ));
+                self.stream = Some(StreamView {
+                    stream: st,
+                    name,
+                    hex: false,
+                    scroll: 0,
+                    rows: 0,
+                });
+                self.view = ViewKind::Stream;
+            }
+        }
         if let Some((what, j)) = &self.scan_job {
             if let Some((hits, complete)) = j.try_take() {
                 let what = what.clone();
@@ -423,7 +475,11 @@ impl App {
 
     /// Waits for the background jobs (tests).
     pub fn wait_all(&mut self) {
-        while self.alerts_job.is_some() || self.tree_job.is_some() || self.scan_job.is_some() {
+        while self.alerts_job.is_some()
+            || self.tree_job.is_some()
+            || self.scan_job.is_some()
+            || self.follow_job.is_some()
+        {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
@@ -452,6 +508,9 @@ impl App {
                 ScanFor::Process(_) => "process events",
             };
             out.push((format!("{name} (Ctrl-c cancels)"), j.progress.percent()));
+        }
+        if let Some((_, j)) = &self.follow_job {
+            out.push(("fd data (Ctrl-c cancels)".into(), j.progress.percent()));
         }
         out
     }
@@ -637,6 +696,9 @@ impl App {
                 .detail_rows
                 .saturating_sub(self.page.saturating_sub(1))
                 .max(1) as u64,
+            ViewKind::Stream => self.stream.as_ref().map_or(1, |s| {
+                s.rows.saturating_sub(self.page.saturating_sub(1)).max(1)
+            }) as u64,
             ViewKind::Help => crate::keys::bindings().len() as u64 + 4,
         }
     }
@@ -647,6 +709,7 @@ impl App {
             ViewKind::Timeline => self.timeline_row,
             ViewKind::Processes => self.proc_row as u64,
             ViewKind::Detail => self.detail.as_ref().map_or(0, |d| d.scroll as u64),
+            ViewKind::Stream => self.stream.as_ref().map_or(0, |s| s.scroll as u64),
             ViewKind::Help => 0,
         }
     }
@@ -661,6 +724,11 @@ impl App {
             ViewKind::Detail => {
                 if let Some(d) = &mut self.detail {
                     d.scroll = row as usize;
+                }
+            }
+            ViewKind::Stream => {
+                if let Some(s) = &mut self.stream {
+                    s.scroll = row as usize;
                 }
             }
             ViewKind::Help => {}
@@ -698,6 +766,10 @@ impl App {
             ViewKind::Detail => match &self.detail {
                 Some(d) => format!("Event {}", d.seq + 1),
                 None => "Event".into(),
+            },
+            ViewKind::Stream => match &self.stream {
+                Some(s) => format!("Data of fd {} of {}", s.stream.fd, s.stream.pid),
+                None => "Data".into(),
             },
             ViewKind::Help => "Help".into(),
         }
@@ -844,13 +916,29 @@ impl App {
             Action::NextHit(d) => self.next_hit(d),
             Action::NextAlert(d) => self.next_alert(d),
             Action::NextMark => self.next_mark(),
-            Action::Cancel => match &self.scan_job {
-                Some((_, j)) => {
-                    j.cancel();
-                    self.say("cancelling...");
+            Action::Follow => self.follow(),
+            Action::ToggleHex => {
+                if let Some(s) = &mut self.stream {
+                    s.hex = !s.hex;
+                    s.scroll = 0;
                 }
-                None => self.say("nothing running to cancel (q quits)"),
-            },
+            }
+            Action::Cancel => {
+                let mut any = false;
+                if let Some((_, j)) = &self.scan_job {
+                    j.cancel();
+                    any = true;
+                }
+                if let Some((_, j)) = &self.follow_job {
+                    j.cancel();
+                    any = true;
+                }
+                if any {
+                    self.say("cancelling...");
+                } else {
+                    self.say("nothing running to cancel (q quits)");
+                }
+            }
             Action::Suspend => {}
         }
     }
@@ -978,8 +1066,39 @@ impl App {
                 };
                 self.start_scan(ScanFor::Process(r.node));
             }
-            ViewKind::Help => self.back(),
+            ViewKind::Help | ViewKind::Stream => self.back(),
         }
+    }
+
+    /// Starts following the data of the fd of the event under the cursor.
+    fn follow(&mut self) {
+        let Some(seq) = self.current_seq() else {
+            self.error("no event here");
+            return;
+        };
+        let Some((pid, fd)) = data::fd_of_event(&self.cap, seq) else {
+            self.error(format!("event {} uses no fd", seq + 1));
+            return;
+        };
+        let name = self
+            .detail
+            .as_ref()
+            .filter(|d| d.seq == seq)
+            .and_then(|d| d.fields.as_ref().ok())
+            .and_then(|f| {
+                f.iter()
+                    .find(|(k, _)| k == "fd.name")
+                    .map(|(_, v)| v.clone())
+            })
+            .unwrap_or_default();
+        if let Some((_, j)) = self.follow_job.take() {
+            j.cancel();
+        }
+        let cap = self.cap.clone();
+        self.follow_job = Some((
+            name,
+            Job::spawn(move |p| data::follow(&cap, pid, fd, seq, p)),
+        ));
     }
 
     /// Opens the detail of event `seq` (resolving its fields now, from the

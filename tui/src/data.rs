@@ -571,3 +571,122 @@ pub fn scan(cap: &Capture, what: &Scan, progress: &Progress) -> (Vec<u64>, bool)
     }
     (hits, true)
 }
+
+/// One read or write of a followed fd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// The event (0-based).
+    pub seq: u64,
+    /// Whether data went out (write, send) rather than in.
+    pub outgoing: bool,
+    /// Bytes the call moved (its result).
+    pub size: i64,
+    /// The bytes recorded (up to the snap length).
+    pub data: Vec<u8>,
+}
+
+/// What [`follow`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Stream {
+    /// The process (pid) and fd followed.
+    pub pid: u32,
+    /// The fd.
+    pub fd: i64,
+    /// Event where the fd's use followed here begins (its open, or the
+    /// first event after the previous close).
+    pub from: u64,
+    /// Its close, when seen.
+    pub to: Option<u64>,
+    /// The reads and writes, in order.
+    pub transfers: Vec<Transfer>,
+    /// Whether the scan ran to the end.
+    pub complete: bool,
+}
+
+fn fd_arg(e: &EventRef<'_>) -> Option<i64> {
+    match e.arg("fd") {
+        Some(ArgValue::Int(v)) => Some(v),
+        Some(ArgValue::Uint(v)) => i64::try_from(v).ok(),
+        _ => None,
+    }
+}
+
+/// The fd event `seq` used, if it used one: its `fd` argument, or the fd it
+/// returned (open, socket, accept).
+pub fn fd_of_event(cap: &Capture, seq: u64) -> Option<(u32, i64)> {
+    let i = cap
+        .chunks()
+        .partition_point(|c| c.first_seq + u64::from(c.event_count) <= seq);
+    let c = cap.load_chunk(i).ok()?;
+    let e = c.event(seq.checked_sub(c.first_seq())? as usize)?;
+    if let Some(fd) = fd_arg(&e) {
+        return Some((e.pid, fd));
+    }
+    let returns_fd = [
+        "open", "openat", "openat2", "creat", "socket", "accept", "accept4",
+    ];
+    (returns_fd.contains(&e.kind_name().as_ref()) && e.ret >= 0).then_some((e.pid, e.ret))
+}
+
+/// The data read and written on `fd` of process `pid` during the use of
+/// the fd that includes event `seq` (from the close before it to the
+/// close after it).
+pub fn follow(cap: &Capture, pid: u32, fd: i64, seq: u64, progress: &Progress) -> Stream {
+    progress.total.store(cap.event_count(), Ordering::Relaxed);
+    let close = kind_by_name("close").map(|k| k.id);
+    let mut s = Stream {
+        pid,
+        fd,
+        ..Stream::default()
+    };
+    let mut current: Vec<Transfer> = Vec::new();
+    let mut from = 0u64;
+    'chunks: for i in 0..cap.chunks().len() {
+        if progress.cancelled() {
+            s.transfers = current;
+            s.from = from;
+            return s;
+        }
+        let Ok(c) = cap.load_chunk(i) else { continue };
+        for e in c.events() {
+            if e.pid != pid {
+                continue;
+            }
+            let Some(efd) = fd_arg(&e) else { continue };
+            if efd != fd {
+                continue;
+            }
+            if Some(e.kind) == close {
+                if e.seq >= seq {
+                    s.to = Some(e.seq);
+                    break 'chunks;
+                }
+                current.clear();
+                from = e.seq + 1;
+                continue;
+            }
+            let Some(info) = e.info() else { continue };
+            let Some(pos) = info.args.iter().position(|(n, _)| *n == "data") else {
+                continue;
+            };
+            let data = match e.args().nth(pos) {
+                Some(Ok(ArgValue::Bytes(b) | ArgValue::Str(b))) => b.to_vec(),
+                _ => Vec::new(),
+            };
+            let name = info.name;
+            let outgoing =
+                name.starts_with("write") || name.starts_with("pwrite") || name.starts_with("send");
+            current.push(Transfer {
+                seq: e.seq,
+                outgoing,
+                size: e.ret,
+                data,
+            });
+        }
+        progress.done.fetch_add(c.len() as u64, Ordering::Relaxed);
+    }
+    s.transfers = current;
+    s.from = from;
+    s.complete = true;
+    s
+}

@@ -119,6 +119,18 @@ pub fn bindings() -> Vec<Binding> {
         ),
         b(&["'"], Action::NextMark, "next bookmark", &[Timeline]),
         b(
+            &["s"],
+            Action::Follow,
+            "follow the data read and written on the event's fd",
+            &[Timeline, Detail],
+        ),
+        b(
+            &["x"],
+            Action::ToggleHex,
+            "show the data as hex or as text",
+            &[Stream],
+        ),
+        b(
             &[":"],
             Action::StartInput(Mode::Command),
             "command (:goto N|TIME, :export FILE.md|FILE.json, :q)",
@@ -206,9 +218,10 @@ pub fn input_action(key: &KeyEvent) -> Option<Action> {
 pub fn hints(view: ViewKind) -> &'static str {
     match view {
         Alerts => "Enter open  l/h expand/collapse  j/k move  Tab view  : cmd  ? help  q quit",
-        Timeline => "Enter detail  f filter  / search  n/N hits  e/E alerts  m mark  Esc back  ? help  q quit",
+        Timeline => "Enter detail  f filter  / search  n/N hits  e/E alerts  s fd data  m mark  Esc back  ? help  q quit",
         Processes => "Enter events  l/h expand/collapse  / filter  Esc back  ? help  q quit",
-        Detail => "Enter process  m mark  Esc back  j/k scroll  ? help  q quit",
+        Detail => "Enter process  s fd data  m mark  Esc back  j/k scroll  ? help  q quit",
+        Stream => "x hex/text  j/k scroll  Esc back  ? help  q quit",
         Help => "Esc back  q quit",
     }
 }

@@ -124,6 +124,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         ViewKind::Timeline => draw_timeline(f, app, body),
         ViewKind::Processes => draw_processes(f, app, body),
         ViewKind::Detail => draw_detail(f, app, body),
+        ViewKind::Stream => draw_stream(f, app, body),
         ViewKind::Help => draw_help(f, app, body),
     }
 
@@ -550,6 +551,123 @@ fn draw_detail(f: &mut Frame<'_>, app: &mut App, area: Rect) {
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
+            .scroll((scroll as u16, 0)),
+        area,
+    );
+}
+
+/// Bytes as text: printable ASCII kept, newlines break lines, the rest
+/// shown as `.`.
+fn printable(b: &[u8]) -> Vec<String> {
+    let text: String = b
+        .iter()
+        .map(|&c| match c {
+            b'\n' => '\n',
+            0x20..=0x7e => c as char,
+            _ => '.',
+        })
+        .collect();
+    text.split('\n').map(str::to_string).collect()
+}
+
+/// Bytes as a hex dump: offset, 16 bytes, their text.
+fn hexdump(b: &[u8]) -> Vec<String> {
+    b.chunks(16)
+        .enumerate()
+        .map(|(i, row)| {
+            let hex: Vec<String> = row.iter().map(|c| format!("{c:02x}")).collect();
+            let text: String = row
+                .iter()
+                .map(|&c| {
+                    if (0x20..=0x7e).contains(&c) {
+                        c as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            format!("{:08x}  {:<47}  {text}", i * 16, hex.join(" "))
+        })
+        .collect()
+}
+
+fn draw_stream(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let Some(sv) = &app.stream else {
+        f.render_widget(Paragraph::new("no fd followed (s on an event)"), area);
+        return;
+    };
+    let st = &sv.stream;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let bytes_in: usize = st
+        .transfers
+        .iter()
+        .filter(|t| !t.outgoing)
+        .map(|t| t.data.len())
+        .sum();
+    let bytes_out: usize = st
+        .transfers
+        .iter()
+        .filter(|t| t.outgoing)
+        .map(|t| t.data.len())
+        .sum();
+    lines.push(Line::from(esc(&format!(
+        "fd {} of pid {}{}: events {}..{}; {} bytes in, {} bytes out recorded (within the snap length)",
+        st.fd,
+        st.pid,
+        if sv.name.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", sv.name)
+        },
+        st.from + 1,
+        st.to.map_or("the end".to_string(), |t| (t + 1).to_string()),
+        bytes_in,
+        bytes_out
+    ))));
+    for t in &st.transfers {
+        let (arrow, color) = if t.outgoing {
+            ("out ->", Color::LightRed)
+        } else {
+            ("<- in ", Color::LightBlue)
+        };
+        let cut = if t.size > t.data.len() as i64 {
+            format!(" ({} of {} bytes recorded)", t.data.len(), t.size)
+        } else {
+            String::new()
+        };
+        lines.push(Line::from(Span::styled(
+            format!("{arrow} event {}  {} bytes{cut}", t.seq + 1, t.size.max(0)),
+            Style::default().fg(color).add_modifier(Modifier::BOLD),
+        )));
+        let body = if sv.hex {
+            hexdump(&t.data)
+        } else {
+            printable(&t.data)
+        };
+        for l in body {
+            lines.push(Line::from(Span::styled(
+                format!("  {l}"),
+                Style::default().fg(color),
+            )));
+        }
+    }
+    if st.transfers.is_empty() {
+        lines.push(Line::from("no reads or writes on this fd in that span"));
+    }
+    let title = format!(
+        " {} ({}) ",
+        app.label(),
+        if sv.hex { "hex" } else { "text" }
+    );
+    let scroll = sv.scroll;
+    let n = lines.len();
+    let (block, _) = list_area(app, area, title);
+    if let Some(sv) = &mut app.stream {
+        sv.rows = n;
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
             .scroll((scroll as u16, 0)),
         area,
     );

@@ -542,3 +542,63 @@ fn a_cut_scap_trace_shows_its_events_and_says_it_was_cut() {
         "events listed under the problem: {s}"
     );
 }
+
+#[test]
+fn follow_an_fd_shows_what_went_out_and_came_in() {
+    let mut app = app_with_rules();
+    app.handle(Action::Show(ViewKind::Timeline));
+    typed(
+        &mut app,
+        Mode::Filter,
+        "evt.type = connect and proc.name = curl and fd.sport > 1024",
+    );
+    app.wait_all();
+    let rows = app.rows.clone().expect("rows");
+    assert!(rows.len() >= 2, "curl connected in the scenarios");
+    // The last (the first was a probe closed at once, without data).
+    app.handle(Action::Bottom);
+    app.handle(Action::Pivot);
+    assert_eq!(app.view, ViewKind::Detail);
+    app.handle(Action::Follow);
+    app.wait_all();
+    assert_eq!(app.view, ViewKind::Stream);
+    let sv = app.stream.clone().expect("stream");
+    let out: Vec<u8> = sv
+        .stream
+        .transfers
+        .iter()
+        .filter(|t| t.outgoing)
+        .flat_map(|t| t.data.clone())
+        .collect();
+    let inn: Vec<u8> = sv
+        .stream
+        .transfers
+        .iter()
+        .filter(|t| !t.outgoing)
+        .flat_map(|t| t.data.clone())
+        .collect();
+    // What curl sends and what the python server answers.
+    assert!(
+        String::from_utf8_lossy(&out).starts_with("GET /"),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&inn).starts_with("HTTP/1."),
+        "{:?}",
+        String::from_utf8_lossy(&inn)
+    );
+    // Only this process's fd, inside its open..close span.
+    let cap = app.cap.clone();
+    for t in &sv.stream.transfers {
+        assert_eq!(pid_of(&cap, t.seq), sv.stream.pid);
+        assert!(t.seq >= sv.stream.from && sv.stream.to.is_none_or(|c| t.seq < c));
+    }
+    let s = screen(&mut app);
+    assert!(s.contains("out -> event") && s.contains("GET /"), "{s}");
+    app.handle(Action::ToggleHex);
+    let s = screen(&mut app);
+    assert!(s.contains("47 45 54 20 2f"), "GET / in hex: {s}");
+    app.handle(Action::Back);
+    assert_eq!(app.view, ViewKind::Detail);
+}
