@@ -58,6 +58,8 @@ pub enum Mode {
     Note,
     /// A `:` command.
     Command,
+    /// A query of the search index (Falco field names).
+    Query,
 }
 
 /// What a key does.
@@ -225,6 +227,13 @@ pub struct StreamView {
     pub rows: usize,
 }
 
+/// What an index query found: the events (0-based, in order) and how many
+/// matched in all, or the error and its position in the query.
+pub type IndexAnswer = Result<(Vec<u64>, usize), (String, Option<usize>)>;
+
+/// Most hits of an index query kept for stepping through.
+pub const INDEX_HITS: usize = 100_000;
+
 /// Results of the background rule run.
 pub type AlertsResult = Result<Vec<Alert>, String>;
 
@@ -310,6 +319,7 @@ pub struct App {
     /// The followed fd.
     pub stream: Option<StreamView>,
     follow_job: Option<(String, Job<data::Stream>)>,
+    index_job: Option<(String, Job<IndexAnswer>, Arc<AtomicU64>)>,
 
     history: Vec<Place>,
     cache: Vec<(usize, LoadedChunk)>,
@@ -393,6 +403,7 @@ impl App {
             detail_rows: 0,
             stream: None,
             follow_job: None,
+            index_job: None,
             history: Vec::new(),
             cache: Vec::new(),
             anchor,
@@ -439,6 +450,37 @@ impl App {
                 self.rebuild_proc_rows();
             }
         }
+        if let Some((query, j, _)) = &self.index_job {
+            if let Some(r) = j.try_take() {
+                let query = query.clone();
+                self.index_job = None;
+                match r {
+                    Ok((hits, total)) => {
+                        let n = hits.len();
+                        self.search = Some((query.clone(), Arc::new(hits)));
+                        if n == 0 {
+                            self.error(format!("index: nothing matches {query}"));
+                        } else {
+                            self.say(format!(
+                                "index: {total} events match {query}{}: n/N step through them",
+                                if total > n {
+                                    format!(" (the first {n} kept)")
+                                } else {
+                                    String::new()
+                                }
+                            ));
+                            self.next_hit(0);
+                        }
+                    }
+                    Err((why, pos)) => {
+                        self.mode = Mode::Query;
+                        self.input = query;
+                        self.input_error = Some((pos.unwrap_or(0), why.clone()));
+                        self.error(format!("index query: {why}"));
+                    }
+                }
+            }
+        }
         if let Some((name, j)) = &self.follow_job {
             if let Some(st) = j.try_take() {
                 let name = name.clone();
@@ -479,6 +521,7 @@ impl App {
             || self.tree_job.is_some()
             || self.scan_job.is_some()
             || self.follow_job.is_some()
+            || self.index_job.is_some()
         {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -511,6 +554,16 @@ impl App {
         }
         if let Some((_, j)) = &self.follow_job {
             out.push(("fd data (Ctrl-c cancels)".into(), j.progress.percent()));
+        }
+        if let Some((_, _, done)) = &self.index_job {
+            let done = done.load(Ordering::Relaxed);
+            out.push((
+                "index (built once, beside the capture)".into(),
+                (done * 100)
+                    .checked_div(self.events_total)
+                    .unwrap_or(0)
+                    .min(100),
+            ));
         }
         out
     }
@@ -1271,7 +1324,48 @@ impl App {
                 }
             }
             Mode::Command => self.command(&text),
+            Mode::Query => self.start_index_query(text),
         }
+    }
+
+    /// Runs an index query in the background, building the index beside
+    /// the capture first when it is missing or stale.
+    fn start_index_query(&mut self, query: String) {
+        if query.is_empty() {
+            self.search = None;
+            return;
+        }
+        if let Err(e) = index::query::prepare(&query) {
+            self.mode = Mode::Query;
+            self.input = query;
+            self.input_error = Some((e.position.unwrap_or(0), e.message.clone()));
+            self.error(format!("index query: {}", e.message));
+            return;
+        }
+        let path = PathBuf::from(self.cap.name());
+        let counter = Arc::new(AtomicU64::new(0));
+        let c2 = counter.clone();
+        let q = query.clone();
+        let job = Job::spawn(move |_| -> IndexAnswer {
+            let opts = index::BuildOptions {
+                progress: Some(c2),
+                ..Default::default()
+            };
+            let (ix, _) = index::EventIndex::open_or_build(&[path], &opts)
+                .map_err(|e| (e.to_string(), None))?;
+            let r = ix
+                .search(&index::SearchRequest {
+                    query: q,
+                    limit: INDEX_HITS,
+                    ..Default::default()
+                })
+                .map_err(|e| (e.message, e.position))?;
+            let mut hits: Vec<u64> = r.hits.iter().map(|h| h.evt_num.saturating_sub(1)).collect();
+            hits.sort_unstable();
+            hits.dedup();
+            Ok((hits, r.total))
+        });
+        self.index_job = Some((query, job, counter));
     }
 
     fn command(&mut self, text: &str) {

@@ -136,6 +136,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
             Mode::Filter => "filter (Falco condition): ",
             Mode::Note => "note: ",
             Mode::Command => ":",
+            Mode::Query => "index query: ",
             Mode::Normal => "",
         };
         let mut spans = vec![

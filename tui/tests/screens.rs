@@ -602,3 +602,31 @@ fn follow_an_fd_shows_what_went_out_and_came_in() {
     app.handle(Action::Back);
     assert_eq!(app.view, ViewKind::Detail);
 }
+
+#[test]
+fn the_index_answers_field_queries_and_points_at_errors() {
+    let p = scratch("indexed.cap");
+    std::fs::copy(fixture_path(), &p).expect("copy");
+    let _ = std::fs::remove_dir_all(format!("{}.index", p.display()));
+    let mut app = app_on(&p, &[]);
+    app.handle(Action::Show(ViewKind::Timeline));
+    typed(&mut app, Mode::Query, "proc.nme:curl");
+    assert_eq!(app.mode, Mode::Query, "the bar stays open: {}", app.message);
+    assert!(app.message.contains("proc.nme"), "{}", app.message);
+    app.handle(Action::InputCancel);
+    typed(&mut app, Mode::Query, "proc.name:curl AND evt.type:connect");
+    app.wait_all();
+    let (_, hits) = app.search.clone().expect("hits");
+    // The same events as the Falco condition over a full replay.
+    typed(
+        &mut app,
+        Mode::Filter,
+        "proc.name = curl and evt.type = connect",
+    );
+    app.wait_all();
+    let rows = app.rows.clone().expect("rows");
+    assert!(!rows.is_empty());
+    assert_eq!(*hits, *rows);
+    app.handle(Action::NextHit(1));
+    assert!(app.message.contains("hit 2 of"), "{}", app.message);
+}
