@@ -13,6 +13,7 @@ use ruleset::{Diagnostic, Priority};
 
 use crate::data::{self, DetailFormats, Job, Scan, Tree};
 use crate::marks::{Mark, Marks};
+use engine::state::State;
 
 /// The views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -320,6 +321,12 @@ pub struct App {
     pub stream: Option<StreamView>,
     follow_job: Option<(String, Job<data::Stream>)>,
     index_job: Option<(String, Job<IndexAnswer>, Arc<AtomicU64>)>,
+    /// Fields shown as timeline columns (`:columns`).
+    pub columns: Vec<String>,
+    column_formats: Arc<Vec<Vec<ruleset::compile::OutputPart>>>,
+    /// Column values per chunk (the last few), and the chunks being computed.
+    column_cache: Vec<(usize, Arc<Vec<Vec<String>>>)>,
+    column_jobs: HashMap<usize, Job<Vec<Vec<String>>>>,
 
     history: Vec<Place>,
     cache: Vec<(usize, LoadedChunk)>,
@@ -404,6 +411,10 @@ impl App {
             stream: None,
             follow_job: None,
             index_job: None,
+            columns: Vec::new(),
+            column_formats: Arc::new(Vec::new()),
+            column_cache: Vec::new(),
+            column_jobs: HashMap::new(),
             history: Vec::new(),
             cache: Vec::new(),
             anchor,
@@ -449,6 +460,21 @@ impl App {
                 self.count_tree_alerts();
                 self.rebuild_proc_rows();
             }
+        }
+        let done: Vec<usize> = self
+            .column_jobs
+            .iter()
+            .filter_map(|(c, j)| j.try_take().map(|v| (*c, v)))
+            .map(|(c, v)| {
+                if self.column_cache.len() >= CACHE_CHUNKS * 2 {
+                    self.column_cache.remove(0);
+                }
+                self.column_cache.push((c, Arc::new(v)));
+                c
+            })
+            .collect();
+        for c in done {
+            self.column_jobs.remove(&c);
         }
         if let Some((query, j, _)) = &self.index_job {
             if let Some(r) = j.try_take() {
@@ -522,6 +548,7 @@ impl App {
             || self.scan_job.is_some()
             || self.follow_job.is_some()
             || self.index_job.is_some()
+            || !self.column_jobs.is_empty()
         {
             self.poll();
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -1328,6 +1355,70 @@ impl App {
         }
     }
 
+    /// Shows `fields` (Falco field names) as timeline columns; none: the
+    /// default columns only. A field that does not compile is named and
+    /// nothing changes.
+    pub fn set_columns(&mut self, fields: Vec<String>) {
+        let mut formats = Vec::new();
+        for f in &fields {
+            let name = f.trim_start_matches('%');
+            match ruleset::filter::compile(&self.rule_files, None, Some(&format!("%{name}"))) {
+                Ok(sel) => formats.push(sel.format.unwrap_or_default()),
+                Err(d) => {
+                    let why = d.first().map(|d| d.message.clone()).unwrap_or_default();
+                    self.error(format!(":columns: {name}: {why}"));
+                    return;
+                }
+            }
+        }
+        self.columns = fields
+            .iter()
+            .map(|f| f.trim_start_matches('%').to_string())
+            .collect();
+        self.column_formats = Arc::new(formats);
+        self.column_cache.clear();
+        for (_, j) in self.column_jobs.drain() {
+            j.cancel();
+        }
+        self.say(if self.columns.is_empty() {
+            "default columns".to_string()
+        } else {
+            format!(
+                "columns: {} (computed chunk by chunk in the background)",
+                self.columns.join(", ")
+            )
+        });
+    }
+
+    /// The values of the chosen columns for event `seq`: `None` while they
+    /// are being computed (the computation starts here).
+    pub fn column_values(&mut self, seq: u64) -> Option<Vec<String>> {
+        if self.columns.is_empty() {
+            return Some(Vec::new());
+        }
+        let chunks = self.cap.chunks();
+        let i = chunks.partition_point(|c| c.first_seq + u64::from(c.event_count) <= seq);
+        let first = chunks.get(i)?.first_seq;
+        if let Some((_, v)) = self.column_cache.iter().find(|(c, _)| *c == i) {
+            return v.get((seq - first) as usize).cloned();
+        }
+        if !self.column_jobs.contains_key(&i) {
+            let (from, start) = match self.tree.as_ref().and_then(|t| t.checkpoint_before(i)) {
+                Some((c, st)) => (*c, st.clone()),
+                None => (
+                    0,
+                    State::from_snapshot(&self.cap.snapshot().ok().flatten().unwrap_or_default()),
+                ),
+            };
+            let (cap, formats) = (self.cap.clone(), self.column_formats.clone());
+            self.column_jobs.insert(
+                i,
+                Job::spawn(move |_| data::chunk_columns(&cap, start, from, i, &formats)),
+            );
+        }
+        None
+    }
+
     /// Runs an index query in the background, building the index beside
     /// the capture first when it is missing or stale.
     fn start_index_query(&mut self, query: String) {
@@ -1375,6 +1466,14 @@ impl App {
             (Some("help"), _) => self.handle(Action::Help),
             (Some("goto" | "g"), Some(to)) => self.goto(to),
             (Some("goto" | "g"), None) => self.error(":goto needs an event number or a time"),
+            (Some("columns" | "cols"), _) => {
+                let fields: Vec<String> = text
+                    .split_whitespace()
+                    .skip(1)
+                    .map(str::to_string)
+                    .collect();
+                self.set_columns(fields);
+            }
             (Some("filter"), _) => {
                 let cond = text.split_once(' ').map(|x| x.1).unwrap_or("").trim();
                 self.start_scan(ScanFor::Filter(cond.to_string()));
@@ -1388,7 +1487,7 @@ impl App {
             }
             (Some("export"), None) => self.error(":export needs a file (.md or .json)"),
             (Some(other), _) => self.error(format!(
-                "unknown command ':{other}' (:goto, :filter, :export, :help, :q)"
+                "unknown command ':{other}' (:goto, :filter, :columns, :export, :help, :q)"
             )),
             (None, _) => {}
         }

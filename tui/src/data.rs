@@ -690,3 +690,36 @@ pub fn follow(cap: &Capture, pid: u32, fd: i64, seq: u64, progress: &Progress) -
     s.complete = true;
     s
 }
+
+/// The values of `formats` for every event of chunk `chunk`, the state
+/// replayed from `start` (the state before chunk `from`).
+pub fn chunk_columns(
+    cap: &Capture,
+    start: State,
+    from: usize,
+    chunk: usize,
+    formats: &[Vec<ruleset::compile::OutputPart>],
+) -> Vec<Vec<String>> {
+    let mut replay = Replay::from_state(start, CaptureFacts::of(cap, cap.name()));
+    for i in from..chunk {
+        let Ok(c) = cap.load_chunk(i) else { continue };
+        for e in c.events() {
+            if replay.changes_state(e.kind) {
+                replay.advance(&e);
+            }
+        }
+    }
+    let Ok(c) = cap.load_chunk(chunk) else {
+        return Vec::new();
+    };
+    c.events()
+        .map(|e| {
+            replay.step(&e, |cx| {
+                formats
+                    .iter()
+                    .map(|f| engine::eval::format_output_in(f, cx).0)
+                    .collect()
+            })
+        })
+        .collect()
+}

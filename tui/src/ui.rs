@@ -350,7 +350,15 @@ fn draw_timeline(f: &mut Frame<'_>, app: &mut App, area: Rect) {
                 let rest = it.next().unwrap_or("").to_string();
                 let comm = app.event_comm(seq).unwrap_or_default();
                 let clock = time.split('T').nth(1).unwrap_or(time).trim_end_matches('Z');
-                format!("{mark}{alert}{num:>8} {clock:<18} {comm:<15.15} {pidtid:<13} {kind:<12} {rest}")
+                let cols = match app.column_values(seq) {
+                    Some(v) => v.iter().map(|c| format!("{c:<32.32} ")).collect::<String>(),
+                    None => app
+                        .columns
+                        .iter()
+                        .map(|_| format!("{:<32} ", "..."))
+                        .collect(),
+                };
+                format!("{mark}{alert}{num:>8} {clock:<18} {comm:<15.15} {pidtid:<13} {cols}{kind:<12} {rest}")
             }
             Err(why) => format!("{mark}{alert}{:>8} <{why}>", seq + 1),
         };

@@ -630,3 +630,53 @@ fn the_index_answers_field_queries_and_points_at_errors() {
     app.handle(Action::NextHit(1));
     assert!(app.message.contains("hit 2 of"), "{}", app.message);
 }
+
+#[test]
+fn columns_chosen_from_fields_agree_with_the_event_detail() {
+    let mut app = app_with_rules();
+    typed(&mut app, Mode::Command, "columns user.name fd.nme");
+    assert!(
+        app.message.contains("fd.nme") && app.columns.is_empty(),
+        "{}",
+        app.message
+    );
+    typed(
+        &mut app,
+        Mode::Command,
+        "columns user.name fd.name proc.pname",
+    );
+    typed(&mut app, Mode::Command, "goto 11105");
+    let s = screen(&mut app);
+    assert!(s.contains("..."), "placeholders while computing: {s}");
+    app.wait_all();
+    let s = screen(&mut app);
+    let row = s
+        .lines()
+        .find(|l| l.contains(" 11105 "))
+        .unwrap_or_else(|| panic!("{s}"))
+        .to_string();
+    for seq in [11104u64, 11100, 11090, 500, 24000] {
+        let cols = app.column_values(seq);
+        app.wait_all();
+        let cols = cols.or_else(|| app.column_values(seq)).expect("computed");
+        app.open_detail(seq, None);
+        let fields = app.detail.clone().expect("detail").fields.expect("fields");
+        let get = |n: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .expect(n)
+        };
+        assert_eq!(
+            cols,
+            [get("user.name"), get("fd.name"), get("proc.pname")],
+            "event {}",
+            seq + 1
+        );
+    }
+    assert!(
+        row.contains("root") && row.contains("127.0.0.1:34776->127.0.0.1:47031"),
+        "{row}"
+    );
+}
