@@ -116,6 +116,8 @@ pub enum Action {
     NextMark,
     /// Follow the data of the event's fd.
     Follow,
+    /// Zoom the histogram in (1) or out (-1) around the cursor.
+    Zoom(i32),
     /// Show followed data as hex or as text.
     ToggleHex,
     /// Stop a running search or filter.
@@ -317,6 +319,8 @@ pub struct App {
     pub marks: Marks,
     /// Lines of the detail view, as last drawn.
     pub detail_rows: usize,
+    /// Histogram zoom: the span shown is the capture's over 2^zoom.
+    pub zoom: u32,
     /// The followed fd.
     pub stream: Option<StreamView>,
     follow_job: Option<(String, Job<data::Stream>)>,
@@ -408,6 +412,7 @@ impl App {
             formats: None,
             marks: Marks::default(),
             detail_rows: 0,
+            zoom: 0,
             stream: None,
             follow_job: None,
             index_job: None,
@@ -997,6 +1002,13 @@ impl App {
             Action::NextAlert(d) => self.next_alert(d),
             Action::NextMark => self.next_mark(),
             Action::Follow => self.follow(),
+            Action::Zoom(d) => {
+                self.zoom = (self.zoom as i32 + d).clamp(0, MAX_ZOOM as i32) as u32;
+                self.say(format!(
+                    "histogram: 1/{} of the capture around the cursor",
+                    1u64 << self.zoom
+                ));
+            }
             Action::ToggleHex => {
                 if let Some(s) = &mut self.stream {
                     s.hex = !s.hex;
@@ -1631,44 +1643,84 @@ impl App {
             .take_while(move |a| a.evt_num == seq + 1)
     }
 
-    /// Events and alerts per time bucket over the whole capture, and the
-    /// bucket of the cursor's event: exact once the process tree is built
-    /// (it counts every event), from the chunk index until then.
-    pub fn histogram(&mut self, buckets: usize) -> (Vec<u64>, Vec<u64>, Option<usize>) {
+    /// Events and alerts per time bucket over the histogram's span (the
+    /// whole capture, or around the cursor when zoomed in), and the bucket
+    /// of the cursor's event: exact once the process tree is built (it
+    /// counts every event), from the chunk index until then.
+    pub fn histogram(&mut self, buckets: usize) -> Histogram {
         let Some((t0, t1)) = self.cap.time_range() else {
-            return (Vec::new(), Vec::new(), None);
+            return Histogram::default();
         };
         let buckets = buckets.max(1);
-        let bucket = |ts: u64| data::hist_bucket(ts, t0, t1, buckets);
-        let mut ev = vec![0u64; buckets];
+        let cur_ts = self
+            .current_seq()
+            .and_then(|s| with_event(&self.cap, &mut self.cache, s, |e| e.ts).ok());
+        let full = t1 - t0;
+        let span = (full >> self.zoom).max(1);
+        let center = cur_ts.unwrap_or(t0 + full / 2);
+        let w0 = center
+            .saturating_sub(span / 2)
+            .max(t0)
+            .min(t1.saturating_sub(span));
+        let w1 = (w0 + span).min(t1);
+        let bucket = |ts: u64| data::hist_bucket(ts, w0, w1, buckets);
+        let inside = |ts: u64| ts >= w0 && ts <= w1;
+        let mut events = vec![0u64; buckets];
         match &self.tree {
             Some(t) if !t.hist.is_empty() => {
-                for (i, n) in t.hist.iter().enumerate() {
-                    ev[i * buckets / t.hist.len()] += n;
+                let n = t.hist.len() as u128;
+                for (i, c) in t.hist.iter().enumerate() {
+                    let ts = t0 + ((u128::from(full) * (2 * i as u128 + 1)) / (2 * n)) as u64;
+                    if inside(ts) {
+                        events[bucket(ts)] += c;
+                    }
                 }
             }
             _ => {
                 // A chunk's events, spread evenly over its time range.
                 for c in self.cap.chunks() {
-                    let (a, b) = (bucket(c.ts_min), bucket(c.ts_max));
+                    if c.ts_max < w0 || c.ts_min > w1 {
+                        continue;
+                    }
+                    let (a, b) = (bucket(c.ts_min.max(w0)), bucket(c.ts_max.min(w1)));
                     let n = (b - a + 1) as u64;
-                    for slot in ev.iter_mut().take(b + 1).skip(a) {
+                    for slot in events.iter_mut().take(b + 1).skip(a) {
                         *slot += u64::from(c.event_count).div_ceil(n);
                     }
                 }
             }
         }
-        let mut al = vec![0u64; buckets];
-        for a in &self.alerts {
-            al[bucket(a.ts)] += 1;
+        let mut alerts = vec![0u64; buckets];
+        for a in self.alerts.iter().filter(|a| inside(a.ts)) {
+            alerts[bucket(a.ts)] += 1;
         }
-        let cur = self
-            .current_seq()
-            .and_then(|s| with_event(&self.cap, &mut self.cache, s, |e| e.ts).ok())
-            .map(bucket);
-        (ev, al, cur)
+        Histogram {
+            events,
+            alerts,
+            cursor: cur_ts.filter(|&t| inside(t)).map(bucket),
+            from_ns: w0 + self.anchor,
+            to_ns: w1 + self.anchor,
+        }
     }
 }
+
+/// The timeline's histogram.
+#[derive(Clone, Debug, Default)]
+pub struct Histogram {
+    /// Events per bucket.
+    pub events: Vec<u64>,
+    /// Alerts per bucket.
+    pub alerts: Vec<u64>,
+    /// The bucket of the cursor's event.
+    pub cursor: Option<usize>,
+    /// Wall-clock start of the span shown (Unix ns).
+    pub from_ns: u64,
+    /// Its end.
+    pub to_ns: u64,
+}
+
+/// Zoom levels of the histogram (each halves the span).
+pub const MAX_ZOOM: u32 = 8;
 
 /// Runs `f` on event `seq`, keeping the last few decoded chunks so that
 /// redraws near a chunk boundary decode nothing.

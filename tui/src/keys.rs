@@ -125,6 +125,18 @@ pub fn bindings() -> Vec<Binding> {
             &[Timeline, Detail],
         ),
         b(
+            &["+", "="],
+            Action::Zoom(1),
+            "zoom the histogram in around the cursor",
+            &[Timeline],
+        ),
+        b(
+            &["-"],
+            Action::Zoom(-1),
+            "zoom the histogram out",
+            &[Timeline],
+        ),
+        b(
             &["x"],
             Action::ToggleHex,
             "show the data as hex or as text",

@@ -292,16 +292,20 @@ fn draw_alerts(f: &mut Frame<'_>, app: &mut App, area: Rect) {
 
 fn draw_timeline(f: &mut Frame<'_>, app: &mut App, area: Rect) {
     let [hist, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
-    let (ev, al, cur) = app.histogram(hist.width as usize);
+    let h = app.histogram(hist.width as usize);
     let [h1, h2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(hist);
     f.render_widget(
         Sparkline::default()
-            .data(ev.iter().copied())
+            .data(h.events.iter().copied())
             .style(Style::default().fg(Color::Blue)),
         h1,
     );
-    let mut marks: String = al.iter().map(|&n| if n > 0 { '!' } else { ' ' }).collect();
-    if let Some(c) = cur {
+    let mut marks: String = h
+        .alerts
+        .iter()
+        .map(|&n| if n > 0 { '!' } else { ' ' })
+        .collect();
+    if let Some(c) = h.cursor {
         marks.replace_range(
             marks
                 .char_indices()
@@ -314,8 +318,26 @@ fn draw_timeline(f: &mut Frame<'_>, app: &mut App, area: Rect) {
         Paragraph::new(marks).style(Style::default().fg(Color::LightRed)),
         h2,
     );
-
-    let title = format!(" {} ({} events) ", app.label(), app.timeline_len());
+    let span_text = format!(
+        "{} .. {}{}",
+        time_of(h.from_ns),
+        time_of(h.to_ns),
+        if app.zoom > 0 {
+            format!(" (zoom 1/{}, - zooms out)", 1u64 << app.zoom)
+        } else {
+            String::new()
+        }
+    );
+    let title = format!(
+        " {} ({} events)  {span_text}{} ",
+        app.label(),
+        app.timeline_len(),
+        if app.columns.is_empty() {
+            String::new()
+        } else {
+            format!("  columns: {}", app.columns.join(" "))
+        }
+    );
     let (block, inner) = list_area(app, list, title);
     let search = app.search.as_ref().map(|(t, _)| t.to_lowercase());
     let mut lines: Vec<Line<'static>> = Vec::new();

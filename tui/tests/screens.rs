@@ -680,3 +680,41 @@ fn columns_chosen_from_fields_agree_with_the_event_detail() {
         "{row}"
     );
 }
+
+#[test]
+fn the_histogram_zooms_around_the_cursor() {
+    let mut app = app_with_rules();
+    typed(&mut app, Mode::Command, "goto 11105");
+    let whole = app.histogram(100);
+    assert_eq!(
+        whole.events.iter().sum::<u64>(),
+        app.events_total,
+        "every event counted"
+    );
+    assert_eq!(whole.alerts.iter().sum::<u64>(), app.alerts.len() as u64);
+    app.handle(Action::Zoom(1));
+    app.handle(Action::Zoom(1));
+    let z = app.histogram(100);
+    let (span, zspan) = (whole.to_ns - whole.from_ns, z.to_ns - z.from_ns);
+    assert!(
+        zspan <= span / 4 + 1 && zspan >= span / 4 - 1,
+        "{span} {zspan}"
+    );
+    // The cursor's event is inside the zoomed span.
+    let mut ts = 0;
+    app.cap.for_each_event(|e| {
+        if e.seq == 11104 {
+            ts = e.ts
+        }
+    });
+    let wall = ts + app.cap.meta().map_or(0, |m| m.boot_time_unix_ns);
+    assert!(z.from_ns <= wall && wall <= z.to_ns);
+    assert!(z.cursor.is_some());
+    assert!(z.events.iter().sum::<u64>() < app.events_total);
+    let s = screen(&mut app);
+    assert!(s.contains("zoom 1/4"), "{s}");
+    for _ in 0..20 {
+        app.handle(Action::Zoom(-1));
+    }
+    assert_eq!(app.zoom, 0);
+}
