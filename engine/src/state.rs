@@ -532,7 +532,11 @@ fn s(x: &str) -> Arc<str> {
 }
 
 fn lossy(b: &[u8]) -> Arc<str> {
-    Arc::from(String::from_utf8_lossy(b).as_ref())
+    // Valid UTF-8 (nearly every path) skips the lossy conversion's chunking.
+    match std::str::from_utf8(b) {
+        Ok(s) => Arc::from(s),
+        Err(_) => Arc::from(String::from_utf8_lossy(b).as_ref()),
+    }
 }
 
 fn ip_of(b: &[u8]) -> Option<IpAddr> {

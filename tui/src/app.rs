@@ -333,7 +333,7 @@ pub struct App {
     column_jobs: HashMap<usize, Job<Vec<Vec<String>>>>,
 
     history: Vec<Place>,
-    cache: Vec<(usize, LoadedChunk)>,
+    cache: ChunkCache,
     anchor: u64,
 }
 
@@ -421,7 +421,7 @@ impl App {
             column_cache: Vec::new(),
             column_jobs: HashMap::new(),
             history: Vec::new(),
-            cache: Vec::new(),
+            cache: ChunkCache::default(),
             anchor,
         };
         match marks {
@@ -763,6 +763,11 @@ impl App {
         })
     }
 
+    /// Chunks decoded for the screen so far (the cache keeps the last four).
+    pub fn chunk_loads(&self) -> u64 {
+        self.cache.loads
+    }
+
     /// The command name of the process of event `seq` (from the tree).
     pub fn event_comm(&mut self, seq: u64) -> Option<String> {
         let pid = event_pid(&self.cap, &mut self.cache, seq)?;
@@ -1024,6 +1029,12 @@ impl App {
                 if let Some((_, j)) = &self.follow_job {
                     j.cancel();
                     any = true;
+                }
+                if self.index_job.take().is_some() {
+                    // The build cannot stop half-way; it finishes on its
+                    // own and the next query uses it.
+                    self.say("index query cancelled (the index build finishes in the background)");
+                    return;
                 }
                 if any {
                     self.say("cancelling...");
@@ -1726,7 +1737,7 @@ pub const MAX_ZOOM: u32 = 8;
 /// redraws near a chunk boundary decode nothing.
 fn with_event<T>(
     cap: &Capture,
-    cache: &mut Vec<(usize, LoadedChunk)>,
+    cache: &mut ChunkCache,
     seq: u64,
     f: impl FnOnce(&capture::EventRef<'_>) -> T,
 ) -> Result<T, String> {
@@ -1744,27 +1755,36 @@ fn with_event<T>(
             )
         })?;
     let _ = entry;
-    let pos = match cache.iter().position(|(ci, _)| *ci == i) {
+    let entries = &mut cache.entries;
+    let pos = match entries.iter().position(|(ci, _)| *ci == i) {
         Some(p) => p,
         None => {
             let c = cap
                 .load_chunk(i)
                 .map_err(|e| format!("chunk {i} unreadable: {e}"))?;
-            if cache.len() >= CACHE_CHUNKS {
-                cache.remove(0);
+            cache.loads += 1;
+            if entries.len() >= CACHE_CHUNKS {
+                entries.remove(0);
             }
-            cache.push((i, c));
-            cache.len() - 1
+            entries.push((i, c));
+            entries.len() - 1
         }
     };
-    let (_, c) = &cache[pos];
+    let (_, c) = &entries[pos];
     let e = c
         .event((seq - c.first_seq()) as usize)
         .ok_or_else(|| format!("event {} unreadable", seq + 1))?;
     Ok(f(&e))
 }
 
-fn event_pid(cap: &Capture, cache: &mut Vec<(usize, LoadedChunk)>, seq: u64) -> Option<u32> {
+/// The last few decoded chunks, and how many chunks were decoded in all.
+#[derive(Default)]
+struct ChunkCache {
+    entries: Vec<(usize, LoadedChunk)>,
+    loads: u64,
+}
+
+fn event_pid(cap: &Capture, cache: &mut ChunkCache, seq: u64) -> Option<u32> {
     with_event(cap, cache, seq, |e| e.pid).ok()
 }
 

@@ -449,13 +449,23 @@ pub const ANCESTRY_DEPTH: usize = 8;
 /// The compiled detail fields: (name, compiled format) or (name, why not).
 pub type DetailFormats = Vec<(String, Result<Vec<ruleset::compile::OutputPart>, String>)>;
 
-/// Compiles [`DETAIL_FIELDS`] and the ancestry fields.
+/// Compiles [`DETAIL_FIELDS`], the ancestry fields, and every other field
+/// of the registry that takes no argument.
 pub fn detail_formats() -> DetailFormats {
     let mut names: Vec<String> = DETAIL_FIELDS.iter().map(|s| s.to_string()).collect();
     for i in 1..=ANCESTRY_DEPTH {
         names.push(format!("proc.aname[{i}]"));
         names.push(format!("proc.apid[{i}]"));
         names.push(format!("proc.acmdline[{i}]"));
+    }
+    // Then every other field of the registry that needs no argument.
+    use ruleset::fields::{ArgForm, FIELDS};
+    for f in FIELDS {
+        if matches!(f.arg, ArgForm::None | ArgForm::OptIndex | ArgForm::OptKey)
+            && !names.iter().any(|n| n == f.name)
+        {
+            names.push(f.name.to_string());
+        }
     }
     names
         .into_iter()

@@ -385,12 +385,20 @@ fn draw_timeline(f: &mut Frame<'_>, app: &mut App, area: Rect) {
             Err(why) => format!("{mark}{alert}{:>8} <{why}>", seq + 1),
         };
         let text = esc(&text);
+        let gap = text.contains(" ferret_loss ");
         let mut l = match &search {
             Some(s) if !s.is_empty() => highlight(&text, s),
             _ => Line::from(text),
         };
         if alert == "!" {
             l = l.style(Style::default().fg(Color::LightRed));
+        } else if gap {
+            // A recorded gap: events were lost here.
+            l = l.style(
+                Style::default()
+                    .fg(Color::Yellow)
+                    .add_modifier(Modifier::BOLD),
+            );
         }
         lines.push(selected(l, row as u64 == app.timeline_row));
     }
@@ -537,30 +545,30 @@ fn draw_detail(f: &mut Frame<'_>, app: &mut App, area: Rect) {
                 bold,
             )));
             let mut ancestry: Vec<(String, String, String)> = Vec::new();
-            for (k, v) in fields {
+            let mut rest: Vec<&(String, String)> = Vec::new();
+            for kv in fields {
+                let (k, v) = kv;
                 if let Some(i) = k.strip_prefix("proc.aname[") {
                     ancestry.push((
                         i.trim_end_matches(']').to_string(),
                         v.clone(),
                         String::new(),
                     ));
-                    continue;
-                }
-                if let Some(i) = k.strip_prefix("proc.apid[") {
+                } else if let Some(i) = k.strip_prefix("proc.apid[") {
                     let i = i.trim_end_matches(']');
                     if let Some(a) = ancestry.iter_mut().find(|a| a.0 == i) {
                         a.2 = v.clone();
                     }
-                    continue;
-                }
-                if let Some(i) = k.strip_prefix("proc.acmdline[") {
+                } else if let Some(i) = k.strip_prefix("proc.acmdline[") {
                     let i = i.trim_end_matches(']');
                     if let Some(a) = ancestry.iter_mut().find(|a| a.0 == i) {
                         a.1 = format!("{} ({})", a.1, v);
                     }
-                    continue;
+                } else if crate::data::DETAIL_FIELDS.contains(&k.as_str()) {
+                    lines.push(Line::from(esc(&format!("  {k:<28} {v}"))));
+                } else {
+                    rest.push(kv);
                 }
-                lines.push(Line::from(esc(&format!("  {k:<28} {v}"))));
             }
             lines.push(Line::from(""));
             lines.push(Line::from(Span::styled("ancestry (nearest first)", bold)));
@@ -569,6 +577,20 @@ fn draw_detail(f: &mut Frame<'_>, app: &mut App, area: Rect) {
                     break;
                 }
                 lines.push(Line::from(esc(&format!("  {i:>2}. pid {pid:<8} {name}"))));
+            }
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                "every other field, by class (<NA>: no value for this event)",
+                bold,
+            )));
+            let mut class = "";
+            for (k, v) in rest {
+                let c = k.split('.').next().unwrap_or("");
+                if c != class {
+                    class = c;
+                    lines.push(Line::from(Span::styled(format!("  {c}"), bold)));
+                }
+                lines.push(Line::from(esc(&format!("    {k:<30} {v}"))));
             }
         }
         Err(why) => lines.push(Line::from(esc(&format!("fields not available: {why}")))),

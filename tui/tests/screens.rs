@@ -718,3 +718,52 @@ fn the_histogram_zooms_around_the_cursor() {
     }
     assert_eq!(app.zoom, 0);
 }
+
+#[test]
+fn redraws_at_a_chunk_boundary_decode_nothing_and_the_mouse_moves_the_cursor() {
+    let p = big_capture("big.cap", 1_500_000);
+    let mut app = App::new(open(&p), None, Vec::new(), Vec::new());
+    let boundary = app.cap.chunks()[1].first_seq;
+    typed(&mut app, Mode::Command, &format!("goto {boundary}"));
+    let _ = screen(&mut app);
+    let loads = app.chunk_loads();
+    assert!(loads >= 2, "the rows span two chunks");
+    for d in [1, 1, -1, -1, 1] {
+        app.handle(Action::Move(d));
+        let _ = screen(&mut app);
+    }
+    assert_eq!(app.chunk_loads(), loads, "no chunk decoded again");
+    // The wheel scrolls, a click selects the row under it.
+    let before = app.timeline_row;
+    app.handle(Action::Wheel(3));
+    assert_eq!(app.timeline_row, before + 3);
+    let _ = screen(&mut app);
+    let first_row = app.body_top;
+    app.handle(Action::Click(first_row + 2));
+    let start =
+        tui::ui::window(app.timeline_len() as usize, before as usize + 3, app.page).start as u64;
+    assert_eq!(app.timeline_row, start + 2);
+    app.wait_all();
+}
+
+#[test]
+fn the_detail_lists_every_field_that_needs_no_argument() {
+    let mut app = app_with_rules();
+    app.open_detail(11104, None);
+    let fields = app.detail.clone().expect("detail").fields.expect("fields");
+    for f in ruleset::fields::FIELDS {
+        if matches!(f.arg, ruleset::fields::ArgForm::None) {
+            assert!(
+                fields.iter().any(|(k, _)| k == f.name),
+                "{} missing",
+                f.name
+            );
+        }
+    }
+    app.handle(Action::Show(ViewKind::Detail));
+    let s = screen_sized(&mut app, 180, 400);
+    assert!(
+        s.contains("every other field, by class") && s.contains("  container"),
+        "{s}"
+    );
+}
