@@ -25,6 +25,10 @@ use ruleset::{load_rules, Selection};
 
 use ferret_tests::peak_rss_mb;
 
+// The allocator of the `analyzer` binary, so that these figures are its.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bytes per event on disk and raw, share of each kind, and the mean data
 /// bytes of read/write-like events.
 struct Profile {
