@@ -28,6 +28,8 @@ pub enum ViewKind {
     Detail,
     /// The data read and written on one fd.
     Stream,
+    /// Every problem: capture damage, lost events, rule diagnostics.
+    Problems,
     /// The key map.
     Help,
 }
@@ -41,6 +43,7 @@ impl ViewKind {
             ViewKind::Processes => "Processes",
             ViewKind::Detail => "Event",
             ViewKind::Stream => "Data",
+            ViewKind::Problems => "Problems",
             ViewKind::Help => "Help",
         }
     }
@@ -321,6 +324,8 @@ pub struct App {
     pub detail_rows: usize,
     /// Histogram zoom: the span shown is the capture's over 2^zoom.
     pub zoom: u32,
+    /// Selected row of the problems view.
+    pub problems_row: usize,
     /// The followed fd.
     pub stream: Option<StreamView>,
     follow_job: Option<(String, Job<data::Stream>)>,
@@ -413,6 +418,7 @@ impl App {
             marks: Marks::default(),
             detail_rows: 0,
             zoom: 0,
+            problems_row: 0,
             stream: None,
             follow_job: None,
             index_job: None,
@@ -763,6 +769,39 @@ impl App {
         })
     }
 
+    /// Every problem, one line each: the capture's (damage, lost events,
+    /// chunks skipped), then the rules' errors and warnings.
+    pub fn problem_lines(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.problems.clone();
+        if let Some(t) = &self.tree {
+            if t.cancelled {
+                v.push("the process tree was not finished".into());
+            }
+        }
+        let gaps = self.alerts.iter().filter(|a| a.in_gap).count();
+        if gaps > 0 {
+            v.push(format!(
+                "{gaps} alerts are inside spans where the recorder lost events (evidence around them is incomplete)"
+            ));
+        }
+        for d in &self.rule_diags {
+            v.push(format!(
+                "rules: {} {}:{}:{}: {} ({})",
+                if d.severity == ruleset::Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                },
+                d.file,
+                d.line,
+                d.column,
+                d.message,
+                d.code
+            ));
+        }
+        v
+    }
+
     /// Chunks decoded for the screen so far (the cache keeps the last four).
     pub fn chunk_loads(&self) -> u64 {
         self.cache.loads
@@ -789,6 +828,7 @@ impl App {
             ViewKind::Stream => self.stream.as_ref().map_or(1, |s| {
                 s.rows.saturating_sub(self.page.saturating_sub(1)).max(1)
             }) as u64,
+            ViewKind::Problems => self.problem_lines().len() as u64,
             ViewKind::Help => crate::keys::bindings().len() as u64 + 4,
         }
     }
@@ -800,6 +840,7 @@ impl App {
             ViewKind::Processes => self.proc_row as u64,
             ViewKind::Detail => self.detail.as_ref().map_or(0, |d| d.scroll as u64),
             ViewKind::Stream => self.stream.as_ref().map_or(0, |s| s.scroll as u64),
+            ViewKind::Problems => self.problems_row as u64,
             ViewKind::Help => 0,
         }
     }
@@ -821,6 +862,7 @@ impl App {
                     s.scroll = row as usize;
                 }
             }
+            ViewKind::Problems => self.problems_row = row as usize,
             ViewKind::Help => {}
         }
     }
@@ -861,6 +903,7 @@ impl App {
                 Some(s) => format!("Data of fd {} of {}", s.stream.fd, s.stream.pid),
                 None => "Data".into(),
             },
+            ViewKind::Problems => "Problems".into(),
             ViewKind::Help => "Help".into(),
         }
     }
@@ -1169,7 +1212,7 @@ impl App {
                 };
                 self.start_scan(ScanFor::Process(r.node));
             }
-            ViewKind::Help | ViewKind::Stream => self.back(),
+            ViewKind::Help | ViewKind::Stream | ViewKind::Problems => self.back(),
         }
     }
 

@@ -35,6 +35,12 @@ pub fn bindings() -> Vec<Binding> {
         b(&["1"], Action::Show(Alerts), "alerts by rule", &[]),
         b(&["2"], Action::Show(Timeline), "timeline of events", &[]),
         b(&["3"], Action::Show(Processes), "process tree", &[]),
+        b(
+            &["!"],
+            Action::Show(Problems),
+            "every problem: damage, lost events, rule errors",
+            &[],
+        ),
         b(&["Tab"], Action::NextView, "next view", &[]),
         b(&["BackTab"], Action::PrevView, "previous view", &[]),
         b(&["j", "Down"], Action::Move(1), "down", &[]),
@@ -234,6 +240,7 @@ pub fn hints(view: ViewKind) -> &'static str {
         Processes => "Enter events  l/h expand/collapse  / filter  Esc back  ? help  q quit",
         Detail => "Enter process  s fd data  m mark  Esc back  j/k scroll  ? help  q quit",
         Stream => "x hex/text  j/k scroll  Esc back  ? help  q quit",
+        Problems => "j/k move  Esc back  ? help  q quit",
         Help => "Esc back  q quit",
     }
 }

@@ -104,7 +104,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
             " ! {}{}",
             app.problems[0],
             if n > 1 {
-                format!("  ({n} problems)")
+                format!("  ({n} problems: ! lists them)")
             } else {
                 String::new()
             }
@@ -125,6 +125,7 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         ViewKind::Processes => draw_processes(f, app, body),
         ViewKind::Detail => draw_detail(f, app, body),
         ViewKind::Stream => draw_stream(f, app, body),
+        ViewKind::Problems => draw_problems(f, app, body),
         ViewKind::Help => draw_help(f, app, body),
     }
 
@@ -722,6 +723,27 @@ fn draw_stream(f: &mut Frame<'_>, app: &mut App, area: Rect) {
         Paragraph::new(lines)
             .block(block)
             .scroll((scroll as u16, 0)),
+        area,
+    );
+}
+
+fn draw_problems(f: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let all = app.problem_lines();
+    let title = format!(" Problems ({}) ", all.len());
+    let (block, inner) = list_area(app, area, title);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for i in window(all.len(), app.problems_row, inner.height as usize) {
+        lines.push(selected(Line::from(esc(&all[i])), i == app.problems_row));
+    }
+    if all.is_empty() {
+        lines.push(Line::from(
+            "none: the capture is intact, nothing was lost, the rules loaded cleanly",
+        ));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
         area,
     );
 }

@@ -518,6 +518,13 @@ fn damage_and_rule_errors_are_shown_not_hidden() {
     let s = screen(&mut app);
     assert!(s.contains("damaged chunk skipped"), "the problem line: {s}");
     assert!(s.contains("unreadable"), "rows say why: {s}");
+    // `!` lists every problem: the chunk (where and why) and the rule error.
+    app.handle(Action::Show(ViewKind::Problems));
+    let s = screen(&mut app);
+    assert!(
+        s.contains("Problems (") && s.contains("offset") && s.contains("rules: error"),
+        "{s}"
+    );
 }
 
 #[test]
