@@ -185,52 +185,7 @@ impl SelectionArgs {
 /// files are skipped), and a merged capture of several recordings for each
 /// of them (`all.cap#0`, `all.cap#1`...).
 pub(crate) fn expand_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
-        use anyhow::Context as _;
-        let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read directory {}", dir.display()))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .with_context(|| format!("cannot read directory {}", dir.display()))?;
-        entries.sort();
-        for p in entries {
-            let Ok(m) = std::fs::symlink_metadata(&p) else {
-                continue;
-            };
-            if m.is_dir() {
-                walk(&p, out)?;
-            } else if m.is_file() && looks_like_capture(&p) {
-                out.push(p);
-            }
-        }
-        Ok(())
-    }
-    fn looks_like_capture(p: &std::path::Path) -> bool {
-        let mut head = [0u8; 8];
-        let ok = capture::reader::open_regular(p)
-            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-            .is_ok();
-        ok && (head == capture::format::FILE_MAGIC || engine::source::is_scap(p))
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let before = out.len();
-            walk(p, &mut out)?;
-            if out.len() == before {
-                anyhow::bail!(
-                    "{}: a directory with no capture or .scap trace in it",
-                    p.display()
-                );
-            }
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out
-        .into_iter()
-        .flat_map(|p| capture::Capture::stream_paths(&p))
-        .collect())
+    Ok(engine::source::expand_inputs(paths)?)
 }
 
 /// The files the captures are read from (`all.cap#1` is read from

@@ -17,6 +17,9 @@ pub enum SourceError {
     /// A .scap trace that cannot be read or converted.
     #[error(transparent)]
     Scap(#[from] scap::import::OpenError),
+    /// An input that names no capture (an unreadable or empty directory).
+    #[error("{0}")]
+    Input(String),
 }
 
 /// An opened source: a capture, with what the conversion said when it was
@@ -84,4 +87,60 @@ pub fn import_line(r: &scap::import::ImportReport) -> String {
         ));
     }
     s
+}
+
+/// The recordings named by `paths`: a directory stands for the captures and
+/// .scap traces under it (recursively, in name order; other files are
+/// skipped; a directory with none is an error), and a merged capture of
+/// several recordings for each of them (`all.cap#0`, `all.cap#1`...). Other
+/// paths are kept as given (opening them says what is wrong).
+pub fn expand_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, SourceError> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), SourceError> {
+        let unreadable = |e: std::io::Error| {
+            SourceError::Input(format!("cannot read directory {}: {e}", dir.display()))
+        };
+        let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(unreadable)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .map_err(unreadable)?;
+        entries.sort();
+        for p in entries {
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                walk(&p, out)?;
+            } else if m.is_file() && looks_like_capture(&p) {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    fn looks_like_capture(p: &Path) -> bool {
+        let mut head = [0u8; 8];
+        let ok = capture::reader::open_regular(p)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok();
+        ok && (head == capture::format::FILE_MAGIC || is_scap(p))
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let before = out.len();
+            walk(p, &mut out)?;
+            if out.len() == before {
+                return Err(SourceError::Input(format!(
+                    "{}: a directory with no capture or .scap trace in it",
+                    p.display()
+                )));
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out
+        .into_iter()
+        .flat_map(|p| Capture::stream_paths(&p))
+        .collect())
 }

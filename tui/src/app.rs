@@ -121,6 +121,9 @@ pub enum Action {
     Follow,
     /// Zoom the histogram in (1) or out (-1) around the cursor.
     Zoom(i32),
+    /// The next (1) or previous (-1) capture, when several are open (the
+    /// terminal loop switches; the model only says when there is none).
+    SwitchCapture(i32),
     /// Show followed data as hex or as text.
     ToggleHex,
     /// Stop a running search or filter.
@@ -322,6 +325,8 @@ pub struct App {
     pub marks: Marks,
     /// Lines of the detail view, as last drawn.
     pub detail_rows: usize,
+    /// Which of the open captures this is (`2/3`), empty with one.
+    pub capture_label: String,
     /// Histogram zoom: the span shown is the capture's over 2^zoom.
     pub zoom: u32,
     /// Selected row of the problems view.
@@ -417,6 +422,7 @@ impl App {
             formats: None,
             marks: Marks::default(),
             detail_rows: 0,
+            capture_label: String::new(),
             zoom: 0,
             problems_row: 0,
             stream: None,
@@ -1050,6 +1056,7 @@ impl App {
             Action::NextAlert(d) => self.next_alert(d),
             Action::NextMark => self.next_mark(),
             Action::Follow => self.follow(),
+            Action::SwitchCapture(_) => self.say("one capture is open"),
             Action::Zoom(d) => {
                 self.zoom = (self.zoom as i32 + d).clamp(0, MAX_ZOOM as i32) as u32;
                 self.say(format!(

@@ -41,6 +41,13 @@ pub fn bindings() -> Vec<Binding> {
             "every problem: damage, lost events, rule errors",
             &[],
         ),
+        b(
+            &["]"],
+            Action::SwitchCapture(1),
+            "next capture (when several are open)",
+            &[],
+        ),
+        b(&["["], Action::SwitchCapture(-1), "previous capture", &[]),
         b(&["Tab"], Action::NextView, "next view", &[]),
         b(&["BackTab"], Action::PrevView, "previous view", &[]),
         b(&["j", "Down"], Action::Move(1), "down", &[]),

@@ -10,9 +10,11 @@ use clap::Parser;
 #[derive(Parser)]
 #[command(name = "ferret-tui", version, about)]
 struct Cli {
-    /// The capture: a Ferret capture, a .scap trace, or FILE#N (one
-    /// recording of a merged capture).
-    capture: PathBuf,
+    /// Captures: Ferret captures, .scap traces, merged captures, FILE#N
+    /// (one recording of a merged capture) or directories of them; `]`
+    /// and `[` switch between them.
+    #[arg(required = true)]
+    captures: Vec<PathBuf>,
     /// Rule files or directories to run when opening (default: rules/ when
     /// it exists in the current directory). A path that does not exist is
     /// an error; rule errors and warnings are shown in the alerts view.
@@ -27,7 +29,7 @@ fn main() -> std::process::ExitCode {
         rules.push(PathBuf::from("rules"));
     }
     let cfg = tui::term::Config {
-        capture: cli.capture,
+        captures: cli.captures,
         rules,
     };
     match tui::term::run(&cfg) {

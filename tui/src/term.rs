@@ -18,9 +18,10 @@ use crate::data::Job;
 /// What to open.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
-    /// The capture (a Ferret capture, a .scap trace, or `FILE#N`, one
-    /// recording of a merged capture).
-    pub capture: PathBuf,
+    /// The captures: Ferret captures, .scap traces, merged captures (each
+    /// recording), `FILE#N` (one recording of a merged capture), or
+    /// directories of them. `]` and `[` switch between them.
+    pub captures: Vec<PathBuf>,
     /// Rule files and directories to run (none: no alerts).
     pub rules: Vec<PathBuf>,
 }
@@ -80,12 +81,25 @@ pub fn run(cfg: &Config) -> Result<(), TuiError> {
             return Err(TuiError::MissingRules(r.clone()));
         }
     }
-    let opened = engine::source::open(&cfg.capture)?;
-    let cap = Arc::new(opened.capture);
-    let (job, diags) = start_rules(&cap, &cfg.rules);
-    let mut app = App::new(cap, job, diags, cfg.rules.clone());
-    // A .scap trace read up to damage: what was lost is said.
-    app.problems.extend(opened.scap_problems);
+    let paths = engine::source::expand_inputs(&cfg.captures)?;
+    let mut apps = Vec::with_capacity(paths.len());
+    for p in &paths {
+        let opened = engine::source::open(p)?;
+        let cap = Arc::new(opened.capture);
+        let (job, diags) = start_rules(&cap, &cfg.rules);
+        let mut app = App::new(cap, job, diags, cfg.rules.clone());
+        // A .scap trace read up to damage: what was lost is said.
+        app.problems.extend(opened.scap_problems);
+        if paths.len() > 1 {
+            app.capture_label = format!("{}/{}", apps.len() + 1, paths.len());
+        }
+        apps.push(app);
+    }
+    if apps.is_empty() {
+        return Err(TuiError::Source(engine::source::SourceError::Input(
+            "no capture given".into(),
+        )));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     // SIGTERM and SIGINT end the loop, which puts the terminal back.
     // SIGHUP keeps its default (the terminal is gone: nothing to put back,
@@ -95,19 +109,24 @@ pub fn run(cfg: &Config) -> Result<(), TuiError> {
     }
     let mut terminal = ratatui::try_init()?;
     crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
-    let result = event_loop(&mut app, &mut terminal, &stop);
+    let result = event_loop(&mut apps, &mut terminal, &stop);
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
 }
 
 fn event_loop(
-    app: &mut App,
+    apps: &mut [App],
     terminal: &mut ratatui::DefaultTerminal,
     stop: &AtomicBool,
 ) -> Result<(), TuiError> {
-    while !app.quit && !stop.load(Ordering::Relaxed) {
-        app.poll();
+    let mut current = 0usize;
+    let n = apps.len();
+    while !apps[current].quit && !stop.load(Ordering::Relaxed) {
+        for a in apps.iter_mut() {
+            a.poll();
+        }
+        let app = &mut apps[current];
         terminal.draw(|f| crate::ui::draw(f, app))?;
         if !event::poll(Duration::from_millis(100))? {
             continue;
@@ -146,6 +165,9 @@ fn event_loop(
                 *terminal = ratatui::try_init()?;
                 crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
                 terminal.clear()?;
+            }
+            Some(Action::SwitchCapture(d)) if n > 1 => {
+                current = (current as i32 + d).rem_euclid(n as i32) as usize;
             }
             Some(a) => app.handle(a),
             None => {}

@@ -79,7 +79,12 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App) {
         .map(|m| m.hostname.clone())
         .unwrap_or_else(|| "host unknown".into());
     let mut head = format!(
-        " {}  {}  {} events  {}",
+        " {}{}  {}  {} events  {}",
+        if app.capture_label.is_empty() {
+            String::new()
+        } else {
+            format!("[{}] ", app.capture_label)
+        },
         app.cap.name(),
         host,
         app.events_total,

@@ -240,3 +240,71 @@ fn without_a_terminal_or_with_a_missing_rules_path_it_says_why() {
     let s = t.wait_for("EXITED 2");
     assert!(s.contains("rules: /no/such/rules: no such file"), "{s}");
 }
+
+#[test]
+fn several_captures_open_together_and_brackets_switch() {
+    if skip_unless(have("tmux"), "tmux") {
+        return;
+    }
+    // A merged capture of the fixture and a small synthetic recording: two
+    // recordings, one file.
+    let dir = root().join("target/test-scratch/tui-term");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let synth = dir.join("small.cap");
+    let merged = dir.join("two.cap");
+    let _ = std::fs::remove_file(&synth);
+    let _ = std::fs::remove_file(&merged);
+    let analyzer = root().join("target/debug/analyzer");
+    if skip_unless(
+        analyzer.exists(),
+        "the analyzer binary (cargo test --workspace)",
+    ) {
+        return;
+    }
+    let ok = |args: &[&str]| {
+        let o = Command::new(&analyzer)
+            .args(args)
+            .output()
+            .expect("analyzer");
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    ok(&[
+        "synth",
+        "-q",
+        "-o",
+        synth.to_str().expect("p"),
+        "--events",
+        "5000",
+    ]);
+    let fixture = root().join("fixtures/captures/v1/scenarios.cap");
+    ok(&[
+        "merge",
+        "-q",
+        "-o",
+        merged.to_str().expect("p"),
+        fixture.to_str().expect("p"),
+        synth.to_str().expect("p"),
+    ]);
+    let t = Tmux::start(
+        "ferret-tui-two",
+        &format!(
+            "cd {} && {} {} -r rules",
+            root().display(),
+            bin(),
+            merged.display()
+        ),
+    );
+    let s = t.wait_for("[1/2]");
+    assert!(s.contains("two.cap#0") && s.contains("25214 events"), "{s}");
+    t.keys(&["]"]);
+    let s = t.wait_for("[2/2]");
+    assert!(s.contains("two.cap#1") && s.contains("5000 events"), "{s}");
+    t.keys(&["["]);
+    t.wait_for("[1/2]");
+    t.keys(&["q"]);
+    t.wait_for("EXITED 0");
+}

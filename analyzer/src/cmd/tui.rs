@@ -8,9 +8,11 @@ use anyhow::Result;
 /// Arguments of `analyzer tui`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The capture: a Ferret capture, a .scap trace, or FILE#N (one
-    /// recording of a merged capture).
-    pub capture: PathBuf,
+    /// Captures: Ferret captures, .scap traces, merged captures, FILE#N
+    /// (one recording of a merged capture) or directories of them; `]`
+    /// and `[` switch between them.
+    #[arg(required = true)]
+    pub captures: Vec<PathBuf>,
     /// Rule files or directories to run when opening (default: rules/ when
     /// it exists in the current directory). A path that does not exist is
     /// an error; rule errors and warnings are shown in the alerts view.
@@ -25,7 +27,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         rules.push(PathBuf::from("rules"));
     }
     tui::term::run(&tui::term::Config {
-        capture: a.capture,
+        captures: a.captures,
         rules,
     })?;
     Ok(ExitCode::SUCCESS)
