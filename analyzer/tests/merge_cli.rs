@@ -150,3 +150,63 @@ fn a_damaged_source_is_merged_without_its_bad_chunk_and_says_so() {
         assert_eq!(text.lines().count() as u64, n, "{name}");
     }
 }
+
+#[test]
+fn events_of_several_captures_merge_by_time() {
+    let dir = ferret_tests::scratch_dir("merge-events");
+    let mut caps = Vec::new();
+    for seed in ["1", "2"] {
+        let p = dir.join(format!("s{seed}.cap"));
+        let o = analyzer(&[
+            "synth",
+            "-q",
+            "--force",
+            "-o",
+            &s(&p),
+            "--events",
+            "4000",
+            "--seed",
+            seed,
+        ]);
+        assert!(o.status.success());
+        caps.push(s(&p));
+    }
+    let lines = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["events", "--json"];
+        args.extend(extra);
+        args.extend(caps.iter().map(String::as_str));
+        let o = analyzer(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
+    };
+    let apart = lines(&[]);
+    let merged = lines(&["--merge"]);
+    assert_eq!(apart.len(), 8000);
+    assert_eq!(merged.len(), 8000);
+    let times: Vec<&str> = merged
+        .iter()
+        .map(|v| v["time"].as_str().unwrap_or(""))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in time order");
+    // The two recordings interleave (they cover the same span).
+    let switches = merged
+        .windows(2)
+        .filter(|w| w[0]["capture"] != w[1]["capture"])
+        .count();
+    assert!(switches > 100, "{switches}");
+    // The same events, each still numbered by its own capture.
+    let key = |v: &serde_json::Value| format!("{} {}", v["capture"], v["num"]);
+    let mut a: Vec<String> = apart.iter().map(key).collect();
+    let mut b: Vec<String> = merged.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    let first = lines(&["--merge", "--limit", "10"]);
+    assert_eq!(
+        first.iter().map(key).collect::<Vec<_>>(),
+        merged[..10].iter().map(key).collect::<Vec<_>>()
+    );
+}

@@ -43,6 +43,12 @@ pub struct Args {
     /// (their rules are not evaluated).
     #[arg(long)]
     pub rules: Vec<PathBuf>,
+    /// With several captures (hosts), list the events of all of them in
+    /// wall-clock order (each recording still has its own state). The
+    /// selected events are held until the last capture is read, then
+    /// printed; --limit then takes the first by time.
+    #[arg(long)]
+    pub merge: bool,
 }
 
 /// Runs the command.
@@ -61,6 +67,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         filter,
         format,
         rules,
+        merge,
     } = a;
     let selector = if filter.is_some() || format.is_some() {
         match ruleset::filter::compile(&rules, filter.as_deref(), format.as_deref()) {
@@ -93,6 +100,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let plan = crate::plan_captures(&captures, true)?;
     let mut ends: std::collections::HashMap<usize, engine::state::State> = Default::default();
     let mut printed = 0u64;
+    let mut held: Vec<(u64, usize, String)> = Vec::new();
     let mut text = String::new();
     let mut bad = 0;
     let mut any_damaged = false;
@@ -180,6 +188,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     }
                 });
                 let Some(line) = line else { continue };
+                if merge {
+                    held.push((e.ts.wrapping_add(anchor), held.len(), line));
+                    continue;
+                }
                 if limit.is_some_and(|l| printed >= l) {
                     break 'captures;
                 }
@@ -195,6 +207,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
         if plan.has_next[ci] {
             if let Some(r) = replay.take() {
                 ends.insert(ci, r.state().clone());
+            }
+        }
+    }
+    if merge {
+        // Stable: events of one instant keep their capture order.
+        held.sort_by_key(|(t, i, _)| (*t, *i));
+        let n = limit.map_or(held.len(), |l| (l as usize).min(held.len()));
+        for (_, _, line) in held.into_iter().take(n) {
+            text += &line;
+            text.push('\n');
+            if text.len() > 1 << 16 {
+                out(&text);
+                text.clear();
             }
         }
     }
