@@ -10,35 +10,8 @@ use capture::{
     KindSet,
 };
 
-/// An owned copy of one event, for comparisons.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Ev {
-    seq: u64,
-    ts: u64,
-    cpu: u16,
-    pid: u32,
-    tid: u32,
-    kind: u16,
-    ret: i64,
-    args: Vec<u8>,
-}
-
-fn collect(cap: &Capture) -> (Vec<Ev>, Vec<capture::Error>) {
-    let mut out = Vec::new();
-    let errs = cap.for_each_event(|e| {
-        out.push(Ev {
-            seq: e.seq,
-            ts: e.ts,
-            cpu: e.cpu,
-            pid: e.pid,
-            tid: e.tid,
-            kind: e.kind,
-            ret: e.ret,
-            args: e.args.to_vec(),
-        })
-    });
-    (out, errs)
-}
+mod common;
+use common::{collect, Ev};
 
 /// A synthetic capture with small chunks, so that files have many frames.
 fn synthetic(events: u64, chunk_events: u32) -> (Vec<u8>, [u8; 32]) {

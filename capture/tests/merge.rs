@@ -8,33 +8,12 @@ use capture::reader::Part;
 use capture::synth::{self, SynthConfig};
 use capture::{verify, Bytes, Capture, CaptureWriterBuilder, Fault};
 
-/// An owned copy of one event, for comparisons.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Ev {
-    seq: u64,
-    ts: u64,
-    cpu: u16,
-    pid: u32,
-    tid: u32,
-    kind: u16,
-    ret: i64,
-    args: Vec<u8>,
-}
+mod common;
+use common::Ev;
 
+/// Every event of an intact capture.
 fn collect(cap: &Capture) -> Vec<Ev> {
-    let mut out = Vec::new();
-    let errs = cap.for_each_event(|e| {
-        out.push(Ev {
-            seq: e.seq,
-            ts: e.ts,
-            cpu: e.cpu,
-            pid: e.pid,
-            tid: e.tid,
-            kind: e.kind,
-            ret: e.ret,
-            args: e.args.to_vec(),
-        })
-    });
+    let (out, errs) = common::collect(cap);
     assert!(errs.is_empty(), "{errs:?}");
     out
 }

@@ -791,19 +791,7 @@ impl App {
             ));
         }
         for d in &self.rule_diags {
-            v.push(format!(
-                "rules: {} {}:{}:{}: {} ({})",
-                if d.severity == ruleset::Severity::Error {
-                    "error"
-                } else {
-                    "warning"
-                },
-                d.file,
-                d.line,
-                d.column,
-                d.message,
-                d.code
-            ));
+            v.push(format!("rules: {} ({})", diag_line(d), d.code));
         }
         v
     }
@@ -1782,6 +1770,22 @@ pub struct Histogram {
 
 /// Zoom levels of the histogram (each halves the span).
 pub const MAX_ZOOM: u32 = 8;
+
+/// A rule diagnostic on one line: `error file:line:column: message`.
+pub fn diag_line(d: &Diagnostic) -> String {
+    format!(
+        "{} {}:{}:{}: {}",
+        if d.severity == ruleset::Severity::Error {
+            "error"
+        } else {
+            "warning"
+        },
+        d.file,
+        d.line,
+        d.column,
+        d.message
+    )
+}
 
 /// Runs `f` on event `seq`, keeping the last few decoded chunks so that
 /// redraws near a chunk boundary decode nothing.

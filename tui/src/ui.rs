@@ -182,24 +182,7 @@ fn list_area(app: &mut App, area: Rect, title: String) -> (Block<'static>, Rect)
 }
 
 fn draw_alerts(f: &mut Frame<'_>, app: &mut App, area: Rect) {
-    let diags: Vec<String> = app
-        .rule_diags
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {}:{}:{}: {}",
-                if d.severity == ruleset::Severity::Error {
-                    "error"
-                } else {
-                    "warning"
-                },
-                d.file,
-                d.line,
-                d.column,
-                d.message
-            )
-        })
-        .collect();
+    let diags: Vec<String> = app.rule_diags.iter().map(crate::app::diag_line).collect();
     let diag_rows = diags.len().min(6) as u16;
     let [list, diag_area] = Layout::vertical([
         Constraint::Min(3),
