@@ -81,25 +81,36 @@ pub fn run(cfg: &Config) -> Result<(), TuiError> {
             return Err(TuiError::MissingRules(r.clone()));
         }
     }
+    // Every capture is opened now (an unreadable one is an error before the
+    // screen starts); each one's rules and process tree start the first
+    // time it is shown, so a directory of many captures does not run them
+    // all at once.
     let paths = engine::source::expand_inputs(&cfg.captures)?;
-    let mut apps = Vec::with_capacity(paths.len());
+    let mut pending: Vec<Option<engine::source::Opened>> = Vec::with_capacity(paths.len());
     for p in &paths {
-        let opened = engine::source::open(p)?;
-        let cap = Arc::new(opened.capture);
-        let (job, diags) = start_rules(&cap, &cfg.rules);
-        let mut app = App::new(cap, job, diags, cfg.rules.clone());
-        // A .scap trace read up to damage: what was lost is said.
-        app.problems.extend(opened.scap_problems);
-        if paths.len() > 1 {
-            app.capture_label = format!("{}/{}", apps.len() + 1, paths.len());
-        }
-        apps.push(app);
+        pending.push(Some(engine::source::open(p)?));
     }
-    if apps.is_empty() {
+    if pending.is_empty() {
         return Err(TuiError::Source(engine::source::SourceError::Input(
             "no capture given".into(),
         )));
     }
+    let n = pending.len();
+    let rules = cfg.rules.clone();
+    let mut make = move |i: usize| -> Option<App> {
+        let opened = pending.get_mut(i)?.take()?;
+        let cap = Arc::new(opened.capture);
+        let (job, diags) = start_rules(&cap, &rules);
+        let mut app = App::new(cap, job, diags, rules.clone());
+        // A .scap trace read up to damage: what was lost is said.
+        app.problems.extend(opened.scap_problems);
+        if n > 1 {
+            app.capture_label = format!("{}/{n}", i + 1);
+        }
+        Some(app)
+    };
+    let mut apps: Vec<Option<App>> = (0..n).map(|_| None).collect();
+    apps[0] = make(0);
     let stop = Arc::new(AtomicBool::new(false));
     // SIGTERM and SIGINT end the loop, which puts the terminal back.
     // SIGHUP keeps its default (the terminal is gone: nothing to put back,
@@ -109,24 +120,36 @@ pub fn run(cfg: &Config) -> Result<(), TuiError> {
     }
     let mut terminal = ratatui::try_init()?;
     crossterm::execute!(std::io::stdout(), EnableMouseCapture)?;
-    let result = event_loop(&mut apps, &mut terminal, &stop);
+    let result = event_loop(&mut apps, &mut make, &mut terminal, &stop);
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     result
 }
 
 fn event_loop(
-    apps: &mut [App],
+    apps: &mut [Option<App>],
+    make: &mut dyn FnMut(usize) -> Option<App>,
     terminal: &mut ratatui::DefaultTerminal,
     stop: &AtomicBool,
 ) -> Result<(), TuiError> {
     let mut current = 0usize;
     let n = apps.len();
-    while !apps[current].quit && !stop.load(Ordering::Relaxed) {
-        for a in apps.iter_mut() {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if apps[current].is_none() {
+            apps[current] = make(current);
+        }
+        for a in apps.iter_mut().flatten() {
             a.poll();
         }
-        let app = &mut apps[current];
+        let Some(app) = apps[current].as_mut() else {
+            break;
+        };
+        if app.quit {
+            break;
+        }
         terminal.draw(|f| crate::ui::draw(f, app))?;
         if !event::poll(Duration::from_millis(100))? {
             continue;
