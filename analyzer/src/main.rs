@@ -180,24 +180,10 @@ impl SelectionArgs {
 /// trace found; the flag says whether the trace was damaged.
 /// Opens a capture or a .scap trace: the capture, whether reading the
 /// trace hit damage, and the conversion report of a trace.
-/// The captures named on a command line: a directory stands for the
-/// captures and .scap traces under it (recursively, in name order; other
-/// files are skipped), and a merged capture of several recordings for each
-/// of them (`all.cap#0`, `all.cap#1`...).
-pub(crate) fn expand_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
-    Ok(engine::source::expand_inputs(paths)?)
-}
-
 /// The files the captures are read from (`all.cap#1` is read from
 /// `all.cap`), for the checks that an output never replaces an input.
 pub(crate) fn input_files(paths: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
-    paths
-        .iter()
-        .map(|p| match capture::reader::split_stream_path(p) {
-            Some((f, _)) if !p.exists() => f,
-            _ => p.clone(),
-        })
-        .collect()
+    paths.iter().map(|p| capture::reader::file_of(p)).collect()
 }
 
 fn open_input(

@@ -18,16 +18,14 @@
 //! exactly as it treated the file it came from ([`crate::Capture::open`]
 //! with `FILE#i`).
 
-use std::io;
-
 use crate::error::{Error, Fault, FrameFault, Result};
 use crate::format::{
-    Codec, FileHeader, FrameHeader, FrameKind, Trailer, FILE_HEADER_LEN, FORMAT_VERSION,
-    FRAME_HEADER_LEN, MAX_PAYLOAD, MERGED_SCHEMA_VERSION,
+    Codec, FileHeader, FrameHeader, FrameKind, FILE_HEADER_LEN, FORMAT_VERSION, FRAME_HEADER_LEN,
+    MAX_PAYLOAD, MERGED_SCHEMA_VERSION,
 };
 use crate::reader::{walk_frames, Capture, WalkItem};
 use crate::schema::{CaptureIndex, ChunkEntry, SourceFile, Sources};
-use crate::writer::{now_unix_ns, Sink};
+use crate::writer::{now_unix_ns, FrameChain, Sink};
 
 /// What [`merge`] did.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,62 +50,39 @@ impl MergeSummary {
     }
 }
 
-/// Frames written one after another on one hash chain.
-struct Frames<W: Sink> {
-    out: W,
-    name: String,
-    offset: u64,
-    frame_no: u32,
-    prev_hash: [u8; 32],
-}
-
-impl<W: Sink> Frames<W> {
-    fn io(&self, e: io::Error) -> Error {
-        Error::new(&self.name, Fault::Io(e.to_string()))
-    }
-
-    /// Writes a frame from `template` (kind, codec, lengths and chunk
-    /// facts) with `stored` as its payload; returns its offset.
-    fn put(&mut self, mut template: FrameHeader, stored: &[u8]) -> Result<u64> {
-        template.frame_no = self.frame_no;
-        template.prev_hash = self.prev_hash;
-        template.stored_len = stored.len() as u32;
-        let (hb, hash) = template.seal(stored);
-        self.out.write_all(&hb).map_err(|e| self.io(e))?;
-        self.out.write_all(stored).map_err(|e| self.io(e))?;
-        let at = self.offset;
-        self.offset += (hb.len() + stored.len()) as u64;
-        self.frame_no += 1;
-        self.prev_hash = hash;
-        Ok(at)
-    }
-
-    /// Encodes `value`, compresses it and writes it as a `kind` frame.
-    fn put_record<T>(&mut self, kind: FrameKind, stream: u16, value: &T) -> Result<u64>
-    where
-        T: for<'a> rkyv::Serialize<
-            rkyv::api::high::HighSerializer<
-                rkyv::util::AlignedVec,
-                rkyv::ser::allocator::ArenaHandle<'a>,
-                rkyv::rancor::Error,
-            >,
+/// Encodes `value`, compresses it and appends it to `chain` as a `kind`
+/// frame of `stream`; returns its offset.
+fn put_record<W: Sink, T>(
+    chain: &mut FrameChain<W>,
+    kind: FrameKind,
+    stream: u16,
+    value: &T,
+) -> Result<u64>
+where
+    T: for<'a> rkyv::Serialize<
+        rkyv::api::high::HighSerializer<
+            rkyv::util::AlignedVec,
+            rkyv::ser::allocator::ArenaHandle<'a>,
+            rkyv::rancor::Error,
         >,
-    {
-        let raw = rkyv::to_bytes::<rkyv::rancor::Error>(value)
-            .map_err(|e| Error::new(&self.name, Fault::Write(e.to_string())))?;
-        if raw.len() > MAX_PAYLOAD as usize {
-            return Err(Error::new(
-                &self.name,
-                Fault::Write(format!(
-                    "{} frame of {} bytes exceeds the limit",
-                    kind.name(),
-                    raw.len()
-                )),
-            ));
-        }
-        let stored = zstd::bulk::compress(&raw, 3)
-            .map_err(|e| Error::new(&self.name, Fault::Write(format!("zstd: {e}"))))?;
-        self.put(
+    >,
+{
+    let raw = rkyv::to_bytes::<rkyv::rancor::Error>(value)
+        .map_err(|e| Error::new(&chain.name, Fault::Write(e.to_string())))?;
+    if raw.len() > MAX_PAYLOAD as usize {
+        return Err(Error::new(
+            &chain.name,
+            Fault::Write(format!(
+                "{} frame of {} bytes exceeds the limit",
+                kind.name(),
+                raw.len()
+            )),
+        ));
+    }
+    let stored = zstd::bulk::compress(&raw, 3)
+        .map_err(|e| Error::new(&chain.name, Fault::Write(format!("zstd: {e}"))))?;
+    chain
+        .put(
             FrameHeader {
                 kind,
                 codec: Codec::Zstd,
@@ -125,7 +100,7 @@ impl<W: Sink> Frames<W> {
             },
             &stored,
         )
-    }
+        .map(|(at, _)| at)
 }
 
 /// The chain breaks of a file: the offsets of frames whose `prev_hash` is
@@ -246,19 +221,13 @@ pub fn merge<W: Sink>(
         file_id,
     }
     .encode();
-    let mut f = Frames {
-        out,
-        name: name.to_string(),
-        offset: FILE_HEADER_LEN as u64,
-        frame_no: 0,
-        prev_hash: FileHeader::genesis_hash(&header),
-    };
-    f.out.write_all(&header).map_err(|e| f.io(e))?;
+    let mut f = FrameChain::start(out, name, &header)?;
 
     // The sources frame is written first, so it cannot know how many events
     // will be copied or which chunks will fail: count and check every chunk
     // before writing anything else.
-    let mut good: Vec<Vec<bool>> = Vec::with_capacity(inputs.len());
+    // The header of each chunk that checked out (None: left out).
+    let mut good: Vec<Vec<Option<FrameHeader>>> = Vec::with_capacity(inputs.len());
     for (i, c) in inputs.iter().enumerate() {
         let data = c.bytes();
         let mut ok = Vec::with_capacity(c.chunks().len());
@@ -273,12 +242,12 @@ pub fn merge<W: Sink>(
                         found: h.kind.name(),
                     });
                 }
-                h.check_payload(hb, payload)
+                h.check_payload(hb, payload).map(|()| h)
             });
             match check {
-                Ok(()) => {
+                Ok(h) => {
                     sources[i].events += u64::from(e.event_count);
-                    ok.push(true);
+                    ok.push(Some(h));
                 }
                 Err(fault) => {
                     sources[i].damage.push(format!(
@@ -287,13 +256,14 @@ pub fn merge<W: Sink>(
                         e.first_seq + u64::from(e.event_count),
                         e.offset
                     ));
-                    ok.push(false);
+                    ok.push(None);
                 }
             }
         }
         good.push(ok);
     }
-    f.put_record(
+    put_record(
+        &mut f,
         FrameKind::Sources,
         0,
         &Sources {
@@ -303,12 +273,12 @@ pub fn merge<W: Sink>(
     for (i, c) in inputs.iter().enumerate() {
         let stream = i as u16;
         if let Some(m) = c.meta() {
-            f.put_record(FrameKind::Meta, stream, m)?;
+            put_record(&mut f, FrameKind::Meta, stream, m)?;
         }
         // A snapshot that cannot be read is already among the source's
         // problems (the reader names it when opening).
         if let Ok(Some(s)) = c.snapshot() {
-            f.put_record(FrameKind::Snapshot, stream, &s)?;
+            put_record(&mut f, FrameKind::Snapshot, stream, &s)?;
         }
     }
 
@@ -324,16 +294,11 @@ pub fn merge<W: Sink>(
         let Some(i) = pick else { break };
         let k = next[i];
         next[i] += 1;
-        if !good[i][k] {
-            continue;
-        }
+        let Some(h) = good[i][k] else { continue };
         let e = inputs[i].chunks()[k];
-        let data = inputs[i].bytes();
         let start = e.offset as usize;
-        let h = crate::reader::frame_at(data, e.offset)
-            .map_err(|fault| Error::at(inputs[i].name(), Some(k), e.offset, fault))?;
-        let payload = &data[start + FRAME_HEADER_LEN..start + h.frame_len() as usize];
-        let at = f.put(
+        let payload = &inputs[i].bytes()[start + FRAME_HEADER_LEN..start + h.frame_len() as usize];
+        let (offset, frame_len) = f.put(
             FrameHeader {
                 stream: i as u16,
                 ..h
@@ -341,8 +306,8 @@ pub fn merge<W: Sink>(
             payload,
         )?;
         entries.push(ChunkEntry {
-            offset: at,
-            frame_len: (FRAME_HEADER_LEN + payload.len()) as u32,
+            offset,
+            frame_len,
             ..e
         });
         events += u64::from(e.event_count);
@@ -355,22 +320,14 @@ pub fn merge<W: Sink>(
         event_count: events,
         lost_events: sources.iter().map(|s| s.lost_events).sum(),
     };
-    let index_offset = f.put_record(FrameKind::Index, 0, &index)?;
-    let trailer = Trailer {
-        index_offset,
-        frame_count: f.frame_no,
-        chain_head: f.prev_hash,
-    }
-    .encode();
-    f.out.write_all(&trailer).map_err(|e| f.io(e))?;
-    f.out.flush().map_err(|e| f.io(e))?;
-    f.out.sync().map_err(|e| f.io(e))?;
+    let index_offset = put_record(&mut f, FrameKind::Index, 0, &index)?;
+    let (out, chain_head, bytes) = f.finish(index_offset)?;
     let summary = MergeSummary {
         sources,
         chunks,
         events,
-        bytes: f.offset + trailer.len() as u64,
-        chain_head: f.prev_hash,
+        bytes,
+        chain_head,
     };
-    Ok((f.out, summary))
+    Ok((out, summary))
 }

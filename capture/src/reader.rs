@@ -90,13 +90,23 @@ pub enum Part {
 }
 
 /// Splits `all.cap#2` into the file and stream it names (the file must
-/// exist and the suffix be a number); `None` for any other path.
+/// exist and the suffix be a number); `None` for any other path, and for a
+/// file whose own name ends so.
 pub fn split_stream_path(path: &Path) -> Option<(std::path::PathBuf, u16)> {
+    if path.exists() {
+        return None;
+    }
     let s = path.to_str()?;
     let (file, n) = s.rsplit_once('#')?;
     let n: u16 = n.parse().ok()?;
     let file = std::path::PathBuf::from(file);
     file.is_file().then_some((file, n))
+}
+
+/// The file a capture path is read from (`all.cap#1` is read from
+/// `all.cap`; any other path from itself).
+pub fn file_of(path: &Path) -> std::path::PathBuf {
+    split_stream_path(path).map_or_else(|| path.to_path_buf(), |(f, _)| f)
 }
 
 /// One step of a walk over the frames of a file.
@@ -258,10 +268,8 @@ impl Capture {
     /// [`Capture::stream_paths`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Capture> {
         let path = path.as_ref();
-        if !path.exists() {
-            if let Some((file, n)) = split_stream_path(path) {
-                return Capture::open_part(&file, &path.display().to_string(), Part::Stream(n));
-            }
+        if let Some((file, n)) = split_stream_path(path) {
+            return Capture::open_part(&file, &path.display().to_string(), Part::Stream(n));
         }
         Capture::open_part(path, &path.display().to_string(), Part::Default)
     }
@@ -859,6 +867,14 @@ impl Capture {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// The chunk holding event `seq` (0-based), if a readable chunk does.
+    pub fn chunk_of(&self, seq: u64) -> Option<usize> {
+        let i = self
+            .chunks
+            .partition_point(|c| c.first_seq + u64::from(c.event_count) <= seq);
+        self.chunks.get(i).filter(|c| seq >= c.first_seq).map(|_| i)
     }
 
     /// The first chunk that may hold an event at or after `ts`.

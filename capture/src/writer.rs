@@ -167,7 +167,7 @@ impl CaptureWriterBuilder {
     /// Starts a capture on any sink; `name` is used in error messages.
     pub fn build<W: Sink>(
         self,
-        mut out: W,
+        out: W,
         name: &str,
         meta: &CaptureMeta,
         snapshot: Option<&Snapshot>,
@@ -187,22 +187,17 @@ impl CaptureWriterBuilder {
             file_id,
         }
         .encode();
-        out.write_all(&header)
-            .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
+        let chain = FrameChain::start(out, name, &header)?;
         let compressor = zstd::bulk::Compressor::new(self.zstd_level)
             .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
         let mut w = CaptureWriter {
-            out,
-            name: name.to_string(),
+            chain,
             opts: self,
             chunk: Chunk::default(),
             last_ts: 0,
             ts_min: u64::MAX,
             ts_max: 0,
             kinds: KindSet::EMPTY,
-            offset: FILE_HEADER_LEN as u64,
-            frame_no: 0,
-            prev_hash: FileHeader::genesis_hash(&header),
             entries: Vec::new(),
             next_seq: 0,
             compressor,
@@ -218,6 +213,84 @@ impl CaptureWriterBuilder {
             w.write_frame(FrameKind::Snapshot, &snap_bytes, FrameStats::default())?;
         }
         Ok(w)
+    }
+}
+
+/// Frames appended one after another on one hash chain and closed by a
+/// trailer: what a recording's writer and a merge both write through, so
+/// that there is one implementation of the chain.
+pub(crate) struct FrameChain<W: Sink> {
+    out: W,
+    /// The output's name, for messages.
+    pub(crate) name: String,
+    offset: u64,
+    frame_no: u32,
+    prev_hash: [u8; 32],
+}
+
+impl<W: Sink> FrameChain<W> {
+    /// Writes the encoded file header and starts the chain from it.
+    pub(crate) fn start(mut out: W, name: &str, header: &[u8; FILE_HEADER_LEN]) -> Result<Self> {
+        out.write_all(header)
+            .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
+        Ok(FrameChain {
+            out,
+            name: name.to_string(),
+            offset: FILE_HEADER_LEN as u64,
+            frame_no: 0,
+            prev_hash: FileHeader::genesis_hash(header),
+        })
+    }
+
+    pub(crate) fn io(&self, e: io::Error) -> Error {
+        Error::new(&self.name, Fault::Io(e.to_string()))
+    }
+
+    /// Where the next frame starts.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Appends a frame with `stored` as its payload and flushes it:
+    /// `template` gives kind, codec, stream, raw length and the chunk facts;
+    /// the chain fills the frame number, stored length and previous hash.
+    /// Returns the frame's offset and length.
+    pub(crate) fn put(&mut self, mut template: FrameHeader, stored: &[u8]) -> Result<(u64, u32)> {
+        template.frame_no = self.frame_no;
+        template.prev_hash = self.prev_hash;
+        template.stored_len = stored.len() as u32;
+        let (hb, hash) = template.seal(stored);
+        self.out.write_all(&hb).map_err(|e| self.io(e))?;
+        self.out.write_all(stored).map_err(|e| self.io(e))?;
+        self.out.flush().map_err(|e| self.io(e))?;
+        let at = self.offset;
+        let frame_len = (hb.len() + stored.len()) as u32;
+        self.offset += u64::from(frame_len);
+        self.frame_no += 1;
+        self.prev_hash = hash;
+        Ok((at, frame_len))
+    }
+
+    /// Makes what was written durable.
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.out.sync().map_err(|e| self.io(e))
+    }
+
+    /// Writes the trailer for the index frame at `index_offset` (the last
+    /// frame put), syncs, and returns the sink, the chain head and the
+    /// file's length.
+    pub(crate) fn finish(mut self, index_offset: u64) -> Result<(W, [u8; 32], u64)> {
+        let trailer = Trailer {
+            index_offset,
+            frame_count: self.frame_no,
+            chain_head: self.prev_hash,
+        }
+        .encode();
+        self.out.write_all(&trailer).map_err(|e| self.io(e))?;
+        self.out.flush().map_err(|e| self.io(e))?;
+        self.sync()?;
+        let len = self.offset + trailer.len() as u64;
+        Ok((self.out, self.prev_hash, len))
     }
 }
 
@@ -259,17 +332,13 @@ struct FrameStats {
 
 /// Writes one capture. Create it with [`CaptureWriterBuilder`].
 pub struct CaptureWriter<W: Sink> {
-    out: W,
-    name: String,
+    chain: FrameChain<W>,
     opts: CaptureWriterBuilder,
     chunk: Chunk,
     last_ts: u64,
     ts_min: u64,
     ts_max: u64,
     kinds: KindSet,
-    offset: u64,
-    frame_no: u32,
-    prev_hash: [u8; 32],
     entries: Vec<ChunkEntry>,
     next_seq: u64,
     compressor: zstd::bulk::Compressor<'static>,
@@ -334,7 +403,7 @@ impl<W: Sink> CaptureWriter<W> {
         if arg_len > (MAX_PAYLOAD / 4) as usize {
             self.chunk.args.truncate(args_start);
             return Err(Error::new(
-                &self.name,
+                &self.chain.name,
                 Fault::Write(format!(
                     "event arguments of {arg_len} bytes exceed the 64 MiB limit"
                 )),
@@ -397,7 +466,7 @@ impl<W: Sink> CaptureWriter<W> {
             return Ok(());
         }
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&self.chunk)
-            .map_err(|e| Error::new(&self.name, Fault::Write(e.to_string())))?;
+            .map_err(|e| Error::new(&self.chain.name, Fault::Write(e.to_string())))?;
         let fs = FrameStats {
             event_count: self.chunk.len() as u32,
             first_seq: self.chunk.first_seq,
@@ -405,8 +474,7 @@ impl<W: Sink> CaptureWriter<W> {
             ts_max: self.ts_max,
             kinds: self.kinds,
         };
-        let offset = self.offset;
-        let (frame_len, raw_len) = self.write_frame(FrameKind::Chunk, &bytes, fs)?;
+        let (offset, frame_len, raw_len) = self.write_frame(FrameKind::Chunk, &bytes, fs)?;
         self.entries.push(ChunkEntry {
             offset,
             frame_len,
@@ -423,17 +491,22 @@ impl<W: Sink> CaptureWriter<W> {
         self.ts_max = 0;
         self.kinds = KindSet::EMPTY;
         if self.opts.sync_on_seal {
-            self.out
-                .sync()
-                .map_err(|e| Error::new(&self.name, Fault::Io(e.to_string())))?;
+            self.chain.sync()?;
         }
         Ok(())
     }
 
-    fn write_frame(&mut self, kind: FrameKind, raw: &[u8], fs: FrameStats) -> Result<(u32, u32)> {
+    /// Compresses `raw` and appends it as a `kind` frame; returns its
+    /// offset, frame length and raw length.
+    fn write_frame(
+        &mut self,
+        kind: FrameKind,
+        raw: &[u8],
+        fs: FrameStats,
+    ) -> Result<(u64, u32, u32)> {
         if raw.len() > MAX_PAYLOAD as usize {
             return Err(Error::new(
-                &self.name,
+                &self.chain.name,
                 Fault::Write(format!("frame of {} bytes exceeds the limit", raw.len())),
             ));
         }
@@ -442,34 +515,26 @@ impl<W: Sink> CaptureWriter<W> {
             .reserve(zstd::zstd_safe::compress_bound(raw.len()));
         self.compressor
             .compress_to_buffer(raw, &mut self.zbuf)
-            .map_err(|e| Error::new(&self.name, Fault::Write(format!("zstd: {e}"))))?;
+            .map_err(|e| Error::new(&self.chain.name, Fault::Write(format!("zstd: {e}"))))?;
         let header = FrameHeader {
             kind,
             codec: Codec::Zstd,
             stream: 0,
-            frame_no: self.frame_no,
-            stored_len: self.zbuf.len() as u32,
+            frame_no: 0,
+            stored_len: 0,
             raw_len: raw.len() as u32,
             event_count: fs.event_count,
             first_seq: fs.first_seq,
             ts_min: fs.ts_min,
             ts_max: fs.ts_max,
             kinds: fs.kinds.0,
-            prev_hash: self.prev_hash,
+            prev_hash: [0; 32],
             hash: [0; 32],
         };
-        let (hb, hash) = header.seal(&self.zbuf);
-        let io = |e: io::Error| Error::new(&self.name, Fault::Io(e.to_string()));
-        self.out.write_all(&hb).map_err(io)?;
-        self.out.write_all(&self.zbuf).map_err(io)?;
-        self.out.flush().map_err(io)?;
-        let frame_len = (hb.len() + self.zbuf.len()) as u32;
-        self.offset += u64::from(frame_len);
-        self.stats.file_bytes = self.offset;
+        let (at, frame_len) = self.chain.put(header, &self.zbuf)?;
+        self.stats.file_bytes = self.chain.offset();
         self.stats.raw_bytes += raw.len() as u64;
-        self.frame_no += 1;
-        self.prev_hash = hash;
-        Ok((frame_len, raw.len() as u32))
+        Ok((at, frame_len, raw.len() as u32))
     }
 
     /// Counters so far.
@@ -488,25 +553,16 @@ impl<W: Sink> CaptureWriter<W> {
             lost_events: self.stats.lost,
         };
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&index)
-            .map_err(|e| Error::new(&self.name, Fault::Write(e.to_string())))?;
-        let index_offset = self.offset;
-        self.write_frame(FrameKind::Index, &bytes, FrameStats::default())?;
-        let trailer = Trailer {
-            index_offset,
-            frame_count: self.frame_no,
-            chain_head: self.prev_hash,
-        }
-        .encode();
-        let io = |e: io::Error| Error::new(&self.name, Fault::Io(e.to_string()));
-        self.out.write_all(&trailer).map_err(io)?;
-        self.out.flush().map_err(io)?;
-        self.out.sync().map_err(io)?;
-        self.stats.file_bytes = self.offset + trailer.len() as u64;
+            .map_err(|e| Error::new(&self.chain.name, Fault::Write(e.to_string())))?;
+        let (index_offset, _, _) =
+            self.write_frame(FrameKind::Index, &bytes, FrameStats::default())?;
+        let (out, chain_head, len) = self.chain.finish(index_offset)?;
+        self.stats.file_bytes = len;
         Ok((
-            self.out,
+            out,
             FinishSummary {
                 stats: self.stats,
-                chain_head: self.prev_hash,
+                chain_head,
             },
         ))
     }

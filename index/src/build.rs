@@ -131,10 +131,7 @@ fn tv_err(path: &Path) -> impl FnOnce(tantivy::TantivyError) -> IndexError + '_ 
 fn fact(path: &Path) -> Result<CaptureFact, IndexError> {
     let opened = engine::source::open(path)?;
     // `all.cap#1`, one recording of a merged capture, is read from `all.cap`.
-    let file = match capture::reader::split_stream_path(path) {
-        Some((f, _)) if !path.exists() => f,
-        _ => path.to_path_buf(),
-    };
+    let file = capture::reader::file_of(path);
     let bytes = std::fs::metadata(&file).map_err(io_err(path))?.len();
     Ok(CaptureFact {
         path: path.display().to_string(),

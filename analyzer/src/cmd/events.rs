@@ -55,7 +55,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode> {
     // Directories and merged captures stand for the recordings they hold.
     let a = Args {
-        captures: crate::expand_inputs(&a.captures)?,
+        captures: engine::source::expand_inputs(&a.captures)?,
         ..a
     };
     let Args {

@@ -71,7 +71,7 @@ pub enum FormatArg {
 pub fn run(a: Args) -> Result<ExitCode> {
     // Directories and merged captures stand for the recordings they hold.
     let a = Args {
-        captures: crate::expand_inputs(&a.captures)?,
+        captures: engine::source::expand_inputs(&a.captures)?,
         ..a
     };
     let rules = if a.rules.is_empty() {
@@ -357,8 +357,8 @@ fn unique_name(
 ) -> String {
     // `all.cap#1`, a recording of a merged capture, is named `all#1`.
     let (file, stream) = match capture::reader::split_stream_path(path) {
-        Some((f, n)) if !path.exists() => (f, format!("#{n}")),
-        _ => (path.to_path_buf(), String::new()),
+        Some((f, n)) => (f, format!("#{n}")),
+        None => (path.to_path_buf(), String::new()),
     };
     let stem = file
         .file_stem()

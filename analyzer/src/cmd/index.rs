@@ -111,7 +111,7 @@ pub fn open(
 pub fn run(a: Args) -> Result<ExitCode> {
     // Directories and merged captures stand for the recordings they hold.
     let a = Args {
-        captures: crate::expand_inputs(&a.captures)?,
+        captures: engine::source::expand_inputs(&a.captures)?,
         ..a
     };
     let opts = build_options(a.index_dir, &a.rules, &a.sel, a.threads)?;

@@ -24,7 +24,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode> {
     let Args { captures, json } = a;
     let given = captures.len();
-    let captures = crate::expand_inputs(&captures)?;
+    let captures = engine::source::expand_inputs(&captures)?;
     let mut all = Vec::with_capacity(captures.len());
     let mut bad = false;
     for capture in &captures {

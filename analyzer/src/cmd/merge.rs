@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::progress::Progress;
-use crate::{expand_inputs, open_input, out};
+use crate::{open_input, out};
 
 /// Arguments of `analyzer merge`.
 #[derive(clap::Args)]
@@ -30,7 +30,7 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(a: Args) -> Result<ExitCode> {
-    let captures = expand_inputs(&a.captures)?;
+    let captures = engine::source::expand_inputs(&a.captures)?;
     // Same recording twice is refused; same host overlapping is reported.
     let plan = crate::plan_captures(&captures, a.quiet)?;
     let mut caps = Vec::with_capacity(captures.len());

@@ -163,7 +163,7 @@ struct Done {
 pub fn run(a: Args) -> Result<ExitCode> {
     // Directories and merged captures stand for the recordings they hold.
     let a = Args {
-        captures: crate::expand_inputs(&a.captures)?,
+        captures: engine::source::expand_inputs(&a.captures)?,
         ..a
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
