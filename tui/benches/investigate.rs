@@ -76,8 +76,9 @@ fn bench(path: &Path) {
     let start = Instant::now();
     let cap = Arc::new(engine::source::open(path).expect("open").capture);
     let events = cap.event_count();
-    let (job, diags) = tui::term::start_rules(&cap, &rules);
-    let mut app = App::new(cap, job, diags, rules.clone());
+    let loaded = tui::term::Rules::load(&rules);
+    let job = tui::term::start_rules(&cap, &loaded);
+    let mut app = App::new(cap, job, loaded.diags.clone(), rules.clone());
     draw(&mut t, &mut app);
     let first = start.elapsed();
     let mut alerts_at = None;

@@ -13,7 +13,6 @@ use ruleset::{Diagnostic, Priority};
 
 use crate::data::{self, DetailFormats, Job, Scan, Tree};
 use crate::marks::{Mark, Marks};
-use engine::state::State;
 
 /// The views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -1300,27 +1299,8 @@ impl App {
                     p.first_seq.unwrap_or(0),
                     p.end_seq.unwrap_or(u64::MAX),
                 );
-                Job::spawn(move |prog| {
-                    prog.total.store(cap.event_count(), Ordering::Relaxed);
-                    let mut hits = Vec::new();
-                    for i in 0..cap.chunks().len() {
-                        let e = cap.chunks()[i];
-                        if e.first_seq + u64::from(e.event_count) <= from || e.first_seq > to {
-                            continue;
-                        }
-                        if prog.cancelled() {
-                            return (hits, false);
-                        }
-                        let Ok(c) = cap.load_chunk(i) else { continue };
-                        hits.extend(
-                            c.events()
-                                .filter(|e| e.pid == pid && e.seq >= from && e.seq <= to)
-                                .map(|e| e.seq),
-                        );
-                        prog.done.fetch_add(c.len() as u64, Ordering::Relaxed);
-                    }
-                    (hits, true)
-                })
+                let what = Scan::Process { pid, from, to };
+                Job::spawn(move |p| data::scan(&cap, &what, p))
             }
         };
         self.scan_job = Some((what, job));
@@ -1457,20 +1437,13 @@ impl App {
         if self.columns.is_empty() {
             return Some(Vec::new());
         }
-        let chunks = self.cap.chunks();
-        let i = chunks.partition_point(|c| c.first_seq + u64::from(c.event_count) <= seq);
-        let first = chunks.get(i)?.first_seq;
+        let i = self.cap.chunk_of(seq)?;
+        let first = self.cap.chunks()[i].first_seq;
         if let Some((_, v)) = self.column_cache.iter().find(|(c, _)| *c == i) {
             return v.get((seq - first) as usize).cloned();
         }
         if !self.column_jobs.contains_key(&i) {
-            let (from, start) = match self.tree.as_ref().and_then(|t| t.checkpoint_before(i)) {
-                Some((c, st)) => (*c, st.clone()),
-                None => (
-                    0,
-                    State::from_snapshot(&self.cap.snapshot().ok().flatten().unwrap_or_default()),
-                ),
-            };
+            let (from, start) = data::start_before(&self.cap, self.tree.as_ref(), i);
             let (cap, formats) = (self.cap.clone(), self.column_formats.clone());
             self.column_jobs.insert(
                 i,
@@ -1795,20 +1768,12 @@ fn with_event<T>(
     seq: u64,
     f: impl FnOnce(&capture::EventRef<'_>) -> T,
 ) -> Result<T, String> {
-    let i = cap
-        .chunks()
-        .partition_point(|c| c.first_seq + u64::from(c.event_count) <= seq);
-    let entry = cap
-        .chunks()
-        .get(i)
-        .filter(|c| seq >= c.first_seq)
-        .ok_or_else(|| {
-            format!(
-                "event {} is in no readable chunk (lost or damaged)",
-                seq + 1
-            )
-        })?;
-    let _ = entry;
+    let i = cap.chunk_of(seq).ok_or_else(|| {
+        format!(
+            "event {} is in no readable chunk (lost or damaged)",
+            seq + 1
+        )
+    })?;
     let entries = &mut cache.entries;
     let pos = match entries.iter().position(|(ci, _)| *ci == i) {
         Some(p) => p,

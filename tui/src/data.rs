@@ -483,6 +483,33 @@ pub fn detail_formats() -> DetailFormats {
         .collect()
 }
 
+/// Where to start replaying to reach chunk `chunk`: the nearest checkpoint
+/// of the tree at or before it, or the snapshot.
+pub fn start_before(cap: &Capture, tree: Option<&Tree>, chunk: usize) -> (usize, State) {
+    match tree.and_then(|t| t.checkpoint_before(chunk)) {
+        Some((c, st)) => (*c, st.clone()),
+        None => (
+            0,
+            State::from_snapshot(&cap.snapshot().ok().flatten().unwrap_or_default()),
+        ),
+    }
+}
+
+/// The state before chunk `chunk`, replayed from `start`, the state
+/// before chunk `from` (state-changing events only).
+fn replay_to(cap: &Capture, start: State, from: usize, chunk: usize) -> Replay {
+    let mut replay = Replay::from_state(start, CaptureFacts::of(cap, cap.name()));
+    for i in from..chunk {
+        let Ok(c) = cap.load_chunk(i) else { continue };
+        for e in c.events() {
+            if replay.changes_state(e.kind) {
+                replay.advance(&e);
+            }
+        }
+    }
+    replay
+}
+
 /// The state-resolved fields of event `seq`: (field, value) in
 /// [`detail_formats`] order; a field that cannot be resolved says why.
 pub fn detail(
@@ -492,26 +519,10 @@ pub fn detail(
     seq: u64,
 ) -> Result<Vec<(String, String)>, String> {
     let chunk = cap
-        .chunks()
-        .iter()
-        .position(|c| seq >= c.first_seq && seq < c.first_seq + u64::from(c.event_count))
+        .chunk_of(seq)
         .ok_or_else(|| format!("event {} is not in the capture", seq + 1))?;
-    let facts = CaptureFacts::of(cap, cap.name());
-    let (from, mut replay) = match tree.and_then(|t| t.checkpoint_before(chunk)) {
-        Some((c, st)) => (*c, Replay::from_state(st.clone(), facts)),
-        None => {
-            let snap = cap.snapshot().ok().flatten().unwrap_or_default();
-            (0, Replay::new(&snap, facts))
-        }
-    };
-    for i in from..chunk {
-        let Ok(c) = cap.load_chunk(i) else { continue };
-        for e in c.events() {
-            if replay.changes_state(e.kind) {
-                replay.advance(&e);
-            }
-        }
-    }
+    let (from, start) = start_before(cap, tree, chunk);
+    let mut replay = replay_to(cap, start, from, chunk);
     let c = cap.load_chunk(chunk).map_err(|e| e.to_string())?;
     let target = (seq - c.first_seq()) as usize;
     for k in 0..target {
@@ -544,6 +555,16 @@ pub enum Scan {
     Filter(Arc<ruleset::Program>),
     /// Events whose one-line text contains this (lowercase) text.
     Text(String),
+    /// The events of process `pid` from event `from` to `to` (inclusive);
+    /// chunks outside that span are not read.
+    Process {
+        /// The process.
+        pid: u32,
+        /// First event.
+        from: u64,
+        /// Last event.
+        to: u64,
+    },
 }
 
 /// The events (0-based numbers, in order) that `what` selects, reading
@@ -557,12 +578,18 @@ pub fn scan(cap: &Capture, what: &Scan, progress: &Progress) -> (Vec<u64>, bool)
             let snap = cap.snapshot().ok().flatten().unwrap_or_default();
             Some(Replay::new(&snap, CaptureFacts::of(cap, cap.name())))
         }
-        Scan::Text(_) => None,
+        Scan::Text(_) | Scan::Process { .. } => None,
     };
     let mut hits = Vec::new();
     for i in 0..cap.chunks().len() {
         if progress.cancelled() {
             return (hits, false);
+        }
+        if let Scan::Process { from, to, .. } = what {
+            let e = cap.chunks()[i];
+            if e.first_seq + u64::from(e.event_count) <= *from || e.first_seq > *to {
+                continue;
+            }
         }
         let Ok(c) = cap.load_chunk(i) else { continue };
         for e in c.events() {
@@ -571,6 +598,9 @@ pub fn scan(cap: &Capture, what: &Scan, progress: &Progress) -> (Vec<u64>, bool)
                 (Scan::Text(t), _) => engine::print::line(&e, anchor)
                     .to_lowercase()
                     .contains(t.as_str()),
+                (Scan::Process { pid, from, to }, _) => {
+                    e.pid == *pid && e.seq >= *from && e.seq <= *to
+                }
                 _ => false,
             };
             if hit {
@@ -624,9 +654,7 @@ fn fd_arg(e: &EventRef<'_>) -> Option<i64> {
 /// The fd event `seq` used, if it used one: its `fd` argument, or the fd it
 /// returned (open, socket, accept).
 pub fn fd_of_event(cap: &Capture, seq: u64) -> Option<(u32, i64)> {
-    let i = cap
-        .chunks()
-        .partition_point(|c| c.first_seq + u64::from(c.event_count) <= seq);
+    let i = cap.chunk_of(seq)?;
     let c = cap.load_chunk(i).ok()?;
     let e = c.event(seq.checked_sub(c.first_seq())? as usize)?;
     if let Some(fd) = fd_arg(&e) {
@@ -710,15 +738,7 @@ pub fn chunk_columns(
     chunk: usize,
     formats: &[Vec<ruleset::compile::OutputPart>],
 ) -> Vec<Vec<String>> {
-    let mut replay = Replay::from_state(start, CaptureFacts::of(cap, cap.name()));
-    for i in from..chunk {
-        let Ok(c) = cap.load_chunk(i) else { continue };
-        for e in c.events() {
-            if replay.changes_state(e.kind) {
-                replay.advance(&e);
-            }
-        }
-    }
+    let mut replay = replay_to(cap, start, from, chunk);
     let Ok(c) = cap.load_chunk(chunk) else {
         return Vec::new();
     };

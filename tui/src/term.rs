@@ -43,21 +43,43 @@ pub enum TuiError {
     Io(#[from] std::io::Error),
 }
 
-/// Loads the rules (their errors and warnings are kept for the screen) and
-/// starts running them over `cap` in the background.
-pub fn start_rules(
-    cap: &Arc<capture::Capture>,
-    rules: &[PathBuf],
-) -> (Option<crate::app::AlertsJob>, Vec<ruleset::Diagnostic>) {
-    if rules.is_empty() {
-        return (None, Vec::new());
+/// Rules loaded once for every capture opened.
+#[derive(Clone, Default)]
+pub struct Rules {
+    /// The rule files and directories, as given (their macros and lists
+    /// serve the filter bar).
+    pub files: Vec<PathBuf>,
+    /// The enabled rules, compiled.
+    pub enabled: Arc<Vec<ruleset::CompiledRule>>,
+    /// Every error and warning, for the screen.
+    pub diags: Vec<ruleset::Diagnostic>,
+}
+
+impl Rules {
+    /// Loads and compiles `files` (none: no rules).
+    pub fn load(files: &[PathBuf]) -> Rules {
+        if files.is_empty() {
+            return Rules::default();
+        }
+        let set = ruleset::load_rules(files, &ruleset::Selection::default());
+        Rules {
+            files: files.to_vec(),
+            enabled: Arc::new(set.enabled().cloned().collect()),
+            diags: set.diagnostics,
+        }
     }
-    let set = ruleset::load_rules(rules, &ruleset::Selection::default());
-    let diags = set.diagnostics.clone();
-    let enabled: Vec<_> = set.enabled().cloned().collect();
+}
+
+/// Starts running `rules` over `cap` in the background (none when no rule
+/// files were given).
+pub fn start_rules(cap: &Arc<capture::Capture>, rules: &Rules) -> Option<crate::app::AlertsJob> {
+    if rules.files.is_empty() {
+        return None;
+    }
     let counter = Arc::new(AtomicU64::new(0));
     let c2 = counter.clone();
     let cap = cap.clone();
+    let enabled = rules.enabled.clone();
     let job = Job::spawn(move |_| {
         let opts = engine::run::RunOptions {
             matching: engine::run::Matching::All,
@@ -68,7 +90,17 @@ pub fn start_rules(
         };
         Ok(engine::run::run(&cap, &enabled, &opts).alerts)
     });
-    (Some((job, counter)), diags)
+    Some((job, counter))
+}
+
+/// Opens the app of one capture, its rules running in the background.
+pub fn open_app(opened: engine::source::Opened, rules: &Rules) -> App {
+    let cap = Arc::new(opened.capture);
+    let job = start_rules(&cap, rules);
+    let mut app = App::new(cap, job, rules.diags.clone(), rules.files.clone());
+    // A .scap trace read up to damage: what was lost is said.
+    app.problems.extend(opened.scap_problems);
+    app
 }
 
 /// Opens the capture and runs the investigator until the user quits.
@@ -96,14 +128,9 @@ pub fn run(cfg: &Config) -> Result<(), TuiError> {
         )));
     }
     let n = pending.len();
-    let rules = cfg.rules.clone();
+    let rules = Rules::load(&cfg.rules);
     let mut make = move |i: usize| -> Option<App> {
-        let opened = pending.get_mut(i)?.take()?;
-        let cap = Arc::new(opened.capture);
-        let (job, diags) = start_rules(&cap, &rules);
-        let mut app = App::new(cap, job, diags, rules.clone());
-        // A .scap trace read up to damage: what was lost is said.
-        app.problems.extend(opened.scap_problems);
+        let mut app = open_app(pending.get_mut(i)?.take()?, &rules);
         if n > 1 {
             app.capture_label = format!("{}/{n}", i + 1);
         }

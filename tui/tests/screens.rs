@@ -29,10 +29,7 @@ fn open(p: &Path) -> Arc<Capture> {
 
 fn app_on(p: &Path, rules: &[PathBuf]) -> App {
     let o = engine::source::open(p).expect("open");
-    let cap = Arc::new(o.capture);
-    let (job, diags) = tui::term::start_rules(&cap, rules);
-    let mut app = App::new(cap, job, diags, rules.to_vec());
-    app.problems.extend(o.scap_problems);
+    let mut app = tui::term::open_app(o, &tui::term::Rules::load(rules));
     app.wait_all();
     app
 }
