@@ -89,10 +89,12 @@ enum Command {
     /// database, shells running tools, outbound connections, file churn,
     /// occasional drops), for tests and benchmarks. Deterministic per seed.
     Synth(cmd::synth::Args),
-    /// Build a search index of captures (tantivy, beside the first capture
-    /// or in --index-dir): every event with its state-resolved fields
-    /// (process, parent, ancestors, user, fd, container, pod) and, with
-    /// --rules, the rules that alert on it. Rebuilt when a capture changes.
+    /// Build a search index of captures (beside the first capture or in
+    /// --index-dir): every event with its state-resolved fields (process,
+    /// parent, ancestors, user, fd, container, pod; each distinct process
+    /// and fd a tantivy document, each event a few bytes referring to
+    /// them) and, with --rules, the rules that alert on it. Rebuilt when a
+    /// capture changes or the index is damaged.
     Index(cmd::index::Args),
     /// Write one self-contained HTML incident report (no network, prints
     /// readably): the captures' facts and integrity (chain head, damage,

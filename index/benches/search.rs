@@ -25,7 +25,8 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let cap: PathBuf = match std::env::var_os("FERRET_INDEX_CAP") {
-        Some(p) => PathBuf::from(p),
+        // Relative to the workspace (cargo runs benches in the crate).
+        Some(p) => ferret_tests::workspace().join(p),
         None => {
             let n: u64 = std::env::var("FERRET_BENCH_EVENTS")
                 .ok()
@@ -71,7 +72,67 @@ fn main() {
         r.bytes as f64 / cap_bytes.max(1) as f64,
         ferret_tests::peak_rss_mb()
     );
+    println!("entities: {} processes, {} fds", r.entities.0, r.entities.1);
+    drop(ix);
+    let mut opens = Vec::new();
+    let mut ix = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let (opened, rebuilt) =
+            EventIndex::open_or_build(std::slice::from_ref(&cap), &opts).expect("open");
+        assert!(rebuilt.is_none(), "a current index opens");
+        opens.push(t.elapsed());
+        ix = Some(opened);
+    }
+    let ix = ix.expect("opened");
+    println!(
+        "open (manifest, hashes, tantivy): {:.1} ms median",
+        median(opens).as_secs_f64() * 1e3
+    );
+    let mid = {
+        let all = ix
+            .search(&SearchRequest {
+                query: "*".into(),
+                limit: 0,
+                histogram: Some(Duration::from_secs(1)),
+                ..Default::default()
+            })
+            .expect("histogram");
+        let h = &all.histogram;
+        (h[h.len() / 3].0, h[h.len() / 2].0)
+    };
+    let range = format!(
+        "evt.time:[{} TO {}]",
+        capture::text::rfc3339(mid.0),
+        capture::text::rfc3339(mid.1)
+    );
     for (what, req) in [
+        (
+            "field and fd query proc.name:cat AND fd.directory:/etc",
+            SearchRequest {
+                query: "proc.name:cat AND fd.directory:/etc".into(),
+                limit: 50,
+                ..Default::default()
+            },
+        ),
+        (
+            "time range (a sixth of the capture) AND evt.type:openat",
+            SearchRequest {
+                query: format!("{range} AND evt.type:openat"),
+                limit: 50,
+                ..Default::default()
+            },
+        ),
+        (
+            "facets fd.name and evt.type over all events, histogram 1s",
+            SearchRequest {
+                query: "*".into(),
+                limit: 0,
+                facets: vec!["fd.name".into(), "evt.type".into()],
+                facet_size: 10,
+                histogram: Some(Duration::from_secs(1)),
+            },
+        ),
         (
             "field query proc.name:cat",
             SearchRequest {

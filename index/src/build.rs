@@ -1,32 +1,54 @@
 //! Building and opening an index.
 //!
 //! An index lives in a directory (by default `<capture>.index` beside the
-//! first capture) with a manifest, `ferret-index.json`, naming each capture
-//! it covers with its chain head, event count and size, and the rule files
-//! whose alerts it holds. It is used only when all of these still hold and
-//! tantivy opens it with one document per event; anything else (a capture
-//! rewritten or grown, a damaged or missing index) rebuilds it. A directory
-//! without a manifest is never deleted: it is not an index.
+//! first capture):
+//!
+//! - a tantivy index of the *entities*: one document per distinct process
+//!   and per distinct fd as the events see them (see [`crate::schema`]);
+//! - the event table, `events.bin` and `blocks.bin` ([`crate::store`]);
+//! - a manifest, `ferret-index.json`, written last, naming each capture it
+//!   covers with its chain head, event count and size, the rule files
+//!   whose alerts it holds, the names of the event types, results and
+//!   alert sets the table refers to, and the size and BLAKE3 hash of the
+//!   table's files.
+//!
+//! It is used only when all of these still hold; anything else (a capture
+//! rewritten or grown, other rule files, a damaged or missing file)
+//! rebuilds it. A directory without a manifest is never deleted: it is not
+//! an index.
+//!
+//! The build replays the captures' chunks in parallel from the engine's
+//! checkpoints. Each event's process and fd values are extracted borrowed
+//! from the state, hashed, and compared with the entities seen so far; only
+//! a new entity is copied and handed to tantivy. Events cost a few varints.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use capture::Capture;
-use engine::eval::{format_output_in, Val};
+use engine::eval::{field_values, Val};
 use engine::replay::CaptureFacts;
 use ruleset::compile::{compile_format, OutputPart};
 use ruleset::CompiledRule;
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
 use tantivy::schema::Field;
-use tantivy::{DateTime, Index, IndexReader, ReloadPolicy, TantivyDocument};
+use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
-use crate::schema::{self, Kind, ANCESTORS, FIELDS};
+use crate::schema::{self, Kind, ENTITY_FD, ENTITY_PROC, FD_FIELDS, PROC_FIELDS};
+use crate::store::{self, BlockMeta, Ev, META_BYTES};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "ferret-index.json";
+/// The event table's blocks.
+pub const EVENTS_FILE: &str = "events.bin";
+/// The event table's block directory.
+pub const BLOCKS_FILE: &str = "blocks.bin";
 
 /// Why an index could not be built or opened.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +102,8 @@ pub struct BuildReport {
     pub reason: String,
     /// Events indexed.
     pub events: u64,
+    /// Distinct processes and fds (the entity documents).
+    pub entities: (u64, u64),
     /// Wall time.
     pub elapsed: Duration,
     /// Size of the index directory in bytes.
@@ -97,14 +121,39 @@ struct CaptureFact {
     bytes: u64,
 }
 
+/// What the event table refers to, and how to check it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Tables {
+    /// Events in the table.
+    pub events: u64,
+    /// Process and fd entities.
+    pub procs: u64,
+    pub fds: u64,
+    /// `evt.type` of each kind id.
+    pub kinds: Vec<(u16, String)>,
+    /// `evt.res` of each result code.
+    pub res: Vec<(u32, String)>,
+    /// Alert sets (id - 1): (rule, priority) pairs.
+    pub alert_sets: Vec<Vec<(String, String)>>,
+    /// (size, BLAKE3) of `events.bin` and of `blocks.bin`.
+    pub events_file: (u64, String),
+    pub blocks_file: (u64, String),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Manifest {
     format: u32,
     captures: Vec<CaptureFact>,
     rule_files: Vec<String>,
+    #[serde(default)]
+    tables: Tables,
 }
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// Entity id to tantivy document, per kind, made the first time a facet
+/// needs entity values.
+pub(crate) type EntityDocs = [Vec<(u32, u32)>; 2];
 
 /// An open index over one or more captures.
 pub struct EventIndex {
@@ -112,6 +161,10 @@ pub struct EventIndex {
     pub(crate) index: Index,
     pub(crate) reader: IndexReader,
     pub(crate) captures: Vec<PathBuf>,
+    pub(crate) tables: Tables,
+    pub(crate) blocks: Vec<BlockMeta>,
+    pub(crate) data: Vec<u8>,
+    pub(crate) entity_docs: OnceLock<EntityDocs>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
@@ -156,6 +209,18 @@ fn dir_size(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Reads `file` of the index and checks its size and hash.
+fn read_checked(dir: &Path, file: &str, want: &(u64, String)) -> Result<Vec<u8>, String> {
+    let bytes =
+        std::fs::read(dir.join(file)).map_err(|e| format!("damaged index ({file}: {e})"))?;
+    if bytes.len() as u64 != want.0 || blake3::hash(&bytes).to_hex().as_str() != want.1 {
+        return Err(format!(
+            "damaged index ({file} does not match its hash in {MANIFEST})"
+        ));
+    }
+    Ok(bytes)
+}
+
 impl EventIndex {
     /// The default index directory of `capture`: `<capture>.index`.
     pub fn default_dir(capture: &Path) -> PathBuf {
@@ -181,10 +246,11 @@ impl EventIndex {
             .iter()
             .map(|c| fact(c))
             .collect::<Result<Vec<_>, _>>()?;
-        let want = Manifest {
+        let mut want = Manifest {
             format: FORMAT,
             captures: facts,
             rule_files: opts.rule_files.clone(),
+            tables: Tables::default(),
         };
         let reason = if opts.force {
             "a rebuild was asked for".to_string()
@@ -194,7 +260,7 @@ impl EventIndex {
                 Err(why) => why,
             }
         };
-        let report = EventIndex::build(&dir, captures, &want, opts, reason)?;
+        let report = EventIndex::build(&dir, captures, &mut want, opts, reason)?;
         let ix = EventIndex::try_open(&dir, captures, &want).map_err(|why| IndexError::Io {
             path: dir.clone(),
             source: std::io::Error::other(format!("the index just built does not open: {why}")),
@@ -202,8 +268,8 @@ impl EventIndex {
         Ok((ix, Some(report)))
     }
 
-    /// Opens `dir` if its manifest is `want` and tantivy agrees; otherwise
-    /// says why not.
+    /// Opens `dir` if its manifest matches `want` and its files check;
+    /// otherwise says why not.
     fn try_open(dir: &Path, captures: &[PathBuf], want: &Manifest) -> Result<EventIndex, String> {
         let text =
             std::fs::read_to_string(dir.join(MANIFEST)).map_err(|_| "no index yet".to_string())?;
@@ -224,6 +290,34 @@ impl EventIndex {
         if !want.rule_files.is_empty() && have.rule_files != want.rule_files {
             return Err("indexed with other rule files".into());
         }
+        let t = have.tables;
+        let data = read_checked(dir, EVENTS_FILE, &t.events_file)?;
+        let raw = read_checked(dir, BLOCKS_FILE, &t.blocks_file)?;
+        if raw.len() % META_BYTES != 0 {
+            return Err(format!(
+                "damaged index ({BLOCKS_FILE} has a partial record)"
+            ));
+        }
+        let blocks: Vec<BlockMeta> = raw
+            .chunks_exact(META_BYTES)
+            .map(|c| BlockMeta::from_bytes(c.try_into().expect("chunks_exact gives META_BYTES")))
+            .collect();
+        let events: u64 = blocks.iter().map(|b| u64::from(b.count)).sum();
+        let in_captures: u64 = want.captures.iter().map(|c| c.events).sum();
+        let fits = blocks.iter().all(|b| {
+            (b.capture as usize) < captures.len()
+                && b.off
+                    .checked_add(
+                        u64::from(b.sum_len) + u64::from(b.pair_len) + u64::from(b.col_len),
+                    )
+                    .is_some_and(|end| end <= data.len() as u64)
+        });
+        if events != t.events || events > in_captures || !fits {
+            return Err(format!(
+                "damaged index ({events} events in its blocks, {} in its manifest, {in_captures} in the captures)",
+                t.events
+            ));
+        }
         let index = Index::open_in_dir(dir).map_err(|e| format!("damaged index ({e})"))?;
         index.tokenizers().register(schema::WORDS, schema::words());
         index.tokenizers().register(schema::ARGS, schema::args());
@@ -236,10 +330,10 @@ impl EventIndex {
             .try_into()
             .map_err(|e| format!("damaged index ({e})"))?;
         let docs = reader.searcher().num_docs();
-        let events: u64 = want.captures.iter().map(|c| c.events).sum();
-        if docs > events {
+        if docs != t.procs + t.fds {
             return Err(format!(
-                "damaged index ({docs} documents for {events} events)"
+                "damaged index ({docs} entity documents, {} in its manifest)",
+                t.procs + t.fds
             ));
         }
         Ok(EventIndex {
@@ -247,13 +341,17 @@ impl EventIndex {
             index,
             reader,
             captures: captures.to_vec(),
+            tables: t,
+            blocks,
+            data,
+            entity_docs: OnceLock::new(),
         })
     }
 
     fn build(
         dir: &Path,
         captures: &[PathBuf],
-        want: &Manifest,
+        want: &mut Manifest,
         opts: &BuildOptions,
         reason: String,
     ) -> Result<BuildReport, IndexError> {
@@ -279,52 +377,89 @@ impl EventIndex {
             n => n,
         }
         .clamp(1, 8);
-        let mut writer: tantivy::IndexWriter = index
-            .writer_with_num_threads(threads, (threads * 96) << 20)
+        // Entity documents are few: one tantivy thread keeps up.
+        let writer: tantivy::IndexWriter = index
+            .writer_with_num_threads(1, 64 << 20)
             .map_err(tv_err(dir))?;
-        let fields = Fields::new(&sch);
-        // One format with every engine field, plus the ancestors.
-        let engine_fields: Vec<&str> = FIELDS
-            .iter()
-            .filter(|(_, _, e)| *e)
-            .map(|(n, _, _)| *n)
-            .collect();
-        let mut fmt: Vec<String> = engine_fields.iter().map(|n| format!("%{n}")).collect();
-        for a in 1..=ANCESTORS {
-            fmt.push(format!("%proc.aname[{a}]"));
-        }
-        let parts: Vec<OutputPart> = compile_format(
-            &ruleset::load::Definitions::default(),
-            "index",
-            &fmt.join(" "),
-        )
-        .map(|(p, _)| p)
-        .expect("the index's own format compiles");
+        let shared = Shared::new(&sch);
+        let mut events_out = Out::create(&dir.join(EVENTS_FILE))?;
+        let mut blocks_out = Out::create(&dir.join(BLOCKS_FILE))?;
         let mut events = 0u64;
         let mut chunk_errors = Vec::new();
         for (ci, path) in captures.iter().enumerate() {
             let opened = engine::source::open(path)?;
             let cap = opened.capture;
-            let alerts = alerts_by_event(&cap, opts);
-            events += index_capture(
-                &cap,
-                ci as u64,
-                &parts,
-                &fields,
-                &alerts,
-                &writer,
-                opts,
-                &mut chunk_errors,
-            )
-            .map_err(tv_err(dir))?;
+            let alerts = alerts_by_event(&cap, opts, threads);
+            let facts = CaptureFacts::of(&cap, "");
+            let anchor = facts.anchor;
+            let par = engine::run::ParOptions {
+                threads,
+                progress: opts.progress.clone(),
+                ..Default::default()
+            };
+            let done = engine::run::replay_chunks(&cap, facts, &par, |chunk, c, mut replay| {
+                let mut task = Task::new(&shared, &writer);
+                let mut evs = Vec::with_capacity(c.len());
+                for e in c.events() {
+                    let (proc_, fd) = replay.step(&e, |cx| task.entities(cx, &e));
+                    let num = e.seq + 1;
+                    let alert = alerts.get(&num).map_or(0, |set| shared.alert_set(set));
+                    evs.push(Ev {
+                        proc_,
+                        fd,
+                        kind: e.kind,
+                        res: store::res_code(e.result()),
+                        num,
+                        time: e.ts.wrapping_add(anchor),
+                        alert,
+                    });
+                }
+                evs.chunks(store::BLOCK)
+                    .enumerate()
+                    .map(|(k, b)| {
+                        store::encode(ci as u32, chunk as u32, (k * store::BLOCK) as u32, b)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            chunk_errors.extend(done.chunk_errors.iter().map(|e| e.to_string()));
+            for blocks in done.results.into_iter().flatten() {
+                for mut b in blocks {
+                    b.meta.off = events_out.len;
+                    b.meta.sum_len = b.summary.len() as u32;
+                    b.meta.pair_len = b.pairs.len() as u32;
+                    b.meta.col_len = b.columns.len() as u32;
+                    events_out.write(&b.summary)?;
+                    events_out.write(&b.pairs)?;
+                    events_out.write(&b.columns)?;
+                    blocks_out.write(&b.meta.to_bytes())?;
+                    events += u64::from(b.meta.count);
+                }
+            }
         }
+        let mut writer = writer;
         writer.commit().map_err(tv_err(dir))?;
         writer.wait_merging_threads().map_err(tv_err(dir))?;
+        let (procs, fds) = shared.counts();
+        want.tables = Tables {
+            events,
+            procs,
+            fds,
+            kinds: shared.kinds.lock().map(|m| sorted(&m)).unwrap_or_default(),
+            res: shared.res.lock().map(|m| sorted(&m)).unwrap_or_default(),
+            alert_sets: shared
+                .alerts
+                .lock()
+                .map(|a| a.1.clone())
+                .unwrap_or_default(),
+            events_file: events_out.finish()?,
+            blocks_file: blocks_out.finish()?,
+        };
         let manifest = serde_json::to_string_pretty(want).expect("manifest serializes");
         std::fs::write(dir.join(MANIFEST), manifest).map_err(io_err(dir))?;
         Ok(BuildReport {
             reason,
             events,
+            entities: (procs, fds),
             elapsed: t0.elapsed(),
             bytes: dir_size(dir),
             chunk_errors,
@@ -336,65 +471,377 @@ impl EventIndex {
         &self.dir
     }
 
-    /// The captures it covers, in the order their `ferret.capture` numbers
-    /// refer to.
+    /// The captures it covers, in the order their numbers in hits refer to.
     pub fn captures(&self) -> &[PathBuf] {
         &self.captures
     }
 
-    /// Documents (events) in the index.
+    /// Events in the index.
     pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
+        self.tables.events
     }
 
     /// Whether it holds no event.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Distinct processes and fds (entity documents) in the index.
+    pub fn entities(&self) -> (u64, u64) {
+        (self.tables.procs, self.tables.fds)
+    }
 }
 
-/// The schema's fields, resolved once: the engine fields in the order of
-/// the extraction format (with their kinds), and the ones the builder fills.
-struct Fields {
-    engine: Vec<(&'static str, Kind, Field)>,
+fn sorted<K: Ord + Copy>(m: &HashMap<K, String>) -> Vec<(K, String)> {
+    let mut v: Vec<(K, String)> = m.iter().map(|(k, s)| (*k, s.clone())).collect();
+    v.sort_by_key(|x| x.0);
+    v
+}
+
+/// A file of the index being written, with its size and hash.
+struct Out {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    hash: blake3::Hasher,
+    len: u64,
+}
+
+impl Out {
+    fn create(path: &Path) -> Result<Out, IndexError> {
+        Ok(Out {
+            path: path.to_path_buf(),
+            file: std::io::BufWriter::new(std::fs::File::create(path).map_err(io_err(path))?),
+            hash: blake3::Hasher::new(),
+            len: 0,
+        })
+    }
+
+    fn write(&mut self, b: &[u8]) -> Result<(), IndexError> {
+        self.file.write_all(b).map_err(io_err(&self.path))?;
+        self.hash.update(b);
+        self.len += b.len() as u64;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(u64, String), IndexError> {
+        self.file.flush().map_err(io_err(&self.path))?;
+        self.file.get_ref().sync_all().map_err(io_err(&self.path))?;
+        Ok((self.len, self.hash.finalize().to_hex().to_string()))
+    }
+}
+
+/// An alert set: the (rule, priority) of each alert on one event.
+type AlertSet = Vec<(String, String)>;
+
+/// Alert sets by content, and in id order (id - 1).
+type AlertSets = (HashMap<AlertSet, u32>, Vec<AlertSet>);
+
+/// The entities of every task, and the names the event table refers to.
+struct Shared {
+    proc_parts: Vec<OutputPart>,
+    fd_parts: Vec<OutputPart>,
+    name_parts: Vec<OutputPart>,
+    procs: Mutex<Interner>,
+    fds: Mutex<Interner>,
+    kinds: Mutex<HashMap<u16, String>>,
+    res: Mutex<HashMap<u32, String>>,
+    alerts: Mutex<AlertSets>,
+    fields: DocFields,
+}
+
+/// The schema's fields, resolved once.
+struct DocFields {
+    proc_: Vec<(Kind, Field)>,
     aname: Field,
+    fd: Vec<(Kind, Field)>,
     text: Field,
-    rule: Field,
-    priority: Field,
-    num: Field,
-    rawtime: Field,
-    time: Field,
-    capture: Field,
-    chunk: Field,
-    pos: Field,
+    entity: Field,
+    kind: Field,
 }
 
-impl Fields {
-    fn new(sch: &tantivy::schema::Schema) -> Fields {
+fn compile(names: &[String]) -> Vec<OutputPart> {
+    let fmt: Vec<String> = names.iter().map(|n| format!("%{n}")).collect();
+    compile_format(
+        &ruleset::load::Definitions::default(),
+        "index",
+        &fmt.join(" "),
+    )
+    .map(|(p, _)| p)
+    .expect("the index's own formats compile")
+}
+
+impl Shared {
+    fn new(sch: &tantivy::schema::Schema) -> Shared {
+        let pnames: Vec<String> = PROC_FIELDS.iter().map(|s| s.to_string()).collect();
+        let fnames: Vec<String> = FD_FIELDS.iter().map(|s| s.to_string()).collect();
         let f = |n: &str| sch.get_field(n).expect("schema field");
-        Fields {
-            engine: FIELDS
+        let kinds = |names: &[&str]| {
+            names
                 .iter()
-                .filter(|(_, _, e)| *e)
-                .map(|(n, k, _)| (*n, *k, f(n)))
-                .collect(),
-            aname: f("proc.aname"),
-            text: f("text"),
-            rule: f("rule"),
-            priority: f("priority"),
-            num: f("evt.num"),
-            rawtime: f("evt.rawtime"),
-            time: f("evt.time"),
-            capture: f("ferret.capture"),
-            chunk: f("ferret.chunk"),
-            pos: f("ferret.pos"),
+                .map(|n| (schema::kind(n).expect("indexed field"), f(n)))
+                .collect()
+        };
+        Shared {
+            proc_parts: compile(&pnames),
+            fd_parts: compile(&fnames),
+            name_parts: compile(&["evt.type".into(), "evt.res".into()]),
+            procs: Mutex::new(Interner::default()),
+            fds: Mutex::new(Interner::default()),
+            kinds: Mutex::new(HashMap::new()),
+            res: Mutex::new(HashMap::new()),
+            alerts: Mutex::new(Default::default()),
+            fields: DocFields {
+                proc_: kinds(PROC_FIELDS),
+                aname: f("proc.aname"),
+                fd: kinds(FD_FIELDS),
+                text: f("text"),
+                entity: f("ferret.entity"),
+                kind: f("ferret.kind"),
+            },
         }
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        let n = |m: &Mutex<Interner>| m.lock().map_or(0, |i| i.count as u64);
+        (n(&self.procs), n(&self.fds))
+    }
+
+    /// The id of an alert set (1-based).
+    fn alert_set(&self, set: &[(String, String)]) -> u32 {
+        let Ok(mut a) = self.alerts.lock() else {
+            return 0;
+        };
+        if let Some(id) = a.0.get(set) {
+            return *id;
+        }
+        a.1.push(set.to_vec());
+        let id = a.1.len() as u32;
+        a.0.insert(set.to_vec(), id);
+        id
+    }
+
+    /// The tantivy document of a new entity.
+    fn document(&self, kind: u64, id: u32, vals: &[Val<'static>]) -> TantivyDocument {
+        let mut doc = TantivyDocument::new();
+        let fields = if kind == ENTITY_PROC {
+            &self.fields.proc_
+        } else {
+            &self.fields.fd
+        };
+        let mut text = String::new();
+        for (i, ((k, f), v)) in fields.iter().zip(vals).enumerate() {
+            match (k, v) {
+                // Unknown: the engine's NA, or its text for one.
+                (_, Val::NA) => {}
+                (_, Val::Str(s)) if s.is_empty() || s == "<NA>" => {}
+                (Kind::Int, Val::Int(x)) => doc.add_i64(*f, *x),
+                (Kind::Int, other) => {
+                    if let Ok(x) = other.render().parse::<i64>() {
+                        doc.add_i64(*f, x);
+                    }
+                }
+                (_, v) => {
+                    let s = v.render();
+                    // The executable path (processes) or the fd name (fds)
+                    // is searchable by word.
+                    if (kind == ENTITY_PROC && i == 1) || (kind == ENTITY_FD && i == 0) {
+                        text = s.clone();
+                    }
+                    doc.add_text(*f, &s);
+                }
+            }
+        }
+        if kind == ENTITY_PROC {
+            for v in vals.iter().skip(fields.len()) {
+                if !matches!(v, Val::NA) && !matches!(v, Val::Str(s) if s == "<NA>") {
+                    doc.add_text(self.fields.aname, v.render());
+                }
+            }
+        }
+        if !text.is_empty() {
+            doc.add_text(self.fields.text, &text);
+        }
+        doc.add_u64(self.fields.entity, u64::from(id));
+        doc.add_u64(self.fields.kind, kind);
+        doc
+    }
+}
+
+/// Entities by content: the values of their fields, hashed.
+#[derive(Default)]
+struct Interner {
+    map: FxHashMap<u64, Vec<(Vec<Val<'static>>, u32)>>,
+    count: u32,
+}
+
+fn hash(vals: &[Val<'_>]) -> u64 {
+    let mut h = FxHasher::default();
+    for v in vals {
+        match v {
+            Val::NA => 0u8.hash(&mut h),
+            Val::Str(s) => {
+                1u8.hash(&mut h);
+                s.hash(&mut h)
+            }
+            Val::Bytes(b) => {
+                2u8.hash(&mut h);
+                b.hash(&mut h)
+            }
+            Val::Int(x) => {
+                3u8.hash(&mut h);
+                x.hash(&mut h)
+            }
+            Val::Bool(x) => {
+                4u8.hash(&mut h);
+                x.hash(&mut h)
+            }
+            Val::Ip(x) => {
+                5u8.hash(&mut h);
+                x.hash(&mut h)
+            }
+        }
+    }
+    h.finish()
+}
+
+fn owned(v: &Val<'_>) -> Val<'static> {
+    match v {
+        Val::NA => Val::NA,
+        Val::Str(s) => Val::Str(std::borrow::Cow::Owned(s.to_string())),
+        Val::Bytes(b) => Val::Bytes(std::borrow::Cow::Owned(b.to_vec())),
+        Val::Int(i) => Val::Int(*i),
+        Val::Bool(b) => Val::Bool(*b),
+        Val::Ip(ip) => Val::Ip(*ip),
+    }
+}
+
+/// One chunk task: a cache of the entities it has seen (most events repeat
+/// an entity of the same chunk), in front of the shared interners.
+struct Task<'a> {
+    shared: &'a Shared,
+    writer: &'a tantivy::IndexWriter,
+    procs: FxHashMap<u64, Vec<(Vec<Val<'static>>, u32)>>,
+    fds: FxHashMap<u64, Vec<(Vec<Val<'static>>, u32)>>,
+    kinds: rustc_hash::FxHashSet<u16>,
+    res: rustc_hash::FxHashSet<u32>,
+}
+
+impl<'a> Task<'a> {
+    fn new(shared: &'a Shared, writer: &'a tantivy::IndexWriter) -> Task<'a> {
+        Task {
+            shared,
+            writer,
+            procs: Default::default(),
+            fds: Default::default(),
+            kinds: Default::default(),
+            res: Default::default(),
+        }
+    }
+
+    /// The process and fd entities of the event in `cx` (0: none), and the
+    /// names of its kind and result the first time they are seen.
+    fn entities(&mut self, cx: &engine::eval::EvCtx<'_>, e: &capture::EventRef<'_>) -> (u32, u32) {
+        if self.kinds.insert(e.kind) || self.res.insert(store::res_code(e.result())) {
+            let mut v = Vec::with_capacity(2);
+            field_values(&self.shared.name_parts, cx, &mut v);
+            if let (Ok(mut k), Ok(mut r)) = (self.shared.kinds.lock(), self.shared.res.lock()) {
+                k.entry(e.kind).or_insert_with(|| v[0].render());
+                r.entry(store::res_code(e.result()))
+                    .or_insert_with(|| v[1].render());
+            }
+        }
+        let mut pv = Vec::with_capacity(PROC_FIELDS.len() + 8);
+        field_values(&self.shared.proc_parts, cx, &mut pv);
+        // Every ancestor's name, parent first (`proc.aname`).
+        cx.ancestor_names(&mut pv);
+        // Only the first CMDLINE_INDEXED bytes of a command line are indexed.
+        let ci = PROC_FIELDS
+            .iter()
+            .position(|n| *n == "proc.cmdline")
+            .expect("cmdline is a process field");
+        if let Val::Str(s) = &mut pv[ci] {
+            if s.len() > schema::CMDLINE_INDEXED {
+                let mut cut = schema::CMDLINE_INDEXED;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                match s {
+                    std::borrow::Cow::Borrowed(b) => *s = std::borrow::Cow::Borrowed(&b[..cut]),
+                    std::borrow::Cow::Owned(o) => o.truncate(cut),
+                }
+            }
+        }
+        let p = self.intern(ENTITY_PROC, &pv);
+        let mut fv = Vec::with_capacity(FD_FIELDS.len());
+        field_values(&self.shared.fd_parts, cx, &mut fv);
+        let f = self.intern(ENTITY_FD, &fv);
+        (p, f)
+    }
+
+    fn intern(&mut self, kind: u64, vals: &[Val<'_>]) -> u32 {
+        if vals
+            .iter()
+            .all(|v| matches!(v, Val::NA) || matches!(v, Val::Str(s) if s.is_empty()))
+        {
+            return 0;
+        }
+        let h = hash(vals);
+        let local = if kind == ENTITY_PROC {
+            &mut self.procs
+        } else {
+            &mut self.fds
+        };
+        if let Some(c) = local.get(&h) {
+            if let Some((_, id)) = c.iter().find(|(v, _)| v.as_slice() == vals) {
+                return *id;
+            }
+        }
+        let own: Vec<Val<'static>> = vals.iter().map(owned).collect();
+        let shared = if kind == ENTITY_PROC {
+            &self.shared.procs
+        } else {
+            &self.shared.fds
+        };
+        let (id, new) = {
+            let Ok(mut g) = shared.lock() else {
+                return 0;
+            };
+            let found = g
+                .map
+                .get(&h)
+                .and_then(|c| c.iter().find(|(v, _)| v.as_slice() == vals))
+                .map(|(_, id)| *id);
+            match found {
+                Some(id) => (id, false),
+                None => {
+                    g.count += 1;
+                    let id = g.count;
+                    g.map.entry(h).or_default().push((own.clone(), id));
+                    (id, true)
+                }
+            }
+        };
+        if new {
+            // A failed add surfaces at commit.
+            let _ = self
+                .writer
+                .add_document(self.shared.document(kind, id, &own));
+        }
+        local.entry(h).or_default().push((own, id));
+        id
     }
 }
 
 /// (rule, priority) of every alert, by event number.
-fn alerts_by_event(cap: &Capture, opts: &BuildOptions) -> HashMap<u64, Vec<(String, String)>> {
-    engine::run::alerts_by_event(cap, &opts.rules, opts.threads)
+fn alerts_by_event(
+    cap: &Capture,
+    opts: &BuildOptions,
+    threads: usize,
+) -> HashMap<u64, Vec<(String, String)>> {
+    if opts.rules.is_empty() {
+        return HashMap::new();
+    }
+    engine::run::alerts_by_event(cap, &opts.rules, threads)
         .into_iter()
         .map(|(n, alerts)| {
             let named = alerts
@@ -404,110 +851,4 @@ fn alerts_by_event(cap: &Capture, opts: &BuildOptions) -> HashMap<u64, Vec<(Stri
             (n, named)
         })
         .collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-fn index_capture(
-    cap: &Capture,
-    ci: u64,
-    parts: &[OutputPart],
-    fields: &Fields,
-    alerts: &HashMap<u64, Vec<(String, String)>>,
-    writer: &tantivy::IndexWriter,
-    opts: &BuildOptions,
-    chunk_errors: &mut Vec<String>,
-) -> tantivy::Result<u64> {
-    let facts = CaptureFacts::of(cap, "");
-    let anchor = facts.anchor;
-    let par = engine::run::ParOptions {
-        threads: opts.threads,
-        progress: opts.progress.clone(),
-        ..Default::default()
-    };
-    // Chunks are replayed in parallel from the state at their start (the
-    // engine's checkpoints); each task hands its documents to tantivy's
-    // writer, which indexes them on its own threads.
-    let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
-        let mut n = 0u64;
-        for (pos, e) in c.events().enumerate() {
-            let vals = replay.step(&e, |cx| format_output_in(parts, cx).1);
-            let doc = document(&vals, fields, alerts, &e, anchor, ci, chunk, pos);
-            writer.add_document(doc)?;
-            n += 1;
-        }
-        Ok::<u64, tantivy::TantivyError>(n)
-    });
-    chunk_errors.extend(done.chunk_errors.iter().map(|e| e.to_string()));
-    let mut n = 0;
-    for r in done.results.into_iter().flatten() {
-        n += r?;
-    }
-    Ok(n)
-}
-
-/// One event's document.
-#[allow(clippy::too_many_arguments)]
-fn document(
-    vals: &[(String, Val<'static>)],
-    fields: &Fields,
-    alerts: &HashMap<u64, Vec<(String, String)>>,
-    e: &capture::EventRef<'_>,
-    anchor: u64,
-    ci: u64,
-    chunk: usize,
-    pos: usize,
-) -> TantivyDocument {
-    let mut doc = TantivyDocument::new();
-    let mut text = String::new();
-    for ((name, kind, f), (_, v)) in fields.engine.iter().zip(vals) {
-        match (kind, v) {
-            (_, Val::NA) => {}
-            (_, Val::Str(s)) if s.is_empty() => {}
-            (Kind::Exact | Kind::Text, v) => {
-                let mut s = v.render();
-                if matches!(*name, "fd.name" | "proc.exepath") {
-                    text.push_str(&s);
-                    text.push(' ');
-                }
-                if *name == "proc.cmdline" && s.len() > schema::CMDLINE_INDEXED {
-                    let mut cut = schema::CMDLINE_INDEXED;
-                    while !s.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    s.truncate(cut);
-                }
-                doc.add_text(*f, &s);
-            }
-            (Kind::Int, Val::Int(x)) => doc.add_i64(*f, *x),
-            (Kind::Int, other) => {
-                if let Ok(x) = other.render().parse::<i64>() {
-                    doc.add_i64(*f, x);
-                }
-            }
-            _ => {}
-        }
-    }
-    for (_, v) in vals.iter().skip(fields.engine.len()) {
-        if !matches!(v, Val::NA) {
-            doc.add_text(fields.aname, v.render());
-        }
-    }
-    if !text.is_empty() {
-        doc.add_text(fields.text, &text);
-    }
-    let num = e.seq + 1;
-    if let Some(list) = alerts.get(&num) {
-        for (rule, prio) in list {
-            doc.add_text(fields.rule, rule);
-            doc.add_text(fields.priority, prio);
-        }
-    }
-    let wall = e.ts.wrapping_add(anchor);
-    doc.add_u64(fields.num, num);
-    doc.add_u64(fields.rawtime, wall);
-    doc.add_date(fields.time, DateTime::from_timestamp_nanos(wall as i64));
-    doc.add_u64(fields.capture, ci);
-    doc.add_u64(fields.chunk, chunk as u64);
-    doc.add_u64(fields.pos, pos as u64);
-    doc
 }

@@ -1,21 +1,33 @@
-//! Queries: tantivy's query language with Falco field names
-//! (`proc.name:curl AND fd.name:"/etc/shadow"`, `fd.sport:[1 TO 1024]`,
-//! `evt.time:[2026-11-24T02:00 TO 02:30]`, free words against the command
-//! line, paths and executable), results in time order, facets (the top
-//! values of exact fields with their counts) and a time histogram, all from
-//! one pass through tantivy's collectors and aggregations.
+//! Queries: field-scoped terms with Falco field names
+//! (`proc.name:curl AND fd.name:"/etc/shadow"`), ranges (`fd.sport:[1 TO
+//! 1024]`, `evt.time:[2026-11-24T02:00 TO 02:30]`), free words against
+//! command lines, paths and executables, results in time order, facets
+//! (the top values of exact fields with their counts) and a time
+//! histogram.
+//!
+//! A query is parsed ([`crate::parse`]) and each leaf is resolved once:
+//! process and fd leaves by tantivy over the entity documents (the set of
+//! processes or fds that hold), event leaves against the type, result and
+//! alert tables. The query is then evaluated per event over the event
+//! table; a block whose summary decides it (no event can match, every
+//! event matches, or the query depends on one dimension whose counts the
+//! summary holds) is counted without decoding its events.
 
+use std::collections::{BinaryHeap, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::AggregationCollector;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, Query, QueryParser};
-use tantivy::Order;
+use rustc_hash::{FxHashMap, FxHashSet};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::query::QueryParser;
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::build::EventIndex;
-use crate::schema::{self, Kind, FIELDS};
+use crate::build::{EntityDocs, EventIndex};
+use crate::parse::{self, Leaf, Node, Value};
+use crate::schema::{self, Kind, Owner, ENTITY_FD, ENTITY_PROC, FIELDS};
+use crate::store::{self, BlockMeta, Ev, Summary};
 
 /// A query that cannot run, and where in its text the problem is.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -70,259 +82,872 @@ pub struct SearchResult {
     pub histogram: Vec<(u64, u64)>,
 }
 
-/// Checks the field names of a query and completes shorthand times; returns
-/// the text tantivy parses.
-pub fn prepare(query: &str) -> Result<String, QueryError> {
-    let b = query.as_bytes();
-    let mut out = String::with_capacity(query.len() + 16);
-    let mut i = 0;
-    let mut in_quotes = false;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'"' {
-            in_quotes = !in_quotes;
-            out.push('"');
-            i += 1;
-            continue;
-        }
-        let starts_word = !in_quotes
-            && (c.is_ascii_alphabetic() || c == b'_')
-            && (i == 0
-                || !(b[i - 1].is_ascii_alphanumeric() || matches!(b[i - 1], b'.' | b'_' | b'\\')));
-        if starts_word {
-            let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'.' | b'_')) {
-                j += 1;
-            }
-            if j < b.len() && b[j] == b':' {
-                let name = &query[i..j];
-                if schema::kind(name).is_none() || name.starts_with("ferret.") {
-                    return Err(QueryError {
-                        message: format!(
-                            "unknown field '{name}' (indexed: {})",
-                            FIELDS
-                                .iter()
-                                .filter(|(n, _, _)| !n.starts_with("ferret."))
-                                .map(|(n, _, _)| *n)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        position: Some(i),
-                    });
-                }
-                out.push_str(name);
-                out.push(':');
-                i = j + 1;
-                if name == "evt.time" && i < b.len() && matches!(b[i], b'[' | b'{') {
-                    let close = query[i..]
-                        .find([']', '}'])
-                        .map(|k| i + k)
-                        .ok_or(QueryError {
-                            message: "unclosed time range".into(),
-                            position: Some(i),
-                        })?;
-                    out.push_str(&time_range(&query[i..=close], i)?);
-                    i = close + 1;
-                }
-                continue;
-            }
-            out.push_str(&query[i..j]);
-            i = j;
-            continue;
-        }
-        let ch = query[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    if in_quotes {
-        return Err(QueryError {
-            message: "unclosed quote".into(),
-            position: query.rfind('"'),
-        });
-    }
-    Ok(out)
+/// Checks a query: `Err` names the problem and its position.
+pub fn prepare(query: &str) -> Result<Node, QueryError> {
+    parse::parse(query)
 }
 
-/// `[2026-11-24T02:00 TO 02:30]` -> `[2026-11-24T02:00:00Z TO
-/// 2026-11-24T02:30:00Z]`: seconds and `Z` added where missing, an end
-/// without a date takes the start's.
-fn time_range(r: &str, at: usize) -> Result<String, QueryError> {
-    let (open, close) = (&r[..1], &r[r.len() - 1..]);
-    let inner = &r[1..r.len() - 1];
-    let Some((a, z)) = inner.split_once(" TO ") else {
-        return Err(QueryError {
-            message: "a time range is [START TO END]".into(),
-            position: Some(at),
-        });
-    };
-    let (a, z) = (a.trim(), z.trim());
-    let full = |t: &str, date: Option<&str>| -> Result<String, QueryError> {
-        if t == "*" {
-            return Ok("*".into());
+fn damaged(what: impl std::fmt::Display) -> QueryError {
+    QueryError {
+        message: format!("index damaged ({what}); rebuild it with `analyzer index --force`"),
+        position: None,
+    }
+}
+
+/// A query compiled against one index: per event, a predicate over its
+/// process, fd, type, result, number, time and alerts.
+#[derive(Clone, Debug)]
+enum Pred {
+    Const(bool),
+    Proc(Arc<Vec<bool>>),
+    Fd(Arc<Vec<bool>>),
+    Kind(Arc<Vec<bool>>),
+    Res(Arc<FxHashSet<u32>>),
+    Alert(Arc<Vec<bool>>),
+    Num(u64, u64),
+    Time(u64, u64),
+    Not(Box<Pred>),
+    And(Vec<Pred>),
+    Or(Vec<Pred>),
+}
+
+/// The dimensions a predicate reads.
+const D_PROC: u8 = 1;
+const D_FD: u8 = 2;
+const D_KIND: u8 = 4;
+const D_RES: u8 = 8;
+const D_OTHER: u8 = 16;
+
+fn get(set: &[bool], i: u32) -> bool {
+    set.get(i as usize).copied().unwrap_or(false)
+}
+
+/// How a block answers a predicate, from its meta and summary alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tri {
+    No,
+    All,
+    Some,
+}
+
+impl Pred {
+    fn eval(&self, e: &Ev) -> bool {
+        match self {
+            Pred::Const(b) => *b,
+            Pred::Proc(s) => get(s, e.proc_),
+            Pred::Fd(s) => get(s, e.fd),
+            Pred::Kind(s) => get(s, u32::from(e.kind)),
+            Pred::Res(s) => s.contains(&e.res),
+            Pred::Alert(s) => get(s, e.alert),
+            Pred::Num(lo, hi) => (*lo..=*hi).contains(&e.num),
+            Pred::Time(lo, hi) => (*lo..=*hi).contains(&e.time),
+            Pred::Not(p) => !p.eval(e),
+            Pred::And(ps) => ps.iter().all(|p| p.eval(e)),
+            Pred::Or(ps) => ps.iter().any(|p| p.eval(e)),
         }
-        let t = match (t.contains('T'), date) {
-            (true, _) => t.to_string(),
-            (false, Some(d)) => format!("{d}T{t}"),
-            (false, None) => format!("{t}T00:00"),
+    }
+
+    fn dims(&self) -> u8 {
+        match self {
+            Pred::Const(_) => 0,
+            Pred::Proc(_) => D_PROC,
+            Pred::Fd(_) => D_FD,
+            Pred::Kind(_) => D_KIND,
+            Pred::Res(_) => D_RES,
+            Pred::Alert(_) | Pred::Num(..) | Pred::Time(..) => D_OTHER,
+            Pred::Not(p) => p.dims(),
+            Pred::And(ps) | Pred::Or(ps) => ps.iter().fold(0, |d, p| d | p.dims()),
+        }
+    }
+
+    /// The predicate for the events of block `b`: number and time ranges
+    /// that hold for all or none of them become constants.
+    fn resolve(&self, b: &BlockMeta) -> Pred {
+        let range = |lo: u64, hi: u64, min: u64, max: u64, keep: Pred| {
+            if lo <= min && max <= hi {
+                Pred::Const(true)
+            } else if hi < min || max < lo {
+                Pred::Const(false)
+            } else {
+                keep
+            }
         };
-        let (dt, zone) = match t
-            .find(['Z', '+'])
-            .or_else(|| t.rfind('-').filter(|&k| k > 10))
-        {
-            Some(k) => (t[..k].to_string(), t[k..].to_string()),
-            None => (t.clone(), "Z".into()),
-        };
-        let time = dt.split_once('T').map(|(_, h)| h).unwrap_or("");
-        let dt = if time.matches(':').count() == 1 {
-            format!("{dt}:00")
+        match self {
+            Pred::Num(lo, hi) => range(*lo, *hi, b.first_num, b.last_num, self.clone()),
+            Pred::Time(lo, hi) => range(*lo, *hi, b.tmin, b.tmax, self.clone()),
+            Pred::Not(p) => match p.resolve(b) {
+                Pred::Const(c) => Pred::Const(!c),
+                p => Pred::Not(Box::new(p)),
+            },
+            Pred::And(ps) => {
+                let mut out = Vec::with_capacity(ps.len());
+                for p in ps {
+                    match p.resolve(b) {
+                        Pred::Const(false) => return Pred::Const(false),
+                        Pred::Const(true) => {}
+                        p => out.push(p),
+                    }
+                }
+                if out.is_empty() {
+                    Pred::Const(true)
+                } else {
+                    Pred::And(out)
+                }
+            }
+            Pred::Or(ps) => {
+                let mut out = Vec::with_capacity(ps.len());
+                for p in ps {
+                    match p.resolve(b) {
+                        Pred::Const(true) => return Pred::Const(true),
+                        Pred::Const(false) => {}
+                        p => out.push(p),
+                    }
+                }
+                if out.is_empty() {
+                    Pred::Const(false)
+                } else {
+                    Pred::Or(out)
+                }
+            }
+            p => p.clone(),
+        }
+    }
+
+    /// Whether no, all or some events of a block with summary `s` hold.
+    fn tri(&self, s: &Summary, count: u32) -> Tri {
+        fn of<T: Copy>(l: &[(T, u32)], total: u32, f: impl Fn(T) -> bool) -> Tri {
+            let n: u32 = l.iter().filter(|(v, _)| f(*v)).map(|(_, c)| *c).sum();
+            match n {
+                0 => Tri::No,
+                n if n == total => Tri::All,
+                _ => Tri::Some,
+            }
+        }
+        match self {
+            Pred::Const(true) => Tri::All,
+            Pred::Const(false) => Tri::No,
+            Pred::Proc(set) => of(&s.procs, count, |v| get(set, v)),
+            Pred::Fd(set) => of(&s.fds, count, |v| get(set, v)),
+            Pred::Kind(set) => of(&s.kinds, count, |v| get(set, u32::from(v))),
+            Pred::Res(set) => of(&s.res, count, |v| set.contains(&v)),
+            Pred::Alert(set) => {
+                let n = s.alerts.iter().filter(|(_, a)| get(set, *a)).count() as u32;
+                match n {
+                    0 if !get(set, 0) => Tri::No,
+                    n if n == count => Tri::All,
+                    _ => Tri::Some,
+                }
+            }
+            Pred::Num(..) | Pred::Time(..) => Tri::Some,
+            Pred::Not(p) => match p.tri(s, count) {
+                Tri::No => Tri::All,
+                Tri::All => Tri::No,
+                Tri::Some => Tri::Some,
+            },
+            Pred::And(ps) => {
+                let mut all = true;
+                for p in ps {
+                    match p.tri(s, count) {
+                        Tri::No => return Tri::No,
+                        Tri::Some => all = false,
+                        Tri::All => {}
+                    }
+                }
+                if all {
+                    Tri::All
+                } else {
+                    Tri::Some
+                }
+            }
+            Pred::Or(ps) => {
+                let mut none = true;
+                for p in ps {
+                    match p.tri(s, count) {
+                        Tri::All => return Tri::All,
+                        Tri::Some => none = false,
+                        Tri::No => {}
+                    }
+                }
+                if none {
+                    Tri::No
+                } else {
+                    Tri::Some
+                }
+            }
+        }
+    }
+}
+
+/// Collects the (kind, id) of the entity documents a query matches.
+struct Entities;
+
+struct SegEntities {
+    kind: Column<u64>,
+    id: Column<u64>,
+    out: Vec<(u64, u32)>,
+}
+
+impl Collector for Entities {
+    type Fruit = Vec<(u64, u32)>;
+    type Child = SegEntities;
+
+    fn for_segment(&self, _: SegmentOrdinal, seg: &SegmentReader) -> tantivy::Result<SegEntities> {
+        let ff = seg.fast_fields();
+        Ok(SegEntities {
+            kind: ff.u64("ferret.kind")?,
+            id: ff.u64("ferret.entity")?,
+            out: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<(u64, u32)>>) -> tantivy::Result<Vec<(u64, u32)>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for SegEntities {
+    type Fruit = Vec<(u64, u32)>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if let (Some(k), Some(id)) = (self.kind.first(doc), self.id.first(doc)) {
+            self.out.push((k, id as u32));
+        }
+    }
+
+    fn harvest(self) -> Vec<(u64, u32)> {
+        self.out
+    }
+}
+
+/// A value as tantivy's query syntax writes it.
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+fn number(s: &str, at: usize) -> Result<i128, QueryError> {
+    s.parse::<i128>().map_err(|_| QueryError {
+        message: format!("'{s}' is not a number"),
+        position: Some(at),
+    })
+}
+
+/// An inclusive u64 range from a parsed range of numbers or times.
+fn bounds(
+    lo: &Bound<String>,
+    hi: &Bound<String>,
+    at: usize,
+    time: bool,
+) -> Result<(u64, u64), QueryError> {
+    let date = match lo {
+        Bound::Included(s) | Bound::Excluded(s) => s.split_once('T').map(|(d, _)| d.to_string()),
+        Bound::Unbounded => None,
+    };
+    let val = |s: &str| -> Result<i128, QueryError> {
+        if time {
+            parse::parse_time(s, date.as_deref(), at).map(i128::from)
         } else {
-            dt
-        };
-        let s = format!("{dt}{zone}");
-        if s.len() < 20 || !s.as_bytes()[..4].iter().all(u8::is_ascii_digit) {
-            return Err(QueryError {
-                message: format!("'{s}' is not a time (YYYY-MM-DDTHH:MM[:SS][Z])"),
-                position: Some(at),
-            });
+            number(s, at)
         }
-        Ok(s)
     };
-    let start = full(a, None)?;
-    let date = a.split_once('T').map(|(d, _)| d);
-    let end = full(z, date)?;
-    Ok(format!("{open}{start} TO {end}{close}"))
+    let lo = match lo {
+        Bound::Included(s) => val(s)?,
+        Bound::Excluded(s) => val(s)? + 1,
+        Bound::Unbounded => 0,
+    };
+    let hi = match hi {
+        Bound::Included(s) => val(s)?,
+        Bound::Excluded(s) => val(s)? - 1,
+        Bound::Unbounded => i128::from(u64::MAX),
+    };
+    let clamp = |v: i128| v.clamp(0, i128::from(u64::MAX)) as u64;
+    Ok((clamp(lo), clamp(hi)))
 }
 
 impl EventIndex {
-    fn parser(&self) -> QueryParser {
+    fn entity_sets(
+        &self,
+        text: &str,
+        free: bool,
+        at: usize,
+    ) -> Result<(Vec<bool>, Vec<bool>), QueryError> {
         let sch = self.index.schema();
-        let defaults = ["text", "proc.cmdline"]
-            .iter()
-            .filter_map(|n| sch.get_field(n).ok())
-            .collect();
+        let defaults = if free {
+            ["text", "proc.cmdline"]
+                .iter()
+                .filter_map(|n| sch.get_field(n).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut p = QueryParser::for_index(&self.index, defaults);
         p.set_conjunction_by_default();
-        p
+        let q = p.parse_query(text).map_err(|e| QueryError {
+            message: format!("{e}"),
+            position: Some(at),
+        })?;
+        let found = self
+            .reader
+            .searcher()
+            .search(&*q, &Entities)
+            .map_err(|e| QueryError {
+                message: e.to_string(),
+                position: Some(at),
+            })?;
+        let mut procs = vec![false; self.tables.procs as usize + 1];
+        let mut fds = vec![false; self.tables.fds as usize + 1];
+        for (k, id) in found {
+            let set = if k == ENTITY_PROC {
+                &mut procs
+            } else {
+                &mut fds
+            };
+            if let Some(x) = set.get_mut(id as usize) {
+                *x = true;
+            }
+        }
+        Ok((procs, fds))
     }
 
-    /// Parses a query: `Err` names the problem and, where it can, its
-    /// position.
-    pub fn parse(&self, query: &str) -> Result<Box<dyn Query>, QueryError> {
-        let q = query.trim();
-        if q.is_empty() || q == "*" {
-            return Ok(Box::new(AllQuery));
+    fn leaf(&self, l: &Leaf) -> Result<Pred, QueryError> {
+        let at = l.at;
+        let Some(d) = l.field else {
+            let Some(t) = l.value.text() else {
+                return Err(QueryError {
+                    message: "a range needs a field (FIELD:[LOW TO HIGH])".into(),
+                    position: Some(at),
+                });
+            };
+            let (p, f) = self.entity_sets(&quoted(t), true, at)?;
+            return Ok(Pred::Or(vec![
+                Pred::Proc(Arc::new(p)),
+                Pred::Fd(Arc::new(f)),
+            ]));
+        };
+        match d.owner {
+            Owner::Proc | Owner::Fd => {
+                let value = match (&l.value, d.kind) {
+                    (Value::Range(lo, hi), _) => {
+                        let lo = match lo {
+                            Bound::Included(s) => format!("[{}", number(s, at)?),
+                            Bound::Excluded(s) => format!("{{{}", number(s, at)?),
+                            Bound::Unbounded => "[*".to_string(),
+                        };
+                        let hi = match hi {
+                            Bound::Included(s) => format!("{}]", number(s, at)?),
+                            Bound::Excluded(s) => format!("{}}}", number(s, at)?),
+                            Bound::Unbounded => "*]".to_string(),
+                        };
+                        format!("{lo} TO {hi}")
+                    }
+                    (v, Kind::Int) => {
+                        let s = v.text().unwrap_or_default();
+                        number(s, at)?;
+                        s.to_string()
+                    }
+                    (v, _) => quoted(v.text().unwrap_or_default()),
+                };
+                let (p, f) = self.entity_sets(&format!("{}:{value}", d.name), false, at)?;
+                Ok(if d.owner == Owner::Proc {
+                    Pred::Proc(Arc::new(p))
+                } else {
+                    Pred::Fd(Arc::new(f))
+                })
+            }
+            Owner::Event => {
+                let t = &self.tables;
+                match (d.name, &l.value) {
+                    ("evt.num" | "evt.rawtime", Value::Range(lo, hi)) => {
+                        let (lo, hi) = bounds(lo, hi, at, false)?;
+                        Ok(if d.name == "evt.num" {
+                            Pred::Num(lo, hi)
+                        } else {
+                            Pred::Time(lo, hi)
+                        })
+                    }
+                    ("evt.time", Value::Range(lo, hi)) => {
+                        let (lo, hi) = bounds(lo, hi, at, true)?;
+                        Ok(Pred::Time(lo, hi))
+                    }
+                    ("evt.num" | "evt.rawtime", v) => {
+                        let n = number(v.text().unwrap_or_default(), at)?;
+                        let n = n.clamp(0, i128::from(u64::MAX)) as u64;
+                        Ok(if d.name == "evt.num" {
+                            Pred::Num(n, n)
+                        } else {
+                            Pred::Time(n, n)
+                        })
+                    }
+                    ("evt.type", v) => {
+                        let want = v.text().unwrap_or_default();
+                        let mut set = vec![false; usize::from(u16::MAX) + 1];
+                        for (k, name) in &t.kinds {
+                            if name == want {
+                                set[usize::from(*k)] = true;
+                            }
+                        }
+                        Ok(Pred::Kind(Arc::new(set)))
+                    }
+                    ("evt.res", v) => {
+                        let want = v.text().unwrap_or_default();
+                        let set = t
+                            .res
+                            .iter()
+                            .filter(|(_, n)| n == want)
+                            .map(|(c, _)| *c)
+                            .collect();
+                        Ok(Pred::Res(Arc::new(set)))
+                    }
+                    ("rule" | "priority", v) => {
+                        let want = v.text().unwrap_or_default();
+                        let mut set = vec![false; t.alert_sets.len() + 1];
+                        for (i, s) in t.alert_sets.iter().enumerate() {
+                            set[i + 1] = s.iter().any(|(rule, prio)| {
+                                if d.name == "rule" {
+                                    rule == want
+                                } else {
+                                    prio.eq_ignore_ascii_case(want)
+                                }
+                            });
+                        }
+                        Ok(Pred::Alert(Arc::new(set)))
+                    }
+                    (name, _) => Err(QueryError {
+                        message: format!("'{name}' takes values, not ranges"),
+                        position: Some(at),
+                    }),
+                }
+            }
         }
-        let text = prepare(q)?;
-        self.parser().parse_query(&text).map_err(|e| QueryError {
-            message: format!("{e}"),
-            position: None,
+    }
+
+    fn compile(&self, n: &Node) -> Result<Pred, QueryError> {
+        Ok(match n {
+            Node::All => Pred::Const(true),
+            Node::Leaf(l) => self.leaf(l)?,
+            Node::Not(p) => Pred::Not(Box::new(self.compile(p)?)),
+            Node::And(ps) => Pred::And(
+                ps.iter()
+                    .map(|p| self.compile(p))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Node::Or(ps) => Pred::Or(
+                ps.iter()
+                    .map(|p| self.compile(p))
+                    .collect::<Result<_, _>>()?,
+            ),
         })
+    }
+
+    fn summary(&self, b: &BlockMeta) -> Result<Summary, QueryError> {
+        let s = b.off as usize;
+        let frame = self
+            .data
+            .get(s..s + b.sum_len as usize)
+            .ok_or_else(|| damaged("a block past the end of events.bin"))?;
+        store::decode_summary(b, frame).map_err(|e| damaged(e.0))
+    }
+
+    fn pairs(&self, b: &BlockMeta, s: &Summary) -> Result<Vec<(u32, u32, u32)>, QueryError> {
+        let start = b.off as usize + b.sum_len as usize;
+        let frame = self
+            .data
+            .get(start..start + b.pair_len as usize)
+            .ok_or_else(|| damaged("a block past the end of events.bin"))?;
+        store::decode_pairs(b, s, frame).map_err(|e| damaged(e.0))
+    }
+
+    fn events(&self, b: &BlockMeta, s: &Summary) -> Result<Vec<Ev>, QueryError> {
+        let start = b.off as usize + b.sum_len as usize + b.pair_len as usize;
+        let frame = self
+            .data
+            .get(start..start + b.col_len as usize)
+            .ok_or_else(|| damaged("a block past the end of events.bin"))?;
+        store::decode_events(b, s, frame).map_err(|e| damaged(e.0))
+    }
+
+    /// Entity id to tantivy document, per kind.
+    fn entity_docs(&self) -> &EntityDocs {
+        self.entity_docs.get_or_init(|| {
+            let searcher = self.reader.searcher();
+            let mut out: EntityDocs = [
+                vec![(u32::MAX, 0); self.tables.procs as usize + 1],
+                vec![(u32::MAX, 0); self.tables.fds as usize + 1],
+            ];
+            for (so, seg) in searcher.segment_readers().iter().enumerate() {
+                let ff = seg.fast_fields();
+                let (Ok(kind), Ok(id)) = (ff.u64("ferret.kind"), ff.u64("ferret.entity")) else {
+                    continue;
+                };
+                for doc in seg.doc_ids_alive() {
+                    if let (Some(k), Some(i)) = (kind.first(doc), id.first(doc)) {
+                        let k = usize::from(k == ENTITY_FD);
+                        if let Some(slot) = out[k].get_mut(i as usize) {
+                            *slot = (so as u32, doc);
+                        }
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// The values of exact field `name` of each entity in `counts`, summed.
+    fn entity_values(
+        &self,
+        owner: Owner,
+        name: &str,
+        counts: &FxHashMap<u32, u64>,
+    ) -> Result<HashMap<String, u64>, QueryError> {
+        let docs = &self.entity_docs()[usize::from(owner == Owner::Fd)];
+        let searcher = self.reader.searcher();
+        // Per segment: the events of each term ordinal of the field.
+        let mut cols = HashMap::new();
+        let mut per_seg: FxHashMap<u32, FxHashMap<u64, u64>> = FxHashMap::default();
+        for (id, n) in counts {
+            let Some(&(seg, doc)) = docs.get(*id as usize) else {
+                continue;
+            };
+            if seg == u32::MAX {
+                continue;
+            }
+            let col = match cols.entry(seg) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                    searcher
+                        .segment_reader(seg)
+                        .fast_fields()
+                        .str(name)
+                        .map_err(damaged)?,
+                ),
+            };
+            let Some(col) = col else {
+                continue;
+            };
+            let mut ords: Vec<u64> = col.term_ords(doc).collect();
+            ords.sort_unstable();
+            ords.dedup();
+            let m = per_seg.entry(seg).or_default();
+            for ord in ords {
+                *m.entry(ord).or_default() += n;
+            }
+        }
+        // Ordinals to text in one sorted pass over each dictionary.
+        let mut out: HashMap<String, u64> = HashMap::new();
+        for (seg, m) in per_seg {
+            let Some(Some(col)) = cols.get(&seg) else {
+                continue;
+            };
+            let mut v: Vec<(u64, u64)> = m.into_iter().collect();
+            v.sort_unstable();
+            let ords: Vec<u64> = v.iter().map(|x| x.0).collect();
+            let mut i = 0;
+            col.dictionary()
+                .sorted_ords_to_term_cb(&ords, |bytes| {
+                    if let Some((_, n)) = v.get(i) {
+                        *out.entry(String::from_utf8_lossy(bytes).into_owned())
+                            .or_default() += n;
+                    }
+                    i += 1;
+                })
+                .map_err(damaged)?;
+        }
+        Ok(out)
     }
 
     /// Runs a search.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResult, QueryError> {
-        let query = self.parse(&req.query)?;
+        let node = parse::parse(&req.query)?;
+        let mut facets = Vec::new();
         for f in &req.facets {
-            if schema::kind(f) != Some(Kind::Exact) {
-                return Err(QueryError {
-                    message: format!(
-                        "cannot facet on '{f}': facets are counted on exact fields ({})",
-                        FIELDS
-                            .iter()
-                            .filter(|(_, k, _)| *k == Kind::Exact)
-                            .map(|(n, _, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    position: None,
-                });
-            }
-        }
-        let searcher = self.reader.searcher();
-        let fail = |e: tantivy::TantivyError| QueryError {
-            message: e.to_string(),
-            position: None,
-        };
-        let mut aggs = serde_json::Map::new();
-        for f in &req.facets {
-            aggs.insert(
-                f.clone(),
-                json!({"terms": {"field": f, "size": req.facet_size.max(1)}}),
-            );
-        }
-        if let Some(w) = req.histogram {
-            aggs.insert(
-                "_histogram".into(),
-                json!({"date_histogram": {"field": "evt.time", "fixed_interval": format!("{}ms", w.as_millis().max(1))}}),
-            );
-        }
-        let agg_req: Aggregations =
-            serde_json::from_value(Value::Object(aggs)).map_err(|e| QueryError {
-                message: format!("aggregation: {e}"),
-                position: None,
-            })?;
-        let top =
-            TopDocs::with_limit(req.limit.max(1)).order_by_u64_field("evt.rawtime", Order::Asc);
-        let collector = (
-            Count,
-            top,
-            AggregationCollector::from_aggs(agg_req, Default::default()),
-        );
-        let (total, docs, agg) = searcher.search(&*query, &collector).map_err(fail)?;
-        let mut hits = Vec::with_capacity(docs.len());
-        if req.limit > 0 {
-            for (_, addr) in docs {
-                let ff = searcher.segment_reader(addr.segment_ord).fast_fields();
-                let get = |name: &str| -> Result<u64, QueryError> {
-                    ff.u64(name)
-                        .map_err(fail)?
-                        .first(addr.doc_id)
-                        .ok_or_else(|| QueryError {
-                            message: format!("index damaged: document without {name}"),
-                            position: None,
-                        })
-                };
-                hits.push(Hit {
-                    capture: get("ferret.capture")? as usize,
-                    chunk: get("ferret.chunk")? as usize,
-                    pos: get("ferret.pos")? as usize,
-                    evt_num: get("evt.num")?,
-                    time_ns: get("evt.rawtime")?,
-                });
-            }
-        }
-        let agg = serde_json::to_value(agg).unwrap_or(Value::Null);
-        let buckets = |name: &str| agg[name]["buckets"].as_array().cloned().unwrap_or_default();
-        let facets = req
-            .facets
-            .iter()
-            .map(|f| {
-                let values = buckets(f)
-                    .iter()
-                    .map(|b| {
-                        let key = match &b["key"] {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        (key, b["doc_count"].as_u64().unwrap_or(0))
+            match schema::field(f) {
+                Some(d) if d.kind == Kind::Exact => facets.push(d),
+                _ => {
+                    return Err(QueryError {
+                        message: format!(
+                            "cannot facet on '{f}': facets are counted on exact fields ({})",
+                            FIELDS
+                                .iter()
+                                .filter(|d| d.kind == Kind::Exact)
+                                .map(|d| d.name)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        position: None,
                     })
-                    .collect();
-                (f.clone(), values)
+                }
+            }
+        }
+        let pred = self.compile(&node)?;
+        let hist_ns = req.histogram.map(|w| (w.as_nanos() as u64).max(1));
+        // Per facet: counts by entity (process and fd fields), by kind,
+        // result or alert set (event fields).
+        let mut by: Vec<FxHashMap<u32, u64>> = vec![FxHashMap::default(); facets.len()];
+        let mut hist: FxHashMap<u64, u64> = FxHashMap::default();
+        let mut total = 0u64;
+        let mut heap: BinaryHeap<(u64, u32, u64, usize)> = BinaryHeap::new();
+        let mut candidates: Vec<usize> = Vec::new();
+        let facet_dim = |d: &schema::FieldDef| match (d.owner, d.name) {
+            (Owner::Proc, _) => D_PROC,
+            (Owner::Fd, _) => D_FD,
+            (_, "evt.type") => D_KIND,
+            (_, "evt.res") => D_RES,
+            _ => D_OTHER,
+        };
+        let value_of = |d: &schema::FieldDef, e: &Ev| match facet_dim(d) {
+            D_PROC => e.proc_,
+            D_FD => e.fd,
+            D_KIND => u32::from(e.kind),
+            D_RES => e.res,
+            _ => e.alert,
+        };
+        let push_hit =
+            |heap: &mut BinaryHeap<(u64, u32, u64, usize)>, e: &Ev, b: &BlockMeta, bi: usize| {
+                if req.limit == 0 {
+                    return;
+                }
+                let key = (e.time, b.capture, e.num, bi);
+                if heap.len() < req.limit {
+                    heap.push(key);
+                } else if heap.peek().is_some_and(|top| key < *top) {
+                    heap.pop();
+                    heap.push(key);
+                }
+            };
+        for (bi, b) in self.blocks.iter().enumerate() {
+            let p = pred.resolve(b);
+            if matches!(p, Pred::Const(false)) {
+                continue;
+            }
+            let s = self.summary(b)?;
+            let tri = p.tri(&s, b.count);
+            if tri == Tri::No {
+                continue;
+            }
+            let dims = p.dims();
+            // What the summary alone can tell. `units` are the matching
+            // events as (a stand-in with the dimensions in `have`, their
+            // number): pairs when the query reads processes and fds only,
+            // kinds or results when it reads only those.
+            let stand_in = |proc_: u32, fd: u32, kind: u16, res: u32| Ev {
+                proc_,
+                fd,
+                kind,
+                res,
+                ..Ev::default()
+            };
+            let from = |l: &[(u32, u32)], mk: &dyn Fn(u32) -> Ev| -> Vec<(Ev, u64)> {
+                l.iter()
+                    .map(|(v, n)| (mk(*v), u64::from(*n)))
+                    .filter(|(e, _)| p.eval(e))
+                    .collect()
+            };
+            let (have, units): (u8, Option<Vec<(Ev, u64)>>) = match tri {
+                Tri::All => (0, None),
+                _ if dims == D_PROC => (D_PROC, Some(from(&s.procs, &|v| stand_in(v, 0, 0, 0)))),
+                _ if dims == D_FD => (D_FD, Some(from(&s.fds, &|v| stand_in(0, v, 0, 0)))),
+                _ if dims & !(D_PROC | D_FD) == 0 => (
+                    D_PROC | D_FD,
+                    Some(
+                        self.pairs(b, &s)?
+                            .iter()
+                            .map(|(pr, f, n)| (stand_in(*pr, *f, 0, 0), u64::from(*n)))
+                            .filter(|(e, _)| p.eval(e))
+                            .collect(),
+                    ),
+                ),
+                _ if dims == D_KIND => (
+                    D_KIND,
+                    Some(
+                        s.kinds
+                            .iter()
+                            .map(|(k, n)| (stand_in(0, 0, *k, 0), u64::from(*n)))
+                            .filter(|(e, _)| p.eval(e))
+                            .collect(),
+                    ),
+                ),
+                _ if dims == D_RES => (
+                    D_RES,
+                    Some(
+                        s.res
+                            .iter()
+                            .map(|(r, n)| (stand_in(0, 0, 0, *r), u64::from(*n)))
+                            .filter(|(e, _)| p.eval(e))
+                            .collect(),
+                    ),
+                ),
+                _ => (0, None),
+            };
+            let count: Option<u64> = match (tri, &units) {
+                (Tri::All, _) => Some(u64::from(b.count)),
+                (_, Some(u)) => Some(u.iter().map(|x| x.1).sum()),
+                _ => None,
+            };
+            let facet_from_summary = |d: &schema::FieldDef| -> Option<Vec<(u32, u64)>> {
+                let fd = facet_dim(d);
+                let widen = |l: &[(u32, u32)]| l.iter().map(|(v, n)| (*v, u64::from(*n))).collect();
+                match (tri, &units) {
+                    (Tri::All, _) => match fd {
+                        D_PROC => Some(widen(&s.procs)),
+                        D_FD => Some(widen(&s.fds)),
+                        D_KIND => Some(
+                            s.kinds
+                                .iter()
+                                .map(|(k, n)| (u32::from(*k), u64::from(*n)))
+                                .collect(),
+                        ),
+                        D_RES => Some(widen(&s.res)),
+                        _ => None,
+                    },
+                    (_, Some(u)) if have & fd != 0 => {
+                        Some(u.iter().map(|(e, n)| (value_of(d, e), *n)).collect())
+                    }
+                    _ => None,
+                }
+            };
+            let hist_whole = match (tri, hist_ns) {
+                (_, None) => true,
+                (Tri::All, Some(w)) => b.tmin / w == b.tmax / w,
+                _ => false,
+            };
+            let facet_counts: Vec<Option<Vec<(u32, u64)>>> =
+                facets.iter().map(|d| facet_from_summary(d)).collect();
+            let decode = count.is_none() || !hist_whole || facet_counts.iter().any(Option::is_none);
+            if decode {
+                let evs = self.events(b, &s)?;
+                for e in evs.iter().filter(|e| p.eval(e)) {
+                    total += 1;
+                    for (k, d) in facets.iter().enumerate() {
+                        if facet_counts[k].is_none() {
+                            *by[k].entry(value_of(d, e)).or_default() += 1;
+                        }
+                    }
+                    if let Some(w) = hist_ns {
+                        *hist.entry(e.time / w * w).or_default() += 1;
+                    }
+                    push_hit(&mut heap, e, b, bi);
+                }
+            } else {
+                let n = count.unwrap_or(0);
+                if n == 0 {
+                    continue;
+                }
+                total += n;
+                if let Some(w) = hist_ns {
+                    *hist.entry(b.tmin / w * w).or_default() += n;
+                }
+                if req.limit > 0 {
+                    candidates.push(bi);
+                }
+            }
+            for (k, fc) in facet_counts.into_iter().enumerate() {
+                for (v, n) in fc.unwrap_or_default() {
+                    *by[k].entry(v).or_default() += n;
+                }
+            }
+        }
+        // Hits from the blocks counted without decoding: in time order,
+        // until no block can hold an earlier event.
+        candidates.sort_by_key(|&bi| self.blocks[bi].tmin);
+        for bi in candidates {
+            let b = &self.blocks[bi];
+            if heap.len() >= req.limit && heap.peek().is_some_and(|top| b.tmin > top.0) {
+                break;
+            }
+            let p = pred.resolve(b);
+            let s = self.summary(b)?;
+            for e in self.events(b, &s)?.iter().filter(|e| p.eval(e)) {
+                push_hit(&mut heap, e, b, bi);
+            }
+        }
+        let mut hits: Vec<(u64, u32, u64, usize)> = heap.into_vec();
+        hits.sort_unstable();
+        let hits = hits
+            .into_iter()
+            .map(|(time, capture, num, bi)| {
+                let b = &self.blocks[bi];
+                Hit {
+                    capture: capture as usize,
+                    chunk: b.chunk as usize,
+                    pos: b.first_pos as usize + (num - b.first_num) as usize,
+                    evt_num: num,
+                    time_ns: time,
+                }
             })
             .collect();
-        let histogram = buckets("_histogram")
-            .iter()
-            .map(|b| {
-                // Keys are milliseconds since the epoch.
-                let ms = b["key"].as_f64().unwrap_or(0.0);
-                ((ms * 1e6) as u64, b["doc_count"].as_u64().unwrap_or(0))
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let size = req.facet_size.max(1);
+        let mut facet_out = Vec::new();
+        for (k, d) in facets.iter().enumerate() {
+            let values: HashMap<String, u64> = match facet_dim(d) {
+                D_PROC | D_FD => self.entity_values(d.owner, d.name, &by[k])?,
+                D_KIND => {
+                    let names: HashMap<u32, &String> = self
+                        .tables
+                        .kinds
+                        .iter()
+                        .map(|(k, n)| (u32::from(*k), n))
+                        .collect();
+                    let mut m = HashMap::new();
+                    for (v, n) in &by[k] {
+                        if let Some(name) = names.get(v) {
+                            *m.entry((*name).clone()).or_default() += n;
+                        }
+                    }
+                    m
+                }
+                D_RES => {
+                    let names: HashMap<u32, &String> =
+                        self.tables.res.iter().map(|(k, n)| (*k, n)).collect();
+                    let mut m = HashMap::new();
+                    for (v, n) in &by[k] {
+                        if let Some(name) = names.get(v).filter(|n| n.as_str() != "<NA>") {
+                            *m.entry((*name).clone()).or_default() += n;
+                        }
+                    }
+                    m
+                }
+                _ => {
+                    let mut m = HashMap::new();
+                    for (v, n) in &by[k] {
+                        let Some(set) = self.tables.alert_sets.get((*v as usize).wrapping_sub(1))
+                        else {
+                            continue;
+                        };
+                        let mut seen = FxHashSet::default();
+                        for (rule, prio) in set {
+                            let key = if d.name == "rule" { rule } else { prio };
+                            if seen.insert(key) {
+                                *m.entry(key.clone()).or_default() += n;
+                            }
+                        }
+                    }
+                    m
+                }
+            };
+            let mut values: Vec<(String, u64)> =
+                values.into_iter().filter(|(_, n)| *n > 0).collect();
+            values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            values.truncate(size);
+            facet_out.push((d.name.to_string(), values));
+        }
+        let mut histogram: Vec<(u64, u64)> = hist.into_iter().filter(|(_, n)| *n > 0).collect();
+        histogram.sort_unstable();
         Ok(SearchResult {
-            total,
+            total: total as usize,
             hits,
-            facets,
+            facets: facet_out,
             histogram,
         })
     }

@@ -1,42 +1,63 @@
 //! The index's fields. Their names are Falco's, so a query reads like a
 //! rule condition (`proc.name:curl AND fd.name:"/etc/shadow"`).
 //!
+//! Each field belongs to one of three owners, which is where its value
+//! lives in the index:
+//!
+//! - [`Owner::Proc`]: a process as the events see it (name, executable,
+//!   command line, parent, ancestors, user, container, pod). Every distinct
+//!   combination of these values is one tantivy document (an *entity*),
+//!   shared by all the events that have it.
+//! - [`Owner::Fd`]: a file descriptor as the events see it (name,
+//!   directory, addresses, protocol, port): one document per distinct
+//!   combination, shared by every event on such an fd, in any process.
+//! - [`Owner::Event`]: what differs from event to event (type, result,
+//!   number, time, alerts), kept in the event table ([`crate::store`]), a
+//!   few bytes per event.
+//!
+//! A query is evaluated per event over the three (see [`crate::query`]):
+//! `proc.name:curl AND fd.name:"/etc/shadow" AND evt.type:openat` holds for
+//! an event whose process entity, fd entity and type hold their parts.
+//!
+//! In the entity documents:
 //! - Exact fields keep the whole value as one term (raw tokenizer) and a
-//!   fast column, so they match exactly and give facets: names, paths,
-//!   addresses, container and pod, rule names.
+//!   fast column (facets read their values from it).
 //! - Text fields are tokenized into lower-cased terms of up to 255 bytes
 //!   (tantivy's default drops words over 40): `proc.cmdline` into its
-//!   whitespace-separated arguments (its first [`CMDLINE_INDEXED`] bytes;
-//!   no positions: a process's command line repeats on each of its events,
-//!   and positions made the index 40 times the capture), and `text`, which
-//!   holds the fd name and the executable path split into words with
-//!   positions (paths searchable by component and phrase). Both are the
-//!   default fields of free-text queries.
+//!   whitespace-separated arguments (its first [`CMDLINE_INDEXED`] bytes),
+//!   and `text`, which holds the executable path (process documents) or the
+//!   fd name (fd documents) split into words with positions (paths
+//!   searchable by component and phrase). Both are the default fields of
+//!   free-text queries.
 //! - Numbers are indexed and fast (ranges: `fd.sport:[1 TO 1024]`).
-//! - `evt.time` is a date with nanoseconds (`evt.time:[2026-11-24T02:00:00Z
-//!   TO 2026-11-24T02:30:00Z]`), `evt.rawtime` the same instant as a number,
-//!   used to sort by time.
-//! - `ferret.capture`, `ferret.chunk`, `ferret.pos` point back at the event
-//!   in its capture; nothing is stored.
+//! - `ferret.entity` and `ferret.kind` name the entity the document is.
 
-use tantivy::schema::{
-    DateOptions, DateTimePrecision, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
-    TextOptions,
-};
+use tantivy::schema::{IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 
-/// How a field is indexed.
+/// Where a field's value lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The process entity of the event.
+    Proc,
+    /// The fd entity of the event.
+    Fd,
+    /// The event itself.
+    Event,
+}
+
+/// How a field is indexed and queried.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// The whole value is one term; fast (facets, sorting).
+    /// The whole value is one term; facets count its values.
     Exact,
     /// Tokenized into words.
     Text,
-    /// A signed number.
+    /// A signed number (ranges).
     Int,
-    /// An unsigned number.
-    Uint,
-    /// A date.
+    /// An unsigned number kept per event (`evt.num`, `evt.rawtime`).
+    Num,
+    /// A time kept per event (`evt.time`, ranges in RFC 3339).
     Time,
 }
 
@@ -47,60 +68,105 @@ pub const WORDS: &str = "ferret_words";
 /// `proc.cmdline:--no-check-certificate` or `needle_word` is one term.
 pub const ARGS: &str = "ferret_args";
 
-/// The indexed fields: name, kind, and whether it is an engine field
-/// extracted per event (`true`) or one the builder fills itself.
-pub const FIELDS: &[(&str, Kind, bool)] = &[
-    ("evt.type", Kind::Exact, true),
-    ("evt.res", Kind::Exact, true),
-    ("proc.name", Kind::Exact, true),
-    ("proc.exepath", Kind::Exact, true),
-    ("proc.pname", Kind::Exact, true),
-    ("proc.aname", Kind::Exact, false),
-    ("user.name", Kind::Exact, true),
-    ("container.id", Kind::Exact, true),
-    ("container.image.repository", Kind::Exact, true),
-    ("k8s.pod.name", Kind::Exact, true),
-    ("k8s.ns.name", Kind::Exact, true),
-    ("fd.name", Kind::Exact, true),
-    ("fd.directory", Kind::Exact, true),
-    ("fd.sip", Kind::Exact, true),
-    ("fd.cip", Kind::Exact, true),
-    ("fd.l4proto", Kind::Exact, true),
-    ("rule", Kind::Exact, false),
-    ("priority", Kind::Exact, false),
-    ("proc.cmdline", Kind::Text, true),
-    ("text", Kind::Text, false),
-    ("proc.pid", Kind::Int, true),
-    ("proc.ppid", Kind::Int, true),
-    ("user.uid", Kind::Int, true),
-    ("fd.sport", Kind::Int, true),
-    ("evt.num", Kind::Uint, false),
-    ("evt.rawtime", Kind::Uint, false),
-    ("evt.time", Kind::Time, false),
-    ("ferret.capture", Kind::Uint, false),
-    ("ferret.chunk", Kind::Uint, false),
-    ("ferret.pos", Kind::Uint, false),
-];
-
-/// Bytes of a command line indexed per event.
-pub const CMDLINE_INDEXED: usize = 1024;
-
-/// Ancestors indexed in `proc.aname` (parent first).
-pub const ANCESTORS: u32 = 8;
-
-/// The kind of field `name`, if it is indexed.
-pub fn kind(name: &str) -> Option<Kind> {
-    FIELDS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, k, _)| *k)
+/// A queryable field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldDef {
+    /// Its name (Falco's).
+    pub name: &'static str,
+    /// How it is indexed.
+    pub kind: Kind,
+    /// Where its value lives.
+    pub owner: Owner,
 }
 
-/// The tantivy schema.
+const fn f(name: &'static str, kind: Kind, owner: Owner) -> FieldDef {
+    FieldDef { name, kind, owner }
+}
+
+/// Every queryable field.
+pub const FIELDS: &[FieldDef] = &[
+    f("evt.type", Kind::Exact, Owner::Event),
+    f("evt.res", Kind::Exact, Owner::Event),
+    f("rule", Kind::Exact, Owner::Event),
+    f("priority", Kind::Exact, Owner::Event),
+    f("evt.num", Kind::Num, Owner::Event),
+    f("evt.rawtime", Kind::Num, Owner::Event),
+    f("evt.time", Kind::Time, Owner::Event),
+    f("proc.name", Kind::Exact, Owner::Proc),
+    f("proc.exepath", Kind::Exact, Owner::Proc),
+    f("proc.pname", Kind::Exact, Owner::Proc),
+    f("proc.aname", Kind::Exact, Owner::Proc),
+    f("user.name", Kind::Exact, Owner::Proc),
+    f("container.id", Kind::Exact, Owner::Proc),
+    f("container.image.repository", Kind::Exact, Owner::Proc),
+    f("k8s.pod.name", Kind::Exact, Owner::Proc),
+    f("k8s.ns.name", Kind::Exact, Owner::Proc),
+    f("proc.cmdline", Kind::Text, Owner::Proc),
+    f("proc.pid", Kind::Int, Owner::Proc),
+    f("proc.ppid", Kind::Int, Owner::Proc),
+    f("user.uid", Kind::Int, Owner::Proc),
+    f("fd.name", Kind::Exact, Owner::Fd),
+    f("fd.directory", Kind::Exact, Owner::Fd),
+    f("fd.sip", Kind::Exact, Owner::Fd),
+    f("fd.cip", Kind::Exact, Owner::Fd),
+    f("fd.l4proto", Kind::Exact, Owner::Fd),
+    f("fd.sport", Kind::Int, Owner::Fd),
+];
+
+/// The engine fields extracted for a process entity, in this order;
+/// `proc.aname` holds the names of every ancestor, after them.
+pub const PROC_FIELDS: &[&str] = &[
+    "proc.name",
+    "proc.exepath",
+    "proc.pname",
+    "user.name",
+    "container.id",
+    "container.image.repository",
+    "k8s.pod.name",
+    "k8s.ns.name",
+    "proc.cmdline",
+    "proc.pid",
+    "proc.ppid",
+    "user.uid",
+];
+
+/// The engine fields extracted for an fd entity, in this order.
+pub const FD_FIELDS: &[&str] = &[
+    "fd.name",
+    "fd.directory",
+    "fd.sip",
+    "fd.cip",
+    "fd.l4proto",
+    "fd.sport",
+];
+
+/// Bytes of a command line indexed per process.
+pub const CMDLINE_INDEXED: usize = 1024;
+
+/// The field named `name`, if it is queryable.
+pub fn field(name: &str) -> Option<&'static FieldDef> {
+    FIELDS.iter().find(|d| d.name == name)
+}
+
+/// The kind of field `name`, if it is queryable.
+pub fn kind(name: &str) -> Option<Kind> {
+    field(name).map(|d| d.kind)
+}
+
+/// The names of every queryable field, for messages.
+pub fn names() -> String {
+    FIELDS.iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+}
+
+/// `ferret.kind` of a process document.
+pub const ENTITY_PROC: u64 = 0;
+/// `ferret.kind` of an fd document.
+pub const ENTITY_FD: u64 = 1;
+
+/// The tantivy schema of the entity documents.
 pub fn schema() -> Schema {
     let mut b = Schema::builder();
-    // Documents only: no positions (a process's command line repeats on
-    // each of its events), no field norms (nothing is ranked by length).
+    // Documents only: no field norms (nothing is ranked by length).
     let words = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(WORDS)
@@ -122,22 +188,16 @@ pub fn schema() -> Schema {
         )
         .set_fast("raw");
     let num = NumericOptions::default().set_indexed().set_fast();
-    for (name, kind, _) in FIELDS {
-        match kind {
-            Kind::Exact => b.add_text_field(name, exact.clone()),
-            Kind::Text if *name == "proc.cmdline" => b.add_text_field(name, args.clone()),
-            Kind::Text => b.add_text_field(name, words.clone()),
-            Kind::Int => b.add_i64_field(name, num.clone()),
-            Kind::Uint => b.add_u64_field(name, num.clone()),
-            Kind::Time => b.add_date_field(
-                name,
-                DateOptions::default()
-                    .set_indexed()
-                    .set_fast()
-                    .set_precision(DateTimePrecision::Nanoseconds),
-            ),
+    for d in FIELDS.iter().filter(|d| d.owner != Owner::Event) {
+        match d.kind {
+            Kind::Exact => b.add_text_field(d.name, exact.clone()),
+            Kind::Text => b.add_text_field(d.name, args.clone()),
+            _ => b.add_i64_field(d.name, num.clone()),
         };
     }
+    b.add_text_field("text", words);
+    b.add_u64_field("ferret.entity", NumericOptions::default().set_fast());
+    b.add_u64_field("ferret.kind", num);
     b.build()
 }
 

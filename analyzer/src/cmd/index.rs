@@ -89,8 +89,10 @@ pub fn open(
     if let (Some(r), false) = (&report, quiet) {
         let secs = r.elapsed.as_secs_f64();
         say!(
-            "analyzer: indexed {} events in {:.2}s ({:.2}M events/s) into {} ({} bytes, {:.1} bytes/event); built because: {}",
+            "analyzer: indexed {} events ({} processes, {} fds) in {:.2}s ({:.2}M events/s) into {} ({} bytes, {:.1} bytes/event); built because: {}",
             r.events,
+            r.entities.0,
+            r.entities.1,
             secs,
             r.events as f64 / secs.max(1e-9) / 1e6,
             ix.dir().display(),

@@ -14,15 +14,17 @@ use crate::{out, SelectionArgs};
 pub struct Args {
     /// The capture (its index is built first when missing or stale).
     pub capture: PathBuf,
-    /// The query: Falco field names with tantivy's syntax,
-    /// `proc.name:curl AND fd.name:"/etc/shadow"`, `fd.sport:[1 TO 1024]`,
-    /// `evt.time:[2026-11-24T02:00 TO 02:30]`, free words (matched in
-    /// command lines, file names and executable paths), `*` for all.
-    /// Indexed fields: evt.type evt.res evt.num evt.time proc.name
-    /// proc.exepath proc.pname proc.aname proc.cmdline proc.pid proc.ppid
-    /// user.name user.uid container.id container.image.repository
-    /// k8s.pod.name k8s.ns.name fd.name fd.directory fd.sip fd.sport fd.cip
-    /// fd.l4proto rule priority text.
+    /// The query: Falco field names in Lucene's syntax (AND, OR, NOT or -,
+    /// parentheses; adjacent terms are ANDed), `proc.name:curl AND
+    /// fd.name:"/etc/shadow"`, ranges with `*` for an open end
+    /// (`fd.sport:[1 TO 1024]`, `evt.num:{100 TO *]`,
+    /// `evt.time:[2026-11-24T02:00 TO 02:30]`, a time without a zone is
+    /// UTC), free words (matched in command lines, file names and
+    /// executable paths), `*` for all. Indexed fields: evt.type evt.res
+    /// evt.num evt.rawtime evt.time rule priority proc.name proc.exepath
+    /// proc.pname proc.aname proc.cmdline proc.pid proc.ppid user.name
+    /// user.uid container.id container.image.repository k8s.pod.name
+    /// k8s.ns.name fd.name fd.directory fd.sip fd.cip fd.l4proto fd.sport.
     pub query: String,
     /// Most events printed (the first in time).
     #[arg(long, default_value_t = 50)]

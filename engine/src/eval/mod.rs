@@ -176,6 +176,27 @@ impl<'a> EvCtx<'a> {
         }))
     }
 
+    /// Appends the name of every ancestor of the event's process, parent
+    /// first (what `proc.aname` without an index matches any of), walking at
+    /// most [`crate::state::MAX_ANCESTRY`] steps; an ancestor without a
+    /// known name is `NA`.
+    pub fn ancestor_names(&self, out: &mut Vec<Val<'a>>) {
+        let Some(mut p) = self.proc_ else {
+            return;
+        };
+        for _ in 0..crate::state::MAX_ANCESTRY {
+            let Some(a) = self.parent(p) else {
+                return;
+            };
+            out.push(
+                a.comm
+                    .as_deref()
+                    .map_or(Val::NA, |c| Val::Str(Cow::Borrowed(c))),
+            );
+            p = a;
+        }
+    }
+
     fn parent(&self, p: &'a Process) -> Option<&'a Process> {
         p.ppid.and_then(|pp| self.env.state.procs.get(&pp))
     }
@@ -551,6 +572,17 @@ pub fn visit_fields(parts: &[OutputPart], cx: &EvCtx<'_>, mut visit: impl FnMut(
     for p in parts {
         if let OutputPart::Field(f) = p {
             visit(&transform(extract(f, cx), &f.transformers));
+        }
+    }
+}
+
+/// The values of every field of `parts`, in order, borrowed from the event
+/// and the state (for a consumer that compares or hashes several values of
+/// one event before deciding what to keep).
+pub fn field_values<'c>(parts: &[OutputPart], cx: &'c EvCtx<'_>, out: &mut Vec<Val<'c>>) {
+    for p in parts {
+        if let OutputPart::Field(f) = p {
+            out.push(transform(extract(f, cx), &f.transformers));
         }
     }
 }
