@@ -379,12 +379,18 @@ impl EventIndex {
         .clamp(1, 8);
         // Entity documents are few: one tantivy thread keeps up.
         let writer: tantivy::IndexWriter = index
-            .writer_with_num_threads(1, 64 << 20)
+            .writer_with_num_threads(1, 32 << 20)
             .map_err(tv_err(dir))?;
         let shared = Shared::new(&sch);
-        let mut events_out = Out::create(&dir.join(EVENTS_FILE))?;
-        let mut blocks_out = Out::create(&dir.join(BLOCKS_FILE))?;
-        let mut events = 0u64;
+        // Blocks are written as their chunks finish (in any order: a block
+        // names its capture, chunk and position), so the build holds one
+        // chunk's events per task, not the whole table.
+        let table = Mutex::new(Table {
+            events: Out::create(&dir.join(EVENTS_FILE))?,
+            blocks: Out::create(&dir.join(BLOCKS_FILE))?,
+            count: 0,
+            error: None,
+        });
         let mut chunk_errors = Vec::new();
         for (ci, path) in captures.iter().enumerate() {
             let opened = engine::source::open(path)?;
@@ -414,28 +420,29 @@ impl EventIndex {
                         alert,
                     });
                 }
-                evs.chunks(store::BLOCK)
+                let blocks: Vec<store::Encoded> = evs
+                    .chunks(store::BLOCK)
                     .enumerate()
                     .map(|(k, b)| {
                         store::encode(ci as u32, chunk as u32, (k * store::BLOCK) as u32, b)
                     })
-                    .collect::<Vec<_>>()
+                    .collect();
+                if let Ok(mut t) = table.lock() {
+                    for b in blocks {
+                        t.append(b);
+                    }
+                }
             });
             chunk_errors.extend(done.chunk_errors.iter().map(|e| e.to_string()));
-            for blocks in done.results.into_iter().flatten() {
-                for mut b in blocks {
-                    b.meta.off = events_out.len;
-                    b.meta.sum_len = b.summary.len() as u32;
-                    b.meta.pair_len = b.pairs.len() as u32;
-                    b.meta.col_len = b.columns.len() as u32;
-                    events_out.write(&b.summary)?;
-                    events_out.write(&b.pairs)?;
-                    events_out.write(&b.columns)?;
-                    blocks_out.write(&b.meta.to_bytes())?;
-                    events += u64::from(b.meta.count);
-                }
-            }
         }
+        let table = table.into_inner().map_err(|_| IndexError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::other("a build task failed"),
+        })?;
+        if let Some(e) = table.error {
+            return Err(e);
+        }
+        let events = table.count;
         let mut writer = writer;
         writer.commit().map_err(tv_err(dir))?;
         writer.wait_merging_threads().map_err(tv_err(dir))?;
@@ -451,8 +458,8 @@ impl EventIndex {
                 .lock()
                 .map(|a| a.1.clone())
                 .unwrap_or_default(),
-            events_file: events_out.finish()?,
-            blocks_file: blocks_out.finish()?,
+            events_file: table.events.finish()?,
+            blocks_file: table.blocks.finish()?,
         };
         let manifest = serde_json::to_string_pretty(want).expect("manifest serializes");
         std::fs::write(dir.join(MANIFEST), manifest).map_err(io_err(dir))?;
@@ -496,6 +503,37 @@ fn sorted<K: Ord + Copy>(m: &HashMap<K, String>) -> Vec<(K, String)> {
     let mut v: Vec<(K, String)> = m.iter().map(|(k, s)| (*k, s.clone())).collect();
     v.sort_by_key(|x| x.0);
     v
+}
+
+/// The event table being written: its two files, the events in it, and
+/// the first write that failed.
+struct Table {
+    events: Out,
+    blocks: Out,
+    count: u64,
+    error: Option<IndexError>,
+}
+
+impl Table {
+    fn append(&mut self, mut b: store::Encoded) {
+        if self.error.is_some() {
+            return;
+        }
+        b.meta.off = self.events.len;
+        b.meta.sum_len = b.summary.len() as u32;
+        b.meta.pair_len = b.pairs.len() as u32;
+        b.meta.col_len = b.columns.len() as u32;
+        let written = self
+            .events
+            .write(&b.summary)
+            .and_then(|_| self.events.write(&b.pairs))
+            .and_then(|_| self.events.write(&b.columns))
+            .and_then(|_| self.blocks.write(&b.meta.to_bytes()));
+        match written {
+            Ok(()) => self.count += u64::from(b.meta.count),
+            Err(e) => self.error = Some(e),
+        }
+    }
 }
 
 /// A file of the index being written, with its size and hash.
@@ -667,11 +705,45 @@ impl Shared {
     }
 }
 
-/// Entities by content: the values of their fields, hashed.
+/// Entities by content: the values of their fields in one canonical byte
+/// string each (a few hundred bytes, where the values themselves would take
+/// a kilobyte and more).
 #[derive(Default)]
 struct Interner {
-    map: FxHashMap<u64, Vec<(Vec<Val<'static>>, u32)>>,
+    map: FxHashMap<Box<[u8]>, u32>,
     count: u32,
+}
+
+/// The canonical bytes of `vals`: per value a tag, then its length and
+/// bytes (text, bytes) or its fixed-size encoding.
+fn key_bytes(vals: &[Val<'_>]) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(vals.len() * 16);
+    let text = |out: &mut Vec<u8>, tag: u8, b: &[u8]| {
+        out.push(tag);
+        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        out.extend_from_slice(b);
+    };
+    for v in vals {
+        match v {
+            Val::NA => out.push(0),
+            Val::Str(s) => text(&mut out, 1, s.as_bytes()),
+            Val::Bytes(b) => text(&mut out, 2, b),
+            Val::Int(x) => {
+                out.push(3);
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            Val::Bool(x) => out.extend_from_slice(&[4, u8::from(*x)]),
+            Val::Ip(std::net::IpAddr::V4(a)) => {
+                out.push(5);
+                out.extend_from_slice(&a.octets());
+            }
+            Val::Ip(std::net::IpAddr::V6(a)) => {
+                out.push(6);
+                out.extend_from_slice(&a.octets());
+            }
+        }
+    }
+    out.into_boxed_slice()
 }
 
 fn hash(vals: &[Val<'_>]) -> u64 {
@@ -806,17 +878,13 @@ impl<'a> Task<'a> {
             let Ok(mut g) = shared.lock() else {
                 return 0;
             };
-            let found = g
-                .map
-                .get(&h)
-                .and_then(|c| c.iter().find(|(v, _)| v.as_slice() == vals))
-                .map(|(_, id)| *id);
-            match found {
-                Some(id) => (id, false),
+            let key = key_bytes(vals);
+            match g.map.get(&key) {
+                Some(id) => (*id, false),
                 None => {
                     g.count += 1;
                     let id = g.count;
-                    g.map.entry(h).or_default().push((own.clone(), id));
+                    g.map.insert(key, id);
                     (id, true)
                 }
             }
