@@ -129,6 +129,28 @@ fn queries_find_what_a_full_scan_finds() {
         .count();
     assert!(shadow > 0);
     assert_eq!(count(&ix, "rule:\"Sensitive file read\""), shadow);
+    // And by priority: events with at least one alert of it.
+    let mut by_prio: HashMap<String, std::collections::BTreeSet<u64>> = HashMap::new();
+    for a in &res.alerts {
+        by_prio
+            .entry(a.priority.name().to_string())
+            .or_default()
+            .insert(a.evt_num);
+    }
+    assert!(!by_prio.is_empty());
+    for (prio, events) in &by_prio {
+        assert_eq!(
+            count(&ix, &format!("priority:{prio}")),
+            events.len(),
+            "{prio}"
+        );
+        let lower = prio.to_lowercase();
+        assert_eq!(
+            count(&ix, &format!("priority:{lower}")),
+            events.len(),
+            "{lower}"
+        );
+    }
     // Hits come in time order and point at the events themselves.
     let r = ix
         .search(&SearchRequest {
@@ -551,4 +573,139 @@ fn every_ancestor_is_searchable_however_deep() {
         "the process itself is not its ancestor"
     );
     assert_eq!(count(&ix, "proc.pname:level18 AND proc.name:level19"), 1);
+}
+
+/// A capture with a container and its pod: a host shell and an nginx in a
+/// Kubernetes pod each open files, one of them missing.
+fn container_capture(d: &Path) -> PathBuf {
+    let cid = "3ad7b6c1a2e4f5061728394a5b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8";
+    let proc_ = |pid: u32, uid: u32, comm: &str, cgroup: &str, container: &str| ProcessInfo {
+        pid,
+        ppid: 1,
+        uid,
+        gid: uid,
+        euid: uid,
+        egid: uid,
+        comm: comm.into(),
+        exe: format!("/usr/bin/{comm}"),
+        args: vec![comm.into(), "-l".into()],
+        cwd: "/".into(),
+        cgroup: cgroup.into(),
+        container_id: container.into(),
+        ..ProcessInfo::default()
+    };
+    let snap = Snapshot {
+        processes: vec![
+            proc_(1, 0, "systemd", "/init.scope", ""),
+            proc_(100, 1000, "bash", "/user.slice", ""),
+            proc_(
+                200,
+                0,
+                "nginx",
+                &format!("/system.slice/docker-{cid}.scope"),
+                &cid[..12],
+            ),
+        ],
+        users: Vec::new(),
+        groups: Vec::new(),
+    };
+    let p = d.join("container.cap");
+    let mut w = CaptureWriterBuilder::new()
+        .create(&p, &CaptureMeta::default(), Some(&snap))
+        .expect("create");
+    let h = |ts: u64, pid: u32, kind: u16, ret: i64| EventHeader {
+        ts,
+        pid,
+        tid: pid,
+        kind,
+        ret,
+        ..EventHeader::default()
+    };
+    let json = format!(
+        r#"{{"container":{{"id":"{}","full_id":"{cid}","name":"web","image":"nginx:1.25","type":"docker","privileged":false,"labels":{{"io.kubernetes.pod.name":"web-0","io.kubernetes.pod.namespace":"shop","io.kubernetes.pod.uid":"u-1"}}}}}}"#,
+        &cid[..12]
+    );
+    w.push(&h(5, 0, capture::kind::id::CONTAINER, 0), |a| {
+        a.str(&cid[..12])
+            .str("web")
+            .str("nginx:1.25")
+            .uint(0)
+            .str(&json)
+            .uint(1);
+    })
+    .expect("push");
+    for (i, (pid, path, ret)) in [
+        (200, "/etc/nginx/nginx.conf", 5),
+        (100, "/etc/hosts", 5),
+        (200, "/etc/missing", -2),
+        (200, "/etc/hosts", 6),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        w.push(
+            &h(10 + i as u64, pid, capture::kind::id::OPENAT, ret),
+            |a| {
+                a.int(-100).str(path).uint(0).uint(0);
+            },
+        )
+        .expect("push");
+    }
+    w.finish(0).expect("finish");
+    p
+}
+
+#[test]
+fn each_field_finds_what_a_scan_finds() {
+    let d = scratch("fields");
+    let caps = [scenarios("fields"), container_capture(&d)];
+    let fields: Vec<&str> = index::schema::FIELDS
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| !matches!(*n, "evt.time" | "rule" | "priority" | "proc.cmdline"))
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for cap in &caps {
+        let (ix, _) =
+            EventIndex::open_or_build(std::slice::from_ref(cap), &BuildOptions::default())
+                .expect("build");
+        let rows = scan_rows(cap, &fields);
+        for (k, field) in fields.iter().enumerate() {
+            // Each distinct value, up to 6 per field (the most and least
+            // common), against the events whose field renders to it.
+            let mut m: HashMap<&str, usize> = HashMap::new();
+            for r in &rows {
+                if r.2[k] != "<NA>" && !r.2[k].is_empty() {
+                    *m.entry(r.2[k].as_str()).or_default() += 1;
+                }
+            }
+            let mut values: Vec<(&str, usize)> = m.into_iter().collect();
+            values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            if values.len() > 6 {
+                values.drain(3..values.len() - 3);
+            }
+            for (v, n) in values {
+                let q = format!("{field}:\"{}\"", v.replace('"', "\\\""));
+                let q = if matches!(
+                    index::schema::kind(field),
+                    Some(index::schema::Kind::Int | index::schema::Kind::Num)
+                ) {
+                    format!("{field}:{v}")
+                } else {
+                    q
+                };
+                let want = if *field == "proc.aname" {
+                    scan_count(cap, &format!("proc.aname = \"{v}\""))
+                } else {
+                    n
+                };
+                assert_eq!(count(&ix, &q), want, "{}: {q}", cap.display());
+                *seen.entry(field).or_default() += 1;
+            }
+        }
+    }
+    // Every field was checked with at least one value somewhere.
+    for f in &fields {
+        assert!(seen.get(f).copied().unwrap_or(0) > 0, "{f} never checked");
+    }
 }
