@@ -46,10 +46,10 @@ pub(super) fn extract<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
     };
     let flag = |b: Option<bool>| b.map(Val::Bool).unwrap_or(Val::NA);
     match f {
-        F::ContainerId => Val::Str(Cow::Owned(id.to_string())),
+        F::ContainerId => Val::Str(Cow::Borrowed(id)),
         F::ContainerFullId => match c {
             Some(c) => Val::Str(Cow::Borrowed(&c.full_id)),
-            None => Val::Str(Cow::Owned(id.to_string())),
+            None => Val::Str(Cow::Borrowed(id)),
         },
         F::ContainerName => s(c.and_then(|c| c.name.as_ref())),
         F::ContainerImage => s(c.and_then(|c| c.image.as_ref())),

@@ -88,8 +88,13 @@ pub(super) fn extract<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
                 {
                     Val::Str(Cow::Owned(x.to_string()))
                 }
-                // Rendered once per event however many checks read it
-                // (`evt.arg.flags contains O_TRUNC`, `... O_CREAT`, ...).
+                ArgValue::Uint(x) if matches!(ty, Some(ArgType::Flags(_))) => {
+                    flags(cx, i, ty, x, v)
+                }
+                ArgValue::Int(x) if matches!(ty, Some(ArgType::Flags(_))) => {
+                    flags(cx, i, ty, x as u64, v)
+                }
+                // Rendered once per event however many checks read it.
                 other => Val::Str(Cow::Borrowed(cx.rendered(i, || render_arg(&other, ty)))),
             }
         }
@@ -191,4 +196,16 @@ fn resolved_path<'c>(cx: &'c EvCtx<'_>, i: usize, raw: &[u8]) -> Option<&'c str>
     Some(cx.rendered(i, || {
         crate::state::resolve(Some(&base), &String::from_utf8_lossy(raw))
     }))
+}
+
+/// A flags argument as text: from the per-thread table of flags texts, or
+/// rendered once for the event when the table is full.
+fn flags<'c>(cx: &'c EvCtx<'_>, i: usize, ty: Option<ArgType>, x: u64, v: ArgValue<'_>) -> Val<'c> {
+    match ty {
+        Some(ArgType::Flags(set)) => match super::render::flags_text(set, x) {
+            Some(s) => Val::Str(Cow::Borrowed(s)),
+            None => Val::Str(Cow::Borrowed(cx.rendered(i, || render_arg(&v, ty)))),
+        },
+        _ => Val::Str(Cow::Borrowed(cx.rendered(i, || render_arg(&v, ty)))),
+    }
 }

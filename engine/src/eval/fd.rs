@@ -34,24 +34,23 @@ pub(super) fn extract<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
             }
         }
         F::FdDirectory | F::FdFilename => {
-            let name: Option<String> = match (cx.path(), cx.fd) {
-                (Some(pth), _) => Some(pth.to_string()),
-                (None, Some(fd)) if matches!(fd.kind, FdKind::File | FdKind::Dir) => {
-                    Some(fd.name.to_string())
-                }
+            // A part of the name: borrowed, never copied.
+            let name: Option<&str> = match (cx.path(), cx.fd) {
+                (Some(pth), _) => Some(pth),
+                (None, Some(fd)) if matches!(fd.kind, FdKind::File | FdKind::Dir) => Some(&fd.name),
                 _ => None,
             };
             match name {
                 Some(n) if n.starts_with('/') => {
-                    let (dir, file) = n.rsplit_once('/').unwrap_or(("", &n));
-                    Val::Str(Cow::Owned(if f == F::FdDirectory {
+                    let (dir, file) = n.rsplit_once('/').unwrap_or(("", n));
+                    Val::Str(Cow::Borrowed(if f == F::FdDirectory {
                         if dir.is_empty() {
-                            "/".to_string()
+                            "/"
                         } else {
-                            dir.to_string()
+                            dir
                         }
                     } else {
-                        file.to_string()
+                        file
                     }))
                 }
                 _ => na,

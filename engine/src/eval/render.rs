@@ -333,6 +333,34 @@ pub fn render_mode(v: u64) -> String {
     flag_names(v & 0o7777, M)
 }
 
+/// The text of a flags value, from a per-thread table of the values seen:
+/// a capture repeats a few combinations of open flags millions of times,
+/// and rules test them as text (`evt.arg.flags contains O_CREAT`). At most
+/// [`FLAGS_CACHED`] texts are kept per thread (leaked, so they are
+/// `'static`); past that, `None` and the caller renders.
+pub(super) fn flags_text(set: FlagSet, v: u64) -> Option<&'static str> {
+    use std::cell::RefCell;
+    thread_local! {
+        static TEXTS: RefCell<rustc_hash::FxHashMap<(FlagSet, u64), &'static str>> =
+            RefCell::new(Default::default());
+    }
+    TEXTS.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(s) = t.get(&(set, v)) {
+            return Some(*s);
+        }
+        if t.len() >= FLAGS_CACHED {
+            return None;
+        }
+        let s: &'static str = Box::leak(render_flags(set, v).into_boxed_str());
+        t.insert((set, v), s);
+        Some(s)
+    })
+}
+
+/// Flags texts kept per thread by [`flags_text`].
+pub(super) const FLAGS_CACHED: usize = 4096;
+
 pub(super) fn render_arg(v: &ArgValue<'_>, ty: Option<ArgType>) -> String {
     match (v, ty) {
         (ArgValue::Uint(u), Some(ArgType::Flags(set))) => render_flags(set, *u),
@@ -399,5 +427,31 @@ pub(super) fn caps<'c>(set: Option<u64>) -> Val<'c> {
                 .join(" "),
         )),
         None => Val::NA,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_texts_are_the_rendered_ones_until_the_table_is_full() {
+        // On a thread of its own: the table is per thread.
+        std::thread::spawn(|| {
+            for v in 0..FLAGS_CACHED as u64 {
+                assert_eq!(
+                    flags_text(FlagSet::Open, v),
+                    Some(render_flags(FlagSet::Open, v).as_str())
+                );
+            }
+            // Seen values still come from the table; new ones are refused.
+            assert_eq!(
+                flags_text(FlagSet::Open, 0o100).map(str::to_string),
+                Some(render_flags(FlagSet::Open, 0o100))
+            );
+            assert_eq!(flags_text(FlagSet::Open, FLAGS_CACHED as u64 + 1), None);
+        })
+        .join()
+        .expect("thread");
     }
 }
