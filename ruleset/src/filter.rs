@@ -21,6 +21,41 @@ pub struct EventFilter {
     pub format: Option<Vec<OutputPart>>,
 }
 
+/// The macros and lists of `rules`, read once for any number of filters,
+/// and the read errors that stop every filter compiling.
+pub struct FilterDefinitions {
+    defs: load::Definitions,
+    errors: Vec<Diagnostic>,
+}
+
+impl FilterDefinitions {
+    /// Reads the macros and lists of `rules`.
+    pub fn read(rules: &[PathBuf]) -> FilterDefinitions {
+        let mut defs = load::Definitions::default();
+        for f in load::expand_paths(rules) {
+            defs.read_file(&f);
+        }
+        let errors = defs
+            .diags
+            .iter()
+            .filter(|d| {
+                d.severity == Severity::Error && (d.code == "LOAD_ERR_READ" || d.file.is_empty())
+            })
+            .cloned()
+            .collect();
+        FilterDefinitions { defs, errors }
+    }
+
+    /// Compiles `filter` and `format` against these definitions.
+    pub fn compile(
+        &self,
+        filter: Option<&str>,
+        format: Option<&str>,
+    ) -> Result<EventFilter, Vec<Diagnostic>> {
+        compile_with(&self.defs, self.errors.clone(), filter, format)
+    }
+}
+
 /// Compiles `filter` and `format` with the macros and lists of `rules`.
 /// Errors come back as diagnostics located in the filter or format text
 /// (named `--filter` and `--format`).
@@ -29,20 +64,17 @@ pub fn compile(
     filter: Option<&str>,
     format: Option<&str>,
 ) -> Result<EventFilter, Vec<Diagnostic>> {
-    let mut defs = load::Definitions::default();
-    for f in load::expand_paths(rules) {
-        defs.read_file(&f);
-    }
-    let mut errors: Vec<Diagnostic> = defs
-        .diags
-        .iter()
-        .filter(|d| {
-            d.severity == Severity::Error && (d.code == "LOAD_ERR_READ" || d.file.is_empty())
-        })
-        .cloned()
-        .collect();
+    FilterDefinitions::read(rules).compile(filter, format)
+}
+
+fn compile_with(
+    defs: &load::Definitions,
+    mut errors: Vec<Diagnostic>,
+    filter: Option<&str>,
+    format: Option<&str>,
+) -> Result<EventFilter, Vec<Diagnostic>> {
     let program = match filter {
-        Some(text) => match compile_condition(&defs, "--filter", text) {
+        Some(text) => match compile_condition(defs, "--filter", text) {
             Ok((p, _)) => Some(p),
             Err(d) => {
                 errors.extend(d.into_iter().filter(|d| d.severity == Severity::Error));
@@ -52,7 +84,7 @@ pub fn compile(
         None => None,
     };
     let format = match format {
-        Some(text) => match compile_format(&defs, "--format", text) {
+        Some(text) => match compile_format(defs, "--format", text) {
             Ok((f, _)) => Some(f),
             Err(d) => {
                 errors.extend(d.into_iter().filter(|d| d.severity == Severity::Error));

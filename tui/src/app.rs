@@ -276,6 +276,9 @@ pub struct App {
     pub rule_diags: Vec<Diagnostic>,
     /// Rule files (for the macros and lists of filters).
     pub rule_files: Vec<PathBuf>,
+    /// Their macros and lists, read the first time a filter or a column
+    /// needs them.
+    filter_defs: std::cell::OnceCell<ruleset::filter::FilterDefinitions>,
 
     /// Alerts, in event order (empty until the rule run ends).
     pub alerts: Vec<Alert>,
@@ -397,6 +400,7 @@ impl App {
             problems,
             rule_diags,
             rule_files,
+            filter_defs: std::cell::OnceCell::new(),
             alerts: Vec::new(),
             groups: Vec::new(),
             alert_rows: Vec::new(),
@@ -1266,30 +1270,28 @@ impl App {
                 let t = text.to_lowercase();
                 Job::spawn(move |p| data::scan(&cap, &Scan::Text(t), p))
             }
-            ScanFor::Filter(cond) => {
-                match ruleset::filter::compile(&self.rule_files, Some(cond), None) {
-                    Ok(f) => match f.program {
-                        Some(prog) => {
-                            let prog = Arc::new(prog);
-                            Job::spawn(move |p| data::scan(&cap, &Scan::Filter(prog), p))
-                        }
-                        None => return,
-                    },
-                    Err(diags) => {
-                        let d = &diags[0];
-                        let col = if d.file == "--filter" {
-                            d.column.saturating_sub(1)
-                        } else {
-                            0
-                        };
-                        self.mode = Mode::Filter;
-                        self.input = cond.clone();
-                        self.input_error = Some((col, d.message.clone()));
-                        self.error(format!("filter: {}", d.message));
-                        return;
+            ScanFor::Filter(cond) => match self.filter_defs().compile(Some(cond), None) {
+                Ok(f) => match f.program {
+                    Some(prog) => {
+                        let prog = Arc::new(prog);
+                        Job::spawn(move |p| data::scan(&cap, &Scan::Filter(prog), p))
                     }
+                    None => return,
+                },
+                Err(diags) => {
+                    let d = &diags[0];
+                    let col = if d.file == "--filter" {
+                        d.column.saturating_sub(1)
+                    } else {
+                        0
+                    };
+                    self.mode = Mode::Filter;
+                    self.input = cond.clone();
+                    self.input_error = Some((col, d.message.clone()));
+                    self.error(format!("filter: {}", d.message));
+                    return;
                 }
-            }
+            },
             ScanFor::Process(n) => {
                 let Some(p) = self.tree.as_ref().and_then(|t| t.nodes.get(*n)) else {
                     return;
@@ -1396,6 +1398,12 @@ impl App {
         }
     }
 
+    /// The rule files' macros and lists, read once.
+    fn filter_defs(&self) -> &ruleset::filter::FilterDefinitions {
+        self.filter_defs
+            .get_or_init(|| ruleset::filter::FilterDefinitions::read(&self.rule_files))
+    }
+
     /// Shows `fields` (Falco field names) as timeline columns; none: the
     /// default columns only. A field that does not compile is named and
     /// nothing changes.
@@ -1403,7 +1411,7 @@ impl App {
         let mut formats = Vec::new();
         for f in &fields {
             let name = f.trim_start_matches('%');
-            match ruleset::filter::compile(&self.rule_files, None, Some(&format!("%{name}"))) {
+            match self.filter_defs().compile(None, Some(&format!("%{name}"))) {
                 Ok(sel) => formats.push(sel.format.unwrap_or_default()),
                 Err(d) => {
                     let why = d.first().map(|d| d.message.clone()).unwrap_or_default();

@@ -771,3 +771,51 @@ fn the_detail_lists_every_field_that_needs_no_argument() {
         "{s}"
     );
 }
+
+#[test]
+fn filters_use_the_rules_macros_as_read_once() {
+    // A copy of Ferret's rules, deleted after the first filter: the second
+    // filter still compiles against the macros read the first time (the
+    // bar no longer re-reads every rule file for each filter).
+    let dir = scratch("filter-rules");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    for e in std::fs::read_dir(root().join("rules")).expect("rules") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.join(e.file_name())).expect("copy");
+    }
+    let mut app = app_on(&fixture_path(), std::slice::from_ref(&dir));
+    app.handle(Action::Show(ViewKind::Timeline));
+    let macro_name = {
+        // Any macro of the rules whose filter matches some event.
+        let text: String = std::fs::read_dir(&dir)
+            .expect("dir")
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect();
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("- macro: "))
+            .expect("a macro")
+            .trim()
+            .to_string();
+        name
+    };
+    typed(
+        &mut app,
+        Mode::Filter,
+        &format!("{macro_name} or evt.type = close"),
+    );
+    app.wait_all();
+    let first = app.rows.clone().expect("filtered");
+    assert!(!first.is_empty());
+    app.handle(Action::ClearFilter);
+    std::fs::remove_dir_all(&dir).expect("remove the rules");
+    typed(
+        &mut app,
+        Mode::Filter,
+        &format!("{macro_name} or evt.type = close"),
+    );
+    app.wait_all();
+    assert_eq!(app.mode, Mode::Normal, "{:?}", app.input_error);
+    assert_eq!(app.rows.clone().expect("filtered again"), first);
+}
