@@ -33,6 +33,10 @@ pub struct SharedRules<'r> {
     nslots: usize,
     /// The root of each rule, in the rules' order.
     roots: Vec<u32>,
+    /// For each rule whose root is an `and`: the memo slots of its shared
+    /// children. One of them already false for this event (another rule
+    /// evaluated it) decides the rule without walking it.
+    guards: Vec<Vec<u32>>,
 }
 
 #[derive(Hash, PartialEq, Eq)]
@@ -86,7 +90,7 @@ impl<'r> SharedRules<'r> {
             parents[*r as usize] += 1;
         }
         let mut nslots = 0;
-        let slots = parents
+        let slots: Vec<u32> = parents
             .iter()
             .map(|&n| {
                 if n > 1 {
@@ -97,11 +101,23 @@ impl<'r> SharedRules<'r> {
                 }
             })
             .collect();
+        let guards = roots
+            .iter()
+            .map(|&r| match &nodes[r as usize] {
+                SNode::And(xs) => xs
+                    .iter()
+                    .map(|&x| slots[x as usize])
+                    .filter(|&s| s != u32::MAX)
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         SharedRules {
             nodes,
             slots,
             nslots,
             roots,
+            guards,
         }
     }
 
@@ -132,6 +148,12 @@ impl<'r> SharedRules<'r> {
     /// Whether rule `i` matches the event in `cx`. Calls for one event must
     /// share `memo` after one [`Memo::next_event`].
     pub fn matches(&self, i: usize, cx: &EvCtx<'_>, memo: &mut Memo) -> bool {
+        for &slot in &self.guards[i] {
+            let s = memo.stamps[slot as usize];
+            if s >> 1 == memo.gen && s & 1 == 0 {
+                return false;
+            }
+        }
         self.eval(self.roots[i], cx, memo)
     }
 
