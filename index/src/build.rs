@@ -23,7 +23,7 @@
 //! a new entity is copied and handed to tantivy. Events cost a few varints.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -714,65 +714,50 @@ struct Interner {
     count: u32,
 }
 
-/// The canonical bytes of `vals`: per value a tag, then its length and
-/// bytes (text, bytes) or its fixed-size encoding.
-fn key_bytes(vals: &[Val<'_>]) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(vals.len() * 16);
-    let text = |out: &mut Vec<u8>, tag: u8, b: &[u8]| {
-        out.push(tag);
-        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-        out.extend_from_slice(b);
-    };
+/// The canonical bytes of `vals`, in pieces: per value a tag, then its
+/// length and bytes (text, bytes) or its fixed-size encoding.
+fn canonical(vals: &[Val<'_>], mut out: impl FnMut(&[u8])) {
     for v in vals {
         match v {
-            Val::NA => out.push(0),
-            Val::Str(s) => text(&mut out, 1, s.as_bytes()),
-            Val::Bytes(b) => text(&mut out, 2, b),
-            Val::Int(x) => {
-                out.push(3);
-                out.extend_from_slice(&x.to_le_bytes());
+            Val::NA => out(&[0]),
+            Val::Str(s) => {
+                out(&[1]);
+                out(&(s.len() as u32).to_le_bytes());
+                out(s.as_bytes());
             }
-            Val::Bool(x) => out.extend_from_slice(&[4, u8::from(*x)]),
+            Val::Bytes(b) => {
+                out(&[2]);
+                out(&(b.len() as u32).to_le_bytes());
+                out(b);
+            }
+            Val::Int(x) => {
+                out(&[3]);
+                out(&x.to_le_bytes());
+            }
+            Val::Bool(x) => out(&[4, u8::from(*x)]),
             Val::Ip(std::net::IpAddr::V4(a)) => {
-                out.push(5);
-                out.extend_from_slice(&a.octets());
+                out(&[5]);
+                out(&a.octets());
             }
             Val::Ip(std::net::IpAddr::V6(a)) => {
-                out.push(6);
-                out.extend_from_slice(&a.octets());
+                out(&[6]);
+                out(&a.octets());
             }
         }
     }
+}
+
+/// The canonical bytes of `vals`: an entity's key.
+fn key_bytes(vals: &[Val<'_>]) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(vals.len() * 16);
+    canonical(vals, |b| out.extend_from_slice(b));
     out.into_boxed_slice()
 }
 
+/// The hash of the canonical bytes of `vals`, without making them.
 fn hash(vals: &[Val<'_>]) -> u64 {
     let mut h = FxHasher::default();
-    for v in vals {
-        match v {
-            Val::NA => 0u8.hash(&mut h),
-            Val::Str(s) => {
-                1u8.hash(&mut h);
-                s.hash(&mut h)
-            }
-            Val::Bytes(b) => {
-                2u8.hash(&mut h);
-                b.hash(&mut h)
-            }
-            Val::Int(x) => {
-                3u8.hash(&mut h);
-                x.hash(&mut h)
-            }
-            Val::Bool(x) => {
-                4u8.hash(&mut h);
-                x.hash(&mut h)
-            }
-            Val::Ip(x) => {
-                5u8.hash(&mut h);
-                x.hash(&mut h)
-            }
-        }
-    }
+    canonical(vals, |b| h.write(b));
     h.finish()
 }
 

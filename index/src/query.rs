@@ -179,34 +179,21 @@ impl Pred {
                 Pred::Const(c) => Pred::Const(!c),
                 p => Pred::Not(Box::new(p)),
             },
-            Pred::And(ps) => {
+            Pred::And(ps) | Pred::Or(ps) => {
+                // `false` decides an `and`, `true` an `or`.
+                let and = matches!(self, Pred::And(_));
                 let mut out = Vec::with_capacity(ps.len());
                 for p in ps {
                     match p.resolve(b) {
-                        Pred::Const(false) => return Pred::Const(false),
-                        Pred::Const(true) => {}
+                        Pred::Const(c) if c != and => return Pred::Const(c),
+                        Pred::Const(_) => {}
                         p => out.push(p),
                     }
                 }
-                if out.is_empty() {
-                    Pred::Const(true)
-                } else {
-                    Pred::And(out)
-                }
-            }
-            Pred::Or(ps) => {
-                let mut out = Vec::with_capacity(ps.len());
-                for p in ps {
-                    match p.resolve(b) {
-                        Pred::Const(true) => return Pred::Const(true),
-                        Pred::Const(false) => {}
-                        p => out.push(p),
-                    }
-                }
-                if out.is_empty() {
-                    Pred::Const(false)
-                } else {
-                    Pred::Or(out)
+                match (out.is_empty(), and) {
+                    (true, _) => Pred::Const(and),
+                    (false, true) => Pred::And(out),
+                    (false, false) => Pred::Or(out),
                 }
             }
             p => p.clone(),
@@ -244,32 +231,23 @@ impl Pred {
                 Tri::All => Tri::No,
                 Tri::Some => Tri::Some,
             },
-            Pred::And(ps) => {
-                let mut all = true;
+            Pred::And(ps) | Pred::Or(ps) => {
+                // No event decides an `and` (all events an `or`); the other
+                // answer everywhere is kept only if every part gives it.
+                let (decides, keeps) = match self {
+                    Pred::And(_) => (Tri::No, Tri::All),
+                    _ => (Tri::All, Tri::No),
+                };
+                let mut uniform = true;
                 for p in ps {
                     match p.tri(s, count) {
-                        Tri::No => return Tri::No,
-                        Tri::Some => all = false,
-                        Tri::All => {}
+                        t if t == decides => return decides,
+                        t if t == keeps => {}
+                        _ => uniform = false,
                     }
                 }
-                if all {
-                    Tri::All
-                } else {
-                    Tri::Some
-                }
-            }
-            Pred::Or(ps) => {
-                let mut none = true;
-                for p in ps {
-                    match p.tri(s, count) {
-                        Tri::All => return Tri::All,
-                        Tri::Some => none = false,
-                        Tri::No => {}
-                    }
-                }
-                if none {
-                    Tri::No
+                if uniform {
+                    keeps
                 } else {
                     Tri::Some
                 }

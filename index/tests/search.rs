@@ -293,6 +293,32 @@ fn stale_damaged_or_foreign_indexes_are_never_trusted() {
     );
 }
 
+/// The index of a capture at `cap` with `snap` and one event: a close by
+/// `pid`.
+fn one_close_by(cap: &Path, snap: &Snapshot, pid: u32) -> EventIndex {
+    let mut w = CaptureWriterBuilder::new()
+        .create(cap, &CaptureMeta::default(), Some(snap))
+        .expect("create");
+    w.push(
+        &EventHeader {
+            ts: 1,
+            pid,
+            tid: pid,
+            kind: capture::kind::id::CLOSE,
+            ret: 0,
+            ..EventHeader::default()
+        },
+        |a| {
+            a.int(3);
+        },
+    )
+    .expect("push");
+    w.finish(0).expect("finish");
+    EventIndex::open_or_build(&[cap.to_path_buf()], &BuildOptions::default())
+        .expect("build")
+        .0
+}
+
 #[test]
 fn a_word_in_the_middle_of_a_long_command_line_is_found() {
     let d = scratch("cmdline");
@@ -320,26 +346,7 @@ fn a_word_in_the_middle_of_a_long_command_line_is_found() {
         users: Vec::new(),
         groups: Vec::new(),
     };
-    let mut w = CaptureWriterBuilder::new()
-        .create(&cap, &CaptureMeta::default(), Some(&snap))
-        .expect("create");
-    w.push(
-        &EventHeader {
-            ts: 1,
-            pid: 42,
-            tid: 42,
-            kind: capture::kind::id::CLOSE,
-            ret: 0,
-            ..EventHeader::default()
-        },
-        |a| {
-            a.int(3);
-        },
-    )
-    .expect("push");
-    w.finish(0).expect("finish");
-    let (ix, _) = EventIndex::open_or_build(std::slice::from_ref(&cap), &BuildOptions::default())
-        .expect("build");
+    let ix = one_close_by(&cap, &snap, 42);
     assert_eq!(count(&ix, "needle_word"), 1);
     assert_eq!(count(&ix, "proc.cmdline:needle_word"), 1);
     assert_eq!(
@@ -544,26 +551,7 @@ fn every_ancestor_is_searchable_however_deep() {
         users: Vec::new(),
         groups: Vec::new(),
     };
-    let mut w = CaptureWriterBuilder::new()
-        .create(&cap, &CaptureMeta::default(), Some(&snap))
-        .expect("create");
-    w.push(
-        &EventHeader {
-            ts: 1,
-            pid: 119,
-            tid: 119,
-            kind: capture::kind::id::CLOSE,
-            ret: 0,
-            ..EventHeader::default()
-        },
-        |a| {
-            a.int(3);
-        },
-    )
-    .expect("push");
-    w.finish(0).expect("finish");
-    let (ix, _) = EventIndex::open_or_build(std::slice::from_ref(&cap), &BuildOptions::default())
-        .expect("build");
+    let ix = one_close_by(&cap, &snap, 119);
     for a in 0..19 {
         assert_eq!(count(&ix, &format!("proc.aname:level{a}")), 1, "level{a}");
     }
