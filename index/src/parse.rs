@@ -411,6 +411,64 @@ mod tests {
     }
 
     #[test]
+    fn any_text_parses_or_fails_with_a_position_inside_it() {
+        let pieces = [
+            "proc.name:",
+            "fd.name:\"",
+            "evt.time:[",
+            " TO ",
+            "]",
+            "}",
+            "{",
+            "(",
+            ")",
+            "AND ",
+            "OR ",
+            "NOT ",
+            "-",
+            "+",
+            "*",
+            "\\",
+            "é",
+            "x",
+            "12",
+            "evt.num:",
+            "nope:",
+            " ",
+            "2026-11-24T02:00",
+            "+02:00",
+            "Z",
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 9) as usize;
+            let q: String = (0..n)
+                .map(|k| pieces[((x >> (k * 5)) % pieces.len() as u64) as usize])
+                .collect();
+            if let Err(e) = parse(&q) {
+                assert!(e.position.is_some_and(|p| p <= q.len()), "{q:?}: {e:?}");
+            }
+            if let Node::Leaf(Leaf {
+                field: Some(d),
+                value: Value::Range(lo, hi),
+                at,
+            }) = parse(&q).unwrap_or(Node::All)
+            {
+                if d.kind == Kind::Time {
+                    for b in [lo, hi] {
+                        if let Bound::Included(t) | Bound::Excluded(t) = b {
+                            let _ = parse_time(&t, Some("2026-11-24"), at);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn times() {
         let a = parse_time("2026-11-24T02:00", None, 0).expect("t");
         assert_eq!(a, 1_795_485_600_000_000_000);

@@ -484,4 +484,49 @@ mod tests {
         assert!(decode_events(&e.meta, &s, &bad).is_err());
         assert!(decode_summary(&e.meta, b"not zstd at all").is_err());
     }
+
+    #[test]
+    fn damaged_frames_are_errors_never_panics() {
+        // Valid zstd frames of arbitrary varints, and a real block with
+        // bytes flipped: every decoder returns, with an error or values.
+        let evs: Vec<Ev> = (0..300u64)
+            .map(|i| Ev {
+                proc_: (i % 5) as u32,
+                fd: (i % 9) as u32,
+                kind: (i % 4) as u16,
+                res: (i % 3) as u32,
+                num: i + 1,
+                time: i * 7,
+                alert: u32::from(i % 50 == 0),
+            })
+            .collect();
+        let good = encode(0, 0, 0, &evs);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let len = (next() % 200) as usize;
+            let raw: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let frame = zstd::bulk::compress(&raw, 1).expect("compress");
+            let m = BlockMeta {
+                count: (next() % 5000) as u32,
+                ..good.meta
+            };
+            if let Ok(s) = decode_summary(&m, &frame) {
+                let _ = decode_pairs(&m, &s, &frame);
+                let _ = decode_events(&m, &s, &frame);
+            }
+            let s = decode_summary(&good.meta, &good.summary).expect("summary");
+            let mut cols = good.columns.clone();
+            let at = (next() as usize) % cols.len();
+            cols[at] ^= 1 << (round % 8);
+            let _ = decode_events(&good.meta, &s, &cols);
+            let _ = decode_events(&good.meta, &s, &frame);
+            let _ = decode_pairs(&good.meta, &s, &frame);
+        }
+    }
 }
