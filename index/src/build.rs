@@ -129,7 +129,7 @@ pub(crate) struct Tables {
     /// Process and fd entities.
     pub procs: u64,
     pub fds: u64,
-    /// `evt.type` of each kind id.
+    /// `evt.type` of each type code ([`store::type_code`]).
     pub kinds: Vec<(u16, String)>,
     /// `evt.res` of each result code.
     pub res: Vec<(u32, String)>,
@@ -413,7 +413,7 @@ impl EventIndex {
                     evs.push(Ev {
                         proc_,
                         fd,
-                        kind: e.kind,
+                        kind: store::type_code(&e),
                         res: store::res_code(e.result()),
                         num,
                         time: e.ts.wrapping_add(anchor),
@@ -798,11 +798,12 @@ impl<'a> Task<'a> {
     /// The process and fd entities of the event in `cx` (0: none), and the
     /// names of its kind and result the first time they are seen.
     fn entities(&mut self, cx: &engine::eval::EvCtx<'_>, e: &capture::EventRef<'_>) -> (u32, u32) {
-        if self.kinds.insert(e.kind) || self.res.insert(store::res_code(e.result())) {
+        let code = store::type_code(e);
+        if self.kinds.insert(code) || self.res.insert(store::res_code(e.result())) {
             let mut v = Vec::with_capacity(2);
             field_values(&self.shared.name_parts, cx, &mut v);
             if let (Ok(mut k), Ok(mut r)) = (self.shared.kinds.lock(), self.shared.res.lock()) {
-                k.entry(e.kind).or_insert_with(|| v[0].render());
+                k.entry(code).or_insert_with(|| v[0].render());
                 r.entry(store::res_code(e.result()))
                     .or_insert_with(|| v[1].render());
             }

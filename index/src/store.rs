@@ -101,7 +101,7 @@ pub struct Ev {
     pub proc_: u32,
     /// Fd entity (0: none).
     pub fd: u32,
-    /// Event kind id (`evt.type` by the kind table).
+    /// Type code ([`type_code`]; `evt.type` by the index's table).
     pub kind: u16,
     /// Result code (see [`res_code`]).
     pub res: u32,
@@ -111,6 +111,16 @@ pub struct Ev {
     pub time: u64,
     /// Alert set (0: no alert).
     pub alert: u32,
+}
+
+/// The code of an event's type: its kind id, or for a generic event (a
+/// call without a kind of its own, named by its number) `0x8000` plus the
+/// call's number, so that each call keeps its own `evt.type`.
+pub fn type_code(e: &capture::EventRef<'_>) -> u16 {
+    match e.generic_nr() {
+        Some(nr) => 0x8000 | (nr.min(0x7fff) as u16),
+        None => e.kind,
+    }
 }
 
 /// The code of a result: 0 none, 1 success, 2 + errno for a failure.

@@ -697,3 +697,61 @@ fn each_field_finds_what_a_scan_finds() {
         assert!(seen.get(f).copied().unwrap_or(0) > 0, "{f} never checked");
     }
 }
+
+#[test]
+fn generic_calls_keep_their_own_event_types() {
+    // Calls without a kind of their own are generic events named by their
+    // number: getpid (39) twice, clock_gettime (228) once.
+    let d = scratch("generic");
+    let cap = d.join("generic.cap");
+    let snap = Snapshot {
+        processes: vec![ProcessInfo {
+            pid: 7,
+            ppid: 1,
+            comm: "app".into(),
+            ..ProcessInfo::default()
+        }],
+        users: Vec::new(),
+        groups: Vec::new(),
+    };
+    let mut w = CaptureWriterBuilder::new()
+        .create(&cap, &CaptureMeta::default(), Some(&snap))
+        .expect("create");
+    for (ts, nr) in [(1, 39u64), (2, 228), (3, 39)] {
+        w.push(
+            &EventHeader {
+                ts,
+                pid: 7,
+                tid: 7,
+                kind: capture::kind::id::GENERIC,
+                ret: 0,
+                ..EventHeader::default()
+            },
+            |a| {
+                a.uint(nr).uint(0).uint(0).uint(0).uint(0).uint(0).uint(0);
+            },
+        )
+        .expect("push");
+    }
+    w.finish(0).expect("finish");
+    let (ix, _) = EventIndex::open_or_build(std::slice::from_ref(&cap), &BuildOptions::default())
+        .expect("build");
+    assert_eq!(
+        count(&ix, "evt.type:getpid"),
+        scan_count(&cap, "evt.type = getpid")
+    );
+    assert_eq!(count(&ix, "evt.type:getpid"), 2);
+    assert_eq!(count(&ix, "evt.type:clock_gettime"), 1);
+    let r = ix
+        .search(&SearchRequest {
+            query: "*".into(),
+            facets: vec!["evt.type".into()],
+            facet_size: 10,
+            ..Default::default()
+        })
+        .expect("facet");
+    assert_eq!(
+        r.facets[0].1,
+        vec![("getpid".to_string(), 2), ("clock_gettime".to_string(), 1)]
+    );
+}
