@@ -50,6 +50,54 @@ pub fn state_kinds() -> KindSet {
     crate::state::STATE_KINDS.iter().copied().collect()
 }
 
+/// The opens of `chunk` whose fd its process closes again in the chunk
+/// (successfully) with no other state-changing event of that process in
+/// between, by position: open position to close position.
+fn open_close_pairs(
+    chunk: &capture::LoadedChunk,
+    state_kinds: &KindSet,
+) -> rustc_hash::FxHashMap<usize, usize> {
+    let mut pending: rustc_hash::FxHashMap<u32, rustc_hash::FxHashMap<i64, usize>> =
+        Default::default();
+    let mut pairs = rustc_hash::FxHashMap::default();
+    for (k, kind) in chunk.kinds().enumerate() {
+        if !state_kinds.contains(kind) {
+            continue;
+        }
+        let Some(e) = chunk.event(k) else { continue };
+        match kind {
+            id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT => {
+                // Another open of the process may name a pending fd as its
+                // directory: the pending ones are no longer free to skip.
+                let p = pending.entry(e.pid).or_default();
+                p.clear();
+                if e.ret >= 0 {
+                    p.insert(e.ret, k);
+                }
+            }
+            id::CLOSE => {
+                let fd = (e.ret == 0)
+                    .then(|| {
+                        e.args()
+                            .next()
+                            .and_then(|a| a.ok())
+                            .and_then(|a| a.as_i64())
+                    })
+                    .flatten();
+                if let Some(open) = fd.and_then(|fd| pending.get_mut(&e.pid)?.remove(&fd)) {
+                    pairs.insert(open, k);
+                }
+            }
+            // Anything else that changes the process's state (fork, exec,
+            // dup, fcntl, sockets, chdir, exit, ...) ends its pending opens.
+            _ => {
+                pending.remove(&e.pid);
+            }
+        }
+    }
+    pairs
+}
+
 /// Rules to evaluate per event kind, in load order (Falco's event-type
 /// pre-filter).
 pub fn prefilter(rules: &[CompiledRule]) -> Vec<Vec<usize>> {
@@ -184,6 +232,55 @@ impl Replay {
             self.state.apply_with(e, &args);
             self.state.retire_with(e, &args);
         }
+    }
+
+    /// Replays the state changes of a whole chunk, in order, without
+    /// evaluation: what the sequential pass that makes the parallel run's
+    /// checkpoints does. `on_loss` sees each loss record.
+    ///
+    /// A file a process opens and closes again within the chunk, with no
+    /// other state-changing event of that process in between (the usual
+    /// open, read, close), leaves the state as it found it, so the pair is
+    /// not applied when the process is known and the fd number free: most
+    /// of a capture's opens and closes, each of which would cost decoding,
+    /// a path and an allocation here and again in the chunk's task.
+    /// Returns how many events were left out that way.
+    pub fn advance_chunk(
+        &mut self,
+        chunk: &capture::LoadedChunk,
+        mut on_loss: impl FnMut(&EventRef<'_>),
+    ) -> usize {
+        let mut skipped = 0;
+        let pairs = open_close_pairs(chunk, &self.state_kinds);
+        let mut skip_close: rustc_hash::FxHashSet<usize> = Default::default();
+        for (k, kind) in chunk.kinds().enumerate() {
+            if kind != id::LOSS && !self.state_kinds.contains(kind) {
+                continue;
+            }
+            if skip_close.remove(&k) {
+                skipped += 1;
+                continue;
+            }
+            let Some(e) = chunk.event(k) else { continue };
+            if kind == id::LOSS {
+                on_loss(&e);
+                continue;
+            }
+            if let Some(&close) = pairs.get(&k) {
+                let free = self
+                    .state
+                    .procs
+                    .get(&e.pid)
+                    .is_some_and(|p| !p.fds.contains_key(&(e.ret as i32)));
+                if free {
+                    skip_close.insert(close);
+                    skipped += 1;
+                    continue;
+                }
+            }
+            self.advance(&e);
+        }
+        skipped
     }
 
     /// Replays one event: applies it, calls `visit` with its evaluation

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use capture::kind::id;
 use capture::{Capture, LoadedChunk};
 use ruleset::{CompiledRule, Priority};
 
@@ -386,16 +385,7 @@ fn replay_chunks_inner<R: Send>(
                     in_flight_bytes.fetch_sub(cost, Ordering::AcqRel);
                 });
                 let mut local_gaps = Vec::new();
-                for (k, kind) in chunk.kinds().enumerate() {
-                    if kind == id::LOSS || state.changes_state(kind) {
-                        let Some(e) = chunk.event(k) else { continue };
-                        if kind == id::LOSS {
-                            local_gaps.push(Gap::of(&e));
-                        } else {
-                            state.advance(&e);
-                        }
-                    }
-                }
+                state.advance_chunk(&chunk, |e| local_gaps.push(Gap::of(e)));
                 gaps.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .extend(local_gaps);
