@@ -50,29 +50,24 @@ pub fn state_kinds() -> KindSet {
     crate::state::STATE_KINDS.iter().copied().collect()
 }
 
-/// The opens of `chunk` whose fd its process closes again in the chunk
-/// (successfully) with no other state-changing event of that process in
-/// between, by position: open position to close position.
-fn open_close_pairs(
-    chunk: &capture::LoadedChunk,
-    state_kinds: &KindSet,
-) -> rustc_hash::FxHashMap<usize, usize> {
+/// For each of `events` (a chunk's state-changing events, in order) that
+/// is an open whose fd its process closes again (successfully) with no
+/// other state-changing event of that process in between: the index of
+/// that close.
+fn open_close_pairs(events: &[EventRef<'_>]) -> Vec<Option<usize>> {
     let mut pending: rustc_hash::FxHashMap<u32, rustc_hash::FxHashMap<i64, usize>> =
         Default::default();
-    let mut pairs = rustc_hash::FxHashMap::default();
-    for (k, kind) in chunk.kinds().enumerate() {
-        if !state_kinds.contains(kind) {
-            continue;
-        }
-        let Some(e) = chunk.event(k) else { continue };
-        match kind {
+    let mut close_of = vec![None; events.len()];
+    for (i, e) in events.iter().enumerate() {
+        match e.kind {
+            id::LOSS => {}
             id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT => {
                 // Another open of the process may name a pending fd as its
                 // directory: the pending ones are no longer free to skip.
                 let p = pending.entry(e.pid).or_default();
                 p.clear();
                 if e.ret >= 0 {
-                    p.insert(e.ret, k);
+                    p.insert(e.ret, i);
                 }
             }
             id::CLOSE => {
@@ -85,7 +80,7 @@ fn open_close_pairs(
                     })
                     .flatten();
                 if let Some(open) = fd.and_then(|fd| pending.get_mut(&e.pid)?.remove(&fd)) {
-                    pairs.insert(open, k);
+                    close_of[open] = Some(i);
                 }
             }
             // Anything else that changes the process's state (fork, exec,
@@ -95,7 +90,7 @@ fn open_close_pairs(
             }
         }
     }
-    pairs
+    close_of
 }
 
 /// Rules to evaluate per event kind, in load order (Falco's event-type
@@ -250,35 +245,39 @@ impl Replay {
         chunk: &capture::LoadedChunk,
         mut on_loss: impl FnMut(&EventRef<'_>),
     ) -> usize {
+        // The state-changing events and loss records, decoded once, and for
+        // each open the index of its close when the pair can be left out.
+        let events: Vec<EventRef<'_>> = chunk
+            .kinds()
+            .enumerate()
+            .filter(|(_, kind)| *kind == id::LOSS || self.state_kinds.contains(*kind))
+            .filter_map(|(k, _)| chunk.event(k))
+            .collect();
+        let close_of = open_close_pairs(&events);
+        let mut skip = vec![false; events.len()];
         let mut skipped = 0;
-        let pairs = open_close_pairs(chunk, &self.state_kinds);
-        let mut skip_close: rustc_hash::FxHashSet<usize> = Default::default();
-        for (k, kind) in chunk.kinds().enumerate() {
-            if kind != id::LOSS && !self.state_kinds.contains(kind) {
-                continue;
-            }
-            if skip_close.remove(&k) {
+        for (i, e) in events.iter().enumerate() {
+            if skip[i] {
                 skipped += 1;
                 continue;
             }
-            let Some(e) = chunk.event(k) else { continue };
-            if kind == id::LOSS {
-                on_loss(&e);
+            if e.kind == id::LOSS {
+                on_loss(e);
                 continue;
             }
-            if let Some(&close) = pairs.get(&k) {
+            if let Some(close) = close_of[i] {
                 let free = self
                     .state
                     .procs
                     .get(&e.pid)
                     .is_some_and(|p| !p.fds.contains_key(&(e.ret as i32)));
                 if free {
-                    skip_close.insert(close);
+                    skip[close] = true;
                     skipped += 1;
                     continue;
                 }
             }
-            self.advance(&e);
+            self.advance(e);
         }
         skipped
     }
