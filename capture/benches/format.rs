@@ -42,18 +42,7 @@ fn main() {
     cap.for_each_event(|e| {
         let start = arena.len() as u32;
         arena.extend_from_slice(e.args);
-        rows.push((
-            EventHeader {
-                ts: e.ts,
-                cpu: e.cpu,
-                pid: e.pid,
-                tid: e.tid,
-                kind: e.kind,
-                ret: e.ret,
-            },
-            start,
-            arena.len() as u32 - start,
-        ));
+        rows.push((e.header(), start, arena.len() as u32 - start));
     });
     drop(cap);
 

@@ -1090,6 +1090,19 @@ pub struct EventRef<'a> {
 }
 
 impl<'a> EventRef<'a> {
+    /// The event's header, as a writer takes it (to copy the event with
+    /// [`crate::CaptureWriter::push_encoded`] and its `args`).
+    pub fn header(&self) -> crate::EventHeader {
+        crate::EventHeader {
+            ts: self.ts,
+            cpu: self.cpu,
+            pid: self.pid,
+            tid: self.tid,
+            kind: self.kind,
+            ret: self.ret,
+        }
+    }
+
     /// The kind's table entry, `None` for a kind unknown to this build.
     pub fn info(&self) -> Option<&'static KindInfo> {
         kind_info(self.kind)

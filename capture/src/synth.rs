@@ -186,6 +186,26 @@ pub fn generate<W: Sink>(cfg: &SynthConfig, w: &mut CaptureWriter<W>) -> Result<
     Synth::new(cfg).fill(w, cfg.events)
 }
 
+/// A whole synthetic capture in memory, in chunks of `chunk_events`
+/// events (for tests and benchmarks). Returns it and its size in bytes.
+pub fn in_memory(cfg: &SynthConfig, chunk_events: u32) -> Result<(crate::Capture, u64)> {
+    let mut w = crate::CaptureWriterBuilder::new()
+        .chunk_events(chunk_events)
+        .build(
+            Vec::new(),
+            "synthetic",
+            &synth_meta(cfg),
+            Some(&synth_snapshot(cfg)),
+        )?;
+    generate(cfg, &mut w)?;
+    let bytes = w.finish(0)?.0;
+    let len = bytes.len() as u64;
+    Ok((
+        crate::Capture::from_bytes(crate::Bytes::Owned(bytes), "synthetic.cap")?,
+        len,
+    ))
+}
+
 /// A generator that can be driven in steps (to report progress between them);
 /// the events are the same as one [`generate`] call's.
 pub struct Synth(Gen);

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use capture::kind::id;
 use capture::synth::{self, SynthConfig};
-use capture::{Bytes, Capture, CaptureWriterBuilder};
+use capture::Capture;
 use engine::run::{run, Matching, RunOptions};
 use ruleset::{load_rules, Selection};
 
@@ -153,18 +153,7 @@ fn main() {
         events: real.events.min(2_000_000),
         ..SynthConfig::default()
     };
-    let mut w = CaptureWriterBuilder::new()
-        .build(
-            Vec::new(),
-            "synth",
-            &synth::synth_meta(&cfg),
-            Some(&synth::synth_snapshot(&cfg)),
-        )
-        .expect("writer");
-    synth::generate(&cfg, &mut w).expect("generate");
-    let bytes = w.finish(0).expect("finish").0;
-    let len = bytes.len() as u64;
-    let syn_cap = Capture::from_bytes(Bytes::Owned(bytes), "synth").expect("open");
+    let (syn_cap, len) = synth::in_memory(&cfg, 65_536).expect("synthetic capture");
     let syn = profile(&syn_cap, len);
     println!("\nprofile          real      synthetic");
     println!(

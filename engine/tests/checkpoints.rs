@@ -6,7 +6,7 @@
 //! boundaries.
 
 use capture::synth::{self, SynthConfig};
-use capture::{Bytes, Capture, CaptureWriterBuilder, EventHeader};
+use capture::{Bytes, Capture, CaptureWriterBuilder};
 use engine::replay::{CaptureFacts, Replay};
 use engine::state::State;
 
@@ -22,18 +22,7 @@ fn rechunked(cap: &Capture, n: u32) -> Capture {
         )
         .expect("writer");
     cap.for_each_event(|e| {
-        w.push_encoded(
-            &EventHeader {
-                ts: e.ts,
-                cpu: e.cpu,
-                pid: e.pid,
-                tid: e.tid,
-                kind: e.kind,
-                ret: e.ret,
-            },
-            e.args,
-        )
-        .expect("push");
+        w.push_encoded(&e.header(), e.args).expect("push");
     });
     let bytes = w.finish(0).expect("finish").0;
     Capture::from_bytes(Bytes::Owned(bytes), "rechunked.cap").expect("open")
@@ -102,18 +91,7 @@ fn skipping_closed_opens_leaves_every_checkpoint_exact_on_synthetic_events() {
         seed: 11,
         ..SynthConfig::default()
     };
-    let mut w = CaptureWriterBuilder::new()
-        .chunk_events(613)
-        .build(
-            Vec::new(),
-            "synthetic",
-            &synth::synth_meta(&cfg),
-            Some(&synth::synth_snapshot(&cfg)),
-        )
-        .expect("writer");
-    synth::generate(&cfg, &mut w).expect("generate");
-    let bytes = w.finish(0).expect("finish").0;
-    let cap = Capture::from_bytes(Bytes::Owned(bytes), "synthetic.cap").expect("open");
+    let (cap, _) = synth::in_memory(&cfg, 613).expect("synthetic capture");
     check("synthetic", &cap);
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use capture::kind::id;
 use capture::synth::{self, SynthConfig};
-use capture::{Bytes, Capture, CaptureWriterBuilder};
+use capture::Capture;
 use engine::eval::{format_output_in, matches_in, Env, EvCtx};
 use engine::run::{run, Matching, RunOptions};
 use engine::state::{Args, State};
@@ -151,18 +151,7 @@ fn engine_agrees_with_the_sequential_oracle_across_many_small_chunks() {
         seed: 7,
         ..SynthConfig::default()
     };
-    let mut w = CaptureWriterBuilder::new()
-        .chunk_events(499)
-        .build(
-            Vec::new(),
-            "oracle",
-            &synth::synth_meta(&cfg),
-            Some(&synth::synth_snapshot(&cfg)),
-        )
-        .expect("writer");
-    synth::generate(&cfg, &mut w).expect("generate");
-    let bytes = w.finish(0).expect("finish").0;
-    let cap = Capture::from_bytes(Bytes::Owned(bytes), "oracle.cap").expect("open");
+    let (cap, _) = synth::in_memory(&cfg, 499).expect("synthetic capture");
     assert!(cap.chunks().len() > 100, "{} chunks", cap.chunks().len());
     check("synthetic", &cap, &rules(), 10);
 }
