@@ -579,6 +579,8 @@ struct Shared {
     proc_parts: Vec<OutputPart>,
     fd_parts: Vec<OutputPart>,
     name_parts: Vec<OutputPart>,
+    /// Where `proc.cmdline` is among [`PROC_FIELDS`].
+    cmdline_at: usize,
     procs: Mutex<Interner>,
     fds: Mutex<Interner>,
     kinds: Mutex<HashMap<u16, String>>,
@@ -623,6 +625,10 @@ impl Shared {
             proc_parts: compile(&pnames),
             fd_parts: compile(&fnames),
             name_parts: compile(&["evt.type".into(), "evt.res".into()]),
+            cmdline_at: PROC_FIELDS
+                .iter()
+                .position(|n| *n == "proc.cmdline")
+                .expect("proc.cmdline is a process field"),
             procs: Mutex::new(Interner::default()),
             fds: Mutex::new(Interner::default()),
             kinds: Mutex::new(HashMap::new()),
@@ -798,14 +804,14 @@ impl<'a> Task<'a> {
     /// The process and fd entities of the event in `cx` (0: none), and the
     /// names of its kind and result the first time they are seen.
     fn entities(&mut self, cx: &engine::eval::EvCtx<'_>, e: &capture::EventRef<'_>) -> (u32, u32) {
-        let code = store::type_code(e);
-        if self.kinds.insert(code) || self.res.insert(store::res_code(e.result())) {
+        let (code, res) = (store::type_code(e), store::res_code(e.result()));
+        let new_kind = self.kinds.insert(code);
+        if self.res.insert(res) || new_kind {
             let mut v = Vec::with_capacity(2);
             field_values(&self.shared.name_parts, cx, &mut v);
             if let (Ok(mut k), Ok(mut r)) = (self.shared.kinds.lock(), self.shared.res.lock()) {
                 k.entry(code).or_insert_with(|| v[0].render());
-                r.entry(store::res_code(e.result()))
-                    .or_insert_with(|| v[1].render());
+                r.entry(res).or_insert_with(|| v[1].render());
             }
         }
         let mut pv = Vec::with_capacity(PROC_FIELDS.len() + 8);
@@ -813,11 +819,7 @@ impl<'a> Task<'a> {
         // Every ancestor's name, parent first (`proc.aname`).
         cx.ancestor_names(&mut pv);
         // Only the first CMDLINE_INDEXED bytes of a command line are indexed.
-        let ci = PROC_FIELDS
-            .iter()
-            .position(|n| *n == "proc.cmdline")
-            .expect("cmdline is a process field");
-        if let Val::Str(s) = &mut pv[ci] {
+        if let Val::Str(s) = &mut pv[self.shared.cmdline_at] {
             if s.len() > schema::CMDLINE_INDEXED {
                 let mut cut = schema::CMDLINE_INDEXED;
                 while !s.is_char_boundary(cut) {

@@ -256,6 +256,43 @@ impl Pred {
     }
 }
 
+/// A block's events by one dimension (`D_PROC`, `D_FD`, `D_KIND` or
+/// `D_RES`) as the summary lists them: a stand-in event holding each value
+/// of that dimension, and how many of the block's events have it.
+fn summary_units(s: &Summary, dim: u8) -> Option<Vec<(Ev, u64)>> {
+    let one = |v: u32| Ev {
+        proc_: if dim == D_PROC { v } else { 0 },
+        fd: if dim == D_FD { v } else { 0 },
+        kind: if dim == D_KIND { v as u16 } else { 0 },
+        res: if dim == D_RES { v } else { 0 },
+        ..Ev::default()
+    };
+    let l: Vec<(u32, u32)> = match dim {
+        D_PROC => s.procs.clone(),
+        D_FD => s.fds.clone(),
+        D_KIND => s.kinds.iter().map(|(k, n)| (u32::from(*k), *n)).collect(),
+        D_RES => s.res.clone(),
+        _ => return None,
+    };
+    Some(l.into_iter().map(|(v, n)| (one(v), u64::from(n))).collect())
+}
+
+/// Facet counts by code (type or result) summed under their names from
+/// `table`; unknown values (`<NA>`) are not a facet value.
+fn named<'a>(
+    by: &FxHashMap<u32, u64>,
+    table: impl Iterator<Item = (u32, &'a String)>,
+) -> HashMap<String, u64> {
+    let names: HashMap<u32, &String> = table.collect();
+    let mut m = HashMap::new();
+    for (v, n) in by {
+        if let Some(name) = names.get(v).filter(|n| n.as_str() != "<NA>") {
+            *m.entry((*name).clone()).or_default() += n;
+        }
+    }
+    m
+}
+
 /// Collects the (kind, id) of the entity documents a query matches.
 struct Entities;
 
@@ -676,7 +713,8 @@ impl EventIndex {
         let mut hist: FxHashMap<u64, u64> = FxHashMap::default();
         let mut total = 0u64;
         let mut heap: BinaryHeap<(u64, u32, u64, usize)> = BinaryHeap::new();
-        let mut candidates: Vec<usize> = Vec::new();
+        // Blocks counted without decoding, with their predicate and summary.
+        let mut candidates: Vec<(usize, Pred, Summary)> = Vec::new();
         let facet_dim = |d: &schema::FieldDef| match (d.owner, d.name) {
             (Owner::Proc, _) => D_PROC,
             (Owner::Fd, _) => D_FD,
@@ -718,54 +756,30 @@ impl EventIndex {
             // What the summary alone can tell. `units` are the matching
             // events as (a stand-in with the dimensions in `have`, their
             // number): pairs when the query reads processes and fds only,
-            // kinds or results when it reads only those.
-            let stand_in = |proc_: u32, fd: u32, kind: u16, res: u32| Ev {
-                proc_,
-                fd,
-                kind,
-                res,
-                ..Ev::default()
-            };
-            let from = |l: &[(u32, u32)], mk: &dyn Fn(u32) -> Ev| -> Vec<(Ev, u64)> {
-                l.iter()
-                    .map(|(v, n)| (mk(*v), u64::from(*n)))
-                    .filter(|(e, _)| p.eval(e))
-                    .collect()
+            // the summary's list when it reads one dimension only.
+            let matching = |u: Vec<(Ev, u64)>| -> Vec<(Ev, u64)> {
+                u.into_iter().filter(|(e, _)| p.eval(e)).collect()
             };
             let (have, units): (u8, Option<Vec<(Ev, u64)>>) = match tri {
                 Tri::All => (0, None),
-                _ if dims == D_PROC => (D_PROC, Some(from(&s.procs, &|v| stand_in(v, 0, 0, 0)))),
-                _ if dims == D_FD => (D_FD, Some(from(&s.fds, &|v| stand_in(0, v, 0, 0)))),
-                _ if dims & !(D_PROC | D_FD) == 0 => (
-                    D_PROC | D_FD,
-                    Some(
-                        self.pairs(b, &s)?
-                            .iter()
-                            .map(|(pr, f, n)| (stand_in(*pr, *f, 0, 0), u64::from(*n)))
-                            .filter(|(e, _)| p.eval(e))
-                            .collect(),
-                    ),
-                ),
-                _ if dims == D_KIND => (
-                    D_KIND,
-                    Some(
-                        s.kinds
-                            .iter()
-                            .map(|(k, n)| (stand_in(0, 0, *k, 0), u64::from(*n)))
-                            .filter(|(e, _)| p.eval(e))
-                            .collect(),
-                    ),
-                ),
-                _ if dims == D_RES => (
-                    D_RES,
-                    Some(
-                        s.res
-                            .iter()
-                            .map(|(r, n)| (stand_in(0, 0, 0, *r), u64::from(*n)))
-                            .filter(|(e, _)| p.eval(e))
-                            .collect(),
-                    ),
-                ),
+                _ if matches!(dims, D_PROC | D_FD | D_KIND | D_RES) => {
+                    (dims, summary_units(&s, dims).map(matching))
+                }
+                _ if dims & !(D_PROC | D_FD) == 0 => {
+                    let pairs = self.pairs(b, &s)?;
+                    let stand_ins = pairs
+                        .iter()
+                        .map(|(pr, f, n)| {
+                            let e = Ev {
+                                proc_: *pr,
+                                fd: *f,
+                                ..Ev::default()
+                            };
+                            (e, u64::from(*n))
+                        })
+                        .collect();
+                    (D_PROC | D_FD, Some(matching(stand_ins)))
+                }
                 _ => (0, None),
             };
             let count: Option<u64> = match (tri, &units) {
@@ -775,23 +789,11 @@ impl EventIndex {
             };
             let facet_from_summary = |d: &schema::FieldDef| -> Option<Vec<(u32, u64)>> {
                 let fd = facet_dim(d);
-                let widen = |l: &[(u32, u32)]| l.iter().map(|(v, n)| (*v, u64::from(*n))).collect();
+                let values =
+                    |u: &[(Ev, u64)]| u.iter().map(|(e, n)| (value_of(d, e), *n)).collect();
                 match (tri, &units) {
-                    (Tri::All, _) => match fd {
-                        D_PROC => Some(widen(&s.procs)),
-                        D_FD => Some(widen(&s.fds)),
-                        D_KIND => Some(
-                            s.kinds
-                                .iter()
-                                .map(|(k, n)| (u32::from(*k), u64::from(*n)))
-                                .collect(),
-                        ),
-                        D_RES => Some(widen(&s.res)),
-                        _ => None,
-                    },
-                    (_, Some(u)) if have & fd != 0 => {
-                        Some(u.iter().map(|(e, n)| (value_of(d, e), *n)).collect())
-                    }
+                    (Tri::All, _) => summary_units(&s, fd).map(|u| values(&u)),
+                    (_, Some(u)) if have & fd != 0 => Some(values(u)),
                     _ => None,
                 }
             };
@@ -826,26 +828,24 @@ impl EventIndex {
                 if let Some(w) = hist_ns {
                     *hist.entry(b.tmin / w * w).or_default() += n;
                 }
-                if req.limit > 0 {
-                    candidates.push(bi);
-                }
             }
             for (k, fc) in facet_counts.into_iter().enumerate() {
                 for (v, n) in fc.unwrap_or_default() {
                     *by[k].entry(v).or_default() += n;
                 }
             }
+            if !decode && req.limit > 0 {
+                candidates.push((bi, p, s));
+            }
         }
         // Hits from the blocks counted without decoding: in time order,
         // until no block can hold an earlier event.
-        candidates.sort_by_key(|&bi| self.blocks[bi].tmin);
-        for bi in candidates {
+        candidates.sort_by_key(|c| self.blocks[c.0].tmin);
+        for (bi, p, s) in candidates {
             let b = &self.blocks[bi];
             if heap.len() >= req.limit && heap.peek().is_some_and(|top| b.tmin > top.0) {
                 break;
             }
-            let p = pred.resolve(b);
-            let s = self.summary(b)?;
             for e in self.events(b, &s)?.iter().filter(|e| p.eval(e)) {
                 push_hit(&mut heap, e, b, bi);
             }
@@ -870,32 +870,11 @@ impl EventIndex {
         for (k, d) in facets.iter().enumerate() {
             let values: HashMap<String, u64> = match facet_dim(d) {
                 D_PROC | D_FD => self.entity_values(d.owner, d.name, &by[k])?,
-                D_KIND => {
-                    let names: HashMap<u32, &String> = self
-                        .tables
-                        .kinds
-                        .iter()
-                        .map(|(k, n)| (u32::from(*k), n))
-                        .collect();
-                    let mut m = HashMap::new();
-                    for (v, n) in &by[k] {
-                        if let Some(name) = names.get(v) {
-                            *m.entry((*name).clone()).or_default() += n;
-                        }
-                    }
-                    m
-                }
-                D_RES => {
-                    let names: HashMap<u32, &String> =
-                        self.tables.res.iter().map(|(k, n)| (*k, n)).collect();
-                    let mut m = HashMap::new();
-                    for (v, n) in &by[k] {
-                        if let Some(name) = names.get(v).filter(|n| n.as_str() != "<NA>") {
-                            *m.entry((*name).clone()).or_default() += n;
-                        }
-                    }
-                    m
-                }
+                D_KIND => named(
+                    &by[k],
+                    self.tables.kinds.iter().map(|(k, n)| (u32::from(*k), n)),
+                ),
+                D_RES => named(&by[k], self.tables.res.iter().map(|(k, n)| (*k, n))),
                 _ => {
                     let mut m = HashMap::new();
                     for (v, n) in &by[k] {
