@@ -816,7 +816,7 @@ impl<'a> Task<'a> {
         }
         let mut pv = Vec::with_capacity(PROC_FIELDS.len() + 8);
         field_values(&self.shared.proc_parts, cx, &mut pv);
-        // Every ancestor's name, parent first (`proc.aname`).
+        // The ancestors' names, parent first, as `proc.aname` sees them.
         cx.ancestor_names(&mut pv);
         // Only the first CMDLINE_INDEXED bytes of a command line are indexed.
         if let Val::Str(s) = &mut pv[self.shared.cmdline_at] {

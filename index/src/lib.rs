@@ -1,6 +1,6 @@
 //! Search a capture like logs: an index beside the capture whose fields
 //! carry Falco's names and the state-resolved values the engine computes
-//! (process, parent, every ancestor, user, fd, container, pod), not just
+//! (process, parent, ancestors, user, fd, container, pod), not just
 //! raw arguments.
 //!
 //! Most of an event's fields belong to its process or its fd, and a

@@ -114,7 +114,7 @@ pub const FIELDS: &[FieldDef] = &[
 ];
 
 /// The engine fields extracted for a process entity, in this order;
-/// `proc.aname` holds the names of every ancestor, after them.
+/// `proc.aname` holds the names of the ancestors a rule sees, after them.
 pub const PROC_FIELDS: &[&str] = &[
     "proc.name",
     "proc.exepath",

@@ -555,6 +555,36 @@ fn every_ancestor_is_searchable_however_deep() {
     for a in 0..19 {
         assert_eq!(count(&ix, &format!("proc.aname:level{a}")), 1, "level{a}");
     }
+    // Deeper than a rule's proc.aname looks (64 ancestors): the index sees
+    // what the rule sees.
+    let deep = d.join("deeper.cap");
+    let processes: Vec<ProcessInfo> = (0..70u32)
+        .map(|i| ProcessInfo {
+            pid: 100 + i,
+            ppid: if i == 0 { 1 } else { 99 + i },
+            comm: format!("level{i}"),
+            ..ProcessInfo::default()
+        })
+        .collect();
+    let snap70 = Snapshot {
+        processes,
+        users: Vec::new(),
+        groups: Vec::new(),
+    };
+    let ix70 = one_close_by(&deep, &snap70, 169);
+    for a in [0, 4, 5, 6, 60, 68] {
+        assert_eq!(
+            count(&ix70, &format!("proc.aname:level{a}")),
+            scan_count(&deep, &format!("proc.aname = level{a}")),
+            "level{a} of 70"
+        );
+    }
+    assert_eq!(count(&ix70, "proc.aname:level68"), 1);
+    assert_eq!(
+        count(&ix70, "proc.aname:level0"),
+        0,
+        "69 levels up: beyond 64"
+    );
     assert_eq!(
         count(&ix, "proc.aname:level19"),
         0,

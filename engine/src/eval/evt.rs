@@ -88,11 +88,8 @@ pub(super) fn extract<'c>(f: F, r: &FieldRef, cx: &'c EvCtx<'_>) -> Val<'c> {
                 {
                     Val::Str(Cow::Owned(x.to_string()))
                 }
-                ArgValue::Uint(x) if matches!(ty, Some(ArgType::Flags(_))) => {
-                    flags(cx, i, ty, x, v)
-                }
-                ArgValue::Int(x) if matches!(ty, Some(ArgType::Flags(_))) => {
-                    flags(cx, i, ty, x as u64, v)
+                ArgValue::Uint(_) | ArgValue::Int(_) if matches!(ty, Some(ArgType::Flags(_))) => {
+                    flags(cx, i, ty, v)
                 }
                 // Rendered once per event however many checks read it.
                 other => Val::Str(Cow::Borrowed(cx.rendered(i, || render_arg(&other, ty)))),
@@ -200,9 +197,14 @@ fn resolved_path<'c>(cx: &'c EvCtx<'_>, i: usize, raw: &[u8]) -> Option<&'c str>
 
 /// A flags argument as text: from the per-thread table of flags texts, or
 /// rendered once for the event when the table is full.
-fn flags<'c>(cx: &'c EvCtx<'_>, i: usize, ty: Option<ArgType>, x: u64, v: ArgValue<'_>) -> Val<'c> {
-    match ty {
-        Some(ArgType::Flags(set)) => match super::render::flags_text(set, x) {
+fn flags<'c>(cx: &'c EvCtx<'_>, i: usize, ty: Option<ArgType>, v: ArgValue<'_>) -> Val<'c> {
+    let raw = match v {
+        ArgValue::Uint(x) => Some(x),
+        ArgValue::Int(x) => Some(x as u64),
+        _ => None,
+    };
+    match (ty, raw) {
+        (Some(ArgType::Flags(set)), Some(x)) => match super::render::flags_text(set, x) {
             Some(s) => Val::Str(Cow::Borrowed(s)),
             None => Val::Str(Cow::Borrowed(cx.rendered(i, || render_arg(&v, ty)))),
         },

@@ -176,25 +176,28 @@ impl<'a> EvCtx<'a> {
         }))
     }
 
-    /// Appends the name of every ancestor of the event's process, parent
-    /// first (what `proc.aname` without an index matches any of), walking at
-    /// most [`crate::state::MAX_ANCESTRY`] steps; an ancestor without a
-    /// known name is `NA`.
+    /// The ancestors of the event's process, parent first: the ones
+    /// `proc.aname` (and `proc.apid`, ...) without an index test, at most
+    /// [`ANY_ANCESTOR_DEPTH`] of them (a parent cycle in a hostile
+    /// snapshot ends there).
+    pub fn ancestors(&self) -> impl Iterator<Item = &'a Process> + '_ {
+        let mut p = self.proc_;
+        std::iter::from_fn(move || {
+            p = p.and_then(|q| self.parent(q));
+            p
+        })
+        .take(ANY_ANCESTOR_DEPTH)
+    }
+
+    /// Appends the name of each of [`EvCtx::ancestors`] (what `proc.aname`
+    /// without an index matches any of); an ancestor without a known name
+    /// is `NA`.
     pub fn ancestor_names(&self, out: &mut Vec<Val<'a>>) {
-        let Some(mut p) = self.proc_ else {
-            return;
-        };
-        for _ in 0..crate::state::MAX_ANCESTRY {
-            let Some(a) = self.parent(p) else {
-                return;
-            };
-            out.push(
-                a.comm
-                    .as_deref()
-                    .map_or(Val::NA, |c| Val::Str(Cow::Borrowed(c))),
-            );
-            p = a;
-        }
+        out.extend(self.ancestors().map(|a| {
+            a.comm
+                .as_deref()
+                .map_or(Val::NA, |c| Val::Str(Cow::Borrowed(c)))
+        }));
     }
 
     fn parent(&self, p: &'a Process) -> Option<&'a Process> {
@@ -465,6 +468,9 @@ fn ifind(h: &[u8], n: &str) -> bool {
     memfind(String::from_utf8_lossy(h).to_lowercase().as_bytes(), n)
 }
 
+/// How many ancestors `proc.aname` without an index looks at.
+pub const ANY_ANCESTOR_DEPTH: usize = 64;
+
 fn is_ancestor_any(r: &FieldRef) -> bool {
     matches!(
         r.kind,
@@ -508,18 +514,10 @@ pub fn check(c: &CheckNode, cx: &EvCtx<'_>) -> bool {
     }
     if is_ancestor_any(&c.field) {
         // proc.aname without an index: any ancestor (parent and up).
-        let mut n = 1;
-        while let Some(a) = cx.ancestor(n) {
+        return cx.ancestors().any(|a| {
             let v = transform(proc_field(c.field.kind, a, cx), &c.field.transformers);
-            if c.op == Op::Exists || cmp_val(&v, c.op, &c.operand) {
-                return true;
-            }
-            n += 1;
-            if n > 64 {
-                break;
-            }
-        }
-        return false;
+            c.op == Op::Exists || cmp_val(&v, c.op, &c.operand)
+        });
     }
     let v = transform(extract(&c.field, cx), &c.field.transformers);
     match (&c.op, &c.operand) {
