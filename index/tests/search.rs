@@ -785,3 +785,32 @@ fn generic_calls_keep_their_own_event_types() {
         vec![("getpid".to_string(), 2), ("clock_gettime".to_string(), 1)]
     );
 }
+
+#[test]
+fn a_scap_trace_is_indexed_once_and_known_by_its_bytes() {
+    // A .scap is converted anew each time it is read (a new chain head):
+    // its index must still open on the second search, and be rebuilt when
+    // the trace's bytes change.
+    let d = scratch("scap");
+    let trace = d.join("process-tree.scap");
+    std::fs::copy(ferret_tests::fixture("../scap/process-tree.scap"), &trace).expect("copy");
+    let opts = BuildOptions::default();
+    let (ix, first) =
+        EventIndex::open_or_build(std::slice::from_ref(&trace), &opts).expect("build");
+    assert!(first.is_some());
+    assert!(!ix.is_empty());
+    assert_eq!(count(&ix, "*") as u64, ix.len());
+    drop(ix);
+    let (_, again) = EventIndex::open_or_build(std::slice::from_ref(&trace), &opts).expect("open");
+    assert!(
+        again.is_none(),
+        "a current index of a .scap opens, not rebuilt"
+    );
+    let mut bytes = std::fs::read(&trace).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&trace, &bytes).expect("write");
+    let (_, changed) =
+        EventIndex::open_or_build(std::slice::from_ref(&trace), &opts).expect("rebuild");
+    assert!(changed.expect("rebuilt").reason.contains("changed"));
+}
