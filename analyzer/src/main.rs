@@ -192,7 +192,17 @@ fn open_input(
     path: &std::path::Path,
     quiet: bool,
 ) -> Result<(Capture, bool, Option<scap::import::ImportReport>)> {
-    let o = engine::source::open(path)?;
+    report_opened(path, engine::source::open(path), quiet)
+}
+
+/// An input opened (by [`engine::source::open`], possibly on another
+/// thread), with its .scap problems and import said on stderr.
+fn report_opened(
+    path: &std::path::Path,
+    opened: Result<engine::source::Opened, engine::source::SourceError>,
+    quiet: bool,
+) -> Result<(Capture, bool, Option<scap::import::ImportReport>)> {
+    let o = opened?;
     for p in &o.scap_problems {
         say!("analyzer: {p}");
     }

@@ -73,6 +73,7 @@ pub struct CaptureWriterBuilder {
     chunk_bytes: usize,
     chunk_span_ns: u64,
     zstd_level: i32,
+    compress: bool,
     sync_on_seal: bool,
     output: crate::outfile::OutputOptions,
 }
@@ -84,6 +85,7 @@ impl Default for CaptureWriterBuilder {
             chunk_bytes: 4 << 20,
             chunk_span_ns: 1_000_000_000,
             zstd_level: DEFAULT_ZSTD_LEVEL,
+            compress: true,
             sync_on_seal: false,
             output: crate::outfile::OutputOptions::default(),
         }
@@ -120,6 +122,15 @@ impl CaptureWriterBuilder {
     /// zstd compression level (1 fastest ..= 19).
     pub fn zstd_level(mut self, level: i32) -> Self {
         self.zstd_level = level.clamp(1, 19);
+        self
+    }
+
+    /// Whether to compress frames (the default). Frames stored as they are
+    /// suit a capture that only lives in memory for one pass (a `.scap`
+    /// trace converted to be analysed), where compressing and
+    /// decompressing again cost more than the memory they save.
+    pub fn compress(mut self, yes: bool) -> Self {
+        self.compress = yes;
         self
     }
 
@@ -202,6 +213,7 @@ impl CaptureWriterBuilder {
             next_seq: 0,
             compressor,
             zbuf: Vec::new(),
+            rbuf: rkyv::util::AlignedVec::new(),
             stats: WriterStats::default(),
         };
         let meta_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(meta)
@@ -343,6 +355,7 @@ pub struct CaptureWriter<W: Sink> {
     next_seq: u64,
     compressor: zstd::bulk::Compressor<'static>,
     zbuf: Vec<u8>,
+    rbuf: rkyv::util::AlignedVec,
     stats: WriterStats,
 }
 
@@ -465,7 +478,11 @@ impl<W: Sink> CaptureWriter<W> {
         if self.chunk.is_empty() {
             return Ok(());
         }
-        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&self.chunk)
+        // One serialization buffer for every chunk, not a new one grown
+        // each time.
+        let mut buf = std::mem::take(&mut self.rbuf);
+        buf.clear();
+        let bytes = rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(&self.chunk, buf)
             .map_err(|e| Error::new(&self.chain.name, Fault::Write(e.to_string())))?;
         let fs = FrameStats {
             event_count: self.chunk.len() as u32,
@@ -474,7 +491,9 @@ impl<W: Sink> CaptureWriter<W> {
             ts_max: self.ts_max,
             kinds: self.kinds,
         };
-        let (offset, frame_len, raw_len) = self.write_frame(FrameKind::Chunk, &bytes, fs)?;
+        let written = self.write_frame(FrameKind::Chunk, &bytes, fs);
+        self.rbuf = bytes;
+        let (offset, frame_len, raw_len) = written?;
         self.entries.push(ChunkEntry {
             offset,
             frame_len,
@@ -510,15 +529,20 @@ impl<W: Sink> CaptureWriter<W> {
                 Fault::Write(format!("frame of {} bytes exceeds the limit", raw.len())),
             ));
         }
-        self.zbuf.clear();
-        self.zbuf
-            .reserve(zstd::zstd_safe::compress_bound(raw.len()));
-        self.compressor
-            .compress_to_buffer(raw, &mut self.zbuf)
-            .map_err(|e| Error::new(&self.chain.name, Fault::Write(format!("zstd: {e}"))))?;
+        let (codec, stored) = if self.opts.compress {
+            self.zbuf.clear();
+            self.zbuf
+                .reserve(zstd::zstd_safe::compress_bound(raw.len()));
+            self.compressor
+                .compress_to_buffer(raw, &mut self.zbuf)
+                .map_err(|e| Error::new(&self.chain.name, Fault::Write(format!("zstd: {e}"))))?;
+            (Codec::Zstd, &self.zbuf[..])
+        } else {
+            (Codec::None, raw)
+        };
         let header = FrameHeader {
             kind,
-            codec: Codec::Zstd,
+            codec,
             stream: 0,
             frame_no: 0,
             stored_len: 0,
@@ -531,7 +555,7 @@ impl<W: Sink> CaptureWriter<W> {
             prev_hash: [0; 32],
             hash: [0; 32],
         };
-        let (at, frame_len) = self.chain.put(header, &self.zbuf)?;
+        let (at, frame_len) = self.chain.put(header, stored)?;
         self.stats.file_bytes = self.chain.offset();
         self.stats.raw_bytes += raw.len() as u64;
         Ok((at, frame_len, raw.len() as u32))

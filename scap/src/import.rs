@@ -24,7 +24,10 @@
 //! Events of codes missing from [`crate::table`] are counted and skipped,
 //! never fatal.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use capture::kind::{id, RET_NONE};
 use capture::schema::{CaptureMeta, FdInfo, FdTarget, GroupInfo, ProcessInfo, Snapshot, UserInfo};
@@ -470,6 +473,28 @@ fn opt_bytes(a: &mut ArgWriter<'_>, v: Option<&[u8]>) {
 }
 
 /// The Ferret kind for a scap event name, `None` for internal events.
+/// [`kind_for`] by event code, from a table built once (every event asks).
+fn kind_of(info: &EventInfo) -> Option<u16> {
+    static BY_CODE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    let t = BY_CODE.get_or_init(|| {
+        let top = crate::table::EVENTS
+            .iter()
+            .map(|e| e.code)
+            .max()
+            .unwrap_or(0);
+        let mut t = vec![u16::MAX; usize::from(top) + 1];
+        for e in crate::table::EVENTS {
+            if let Some(k) = kind_for(e.name) {
+                t[usize::from(e.code)] = k;
+            }
+        }
+        t
+    });
+    t.get(usize::from(info.code))
+        .copied()
+        .filter(|&k| k != u16::MAX)
+}
+
 fn kind_for(name: &str) -> Option<u16> {
     Some(match name {
         "syscall" => id::GENERIC,
@@ -628,10 +653,10 @@ fn json_str(json: &str, key: &str) -> Option<String> {
 /// Thread bookkeeping: which process each thread belongs to.
 #[derive(Default)]
 struct Threads {
-    pid_of: HashMap<u64, u64>,
-    members: HashMap<u64, HashSet<u64>>,
+    pid_of: FxHashMap<u64, u64>,
+    members: FxHashMap<u64, FxHashSet<u64>>,
     /// Child processes a parent's clone exit announced.
-    announced: HashSet<u64>,
+    announced: FxHashSet<u64>,
 }
 
 impl Threads {
@@ -670,69 +695,111 @@ pub fn import_events<W: capture::Sink>(
     scap: &ScapFile,
     w: &mut CaptureWriter<W>,
 ) -> capture::Result<ImportReport> {
-    let mut rep = ImportReport {
-        scap_events: scap.events.len() as u64,
-        ..ImportReport::default()
-    };
-    let mut threads = Threads::default();
-    for p in &scap.processes {
-        threads.add(p.tid, p.pid);
+    let mut conv = Converter::new(scap);
+    for e in &scap.events {
+        conv.event(Cow::Borrowed(e), w)?;
     }
-    let mut pending: HashMap<u64, (usize, &'static EventInfo)> = HashMap::new();
-    let mut out = Out {
-        w,
-        rep: &mut rep,
-        threads: &mut threads,
-        leading: true,
-        start_ts: first_timed(scap),
-    };
-    // Container records written before anything else describe the
-    // containers already running when the capture began (sysdig's dump at
-    // start): state, not launches.
-    let mut leading = true;
-    // sysdig does not number the user and group records that open a trace
-    // (it reads them as the trace's user list), so event numbers, which
-    // the report keeps to point back at sysdig's, start after them.
-    let unnumbered = scap
-        .events
-        .iter()
-        .take_while(|e| {
-            event_info(e.code).is_some_and(|i| matches!(i.name, "useradded" | "groupadded"))
-        })
-        .count();
-    let number = |i: usize| (i + 1).saturating_sub(unnumbered) as u64;
-    for (i, e) in scap.events.iter().enumerate() {
-        let Some(info) = event_info(e.code) else {
-            *out.rep.unknown.entry(e.code).or_default() += 1;
-            continue;
+    Ok(conv.finish().0)
+}
+
+/// The events half of a conversion: fed a trace's events in file order
+/// (after [`meta`] and [`snapshot`] went into the writer), it merges
+/// entries with their exits and writes Ferret events.
+struct Converter<'a> {
+    rep: ImportReport,
+    threads: Threads,
+    /// Entries waiting for their exit, by thread, with their number.
+    pending: FxHashMap<u64, (Cow<'a, RawEvent>, u64, &'static EventInfo)>,
+    /// Whether only container (and k8s/mesos) records came so far: those
+    /// written before anything else describe the containers already
+    /// running when the capture began (sysdig's dump at start): state, not
+    /// launches.
+    leading: bool,
+    /// The time of the trace's first timed event.
+    start_ts: u64,
+    /// Whether only user and group records came so far: sysdig does not
+    /// number those that open a trace (it reads them as the trace's user
+    /// list), so event numbers, which the report keeps to point back at
+    /// sysdig's, start after them.
+    prefix: bool,
+    unnumbered: u64,
+    /// Events fed so far.
+    seen: u64,
+    /// The latest event time.
+    end_ts: Option<u64>,
+}
+
+impl<'a> Converter<'a> {
+    /// A conversion of the trace whose header (process list, prelude) is
+    /// `head`.
+    fn new(head: &ScapFile) -> Converter<'a> {
+        let mut threads = Threads::default();
+        for p in &head.processes {
+            threads.add(p.tid, p.pid);
+        }
+        Converter {
+            rep: ImportReport::default(),
+            threads,
+            pending: FxHashMap::default(),
+            leading: true,
+            start_ts: first_timed(head),
+            prefix: true,
+            unnumbered: 0,
+            seen: 0,
+            end_ts: None,
+        }
+    }
+
+    fn event<W: capture::Sink>(
+        &mut self,
+        e: Cow<'a, RawEvent>,
+        w: &mut CaptureWriter<W>,
+    ) -> capture::Result<()> {
+        self.seen += 1;
+        self.rep.scap_events += 1;
+        self.end_ts = Some(self.end_ts.map_or(e.ts, |t| t.max(e.ts)));
+        let info = event_info(e.code);
+        if self.prefix {
+            if info.is_some_and(|i| matches!(i.name, "useradded" | "groupadded")) {
+                self.unnumbered += 1;
+            } else {
+                self.prefix = false;
+            }
+        }
+        let Some(info) = info else {
+            *self.rep.unknown.entry(e.code).or_default() += 1;
+            return Ok(());
         };
-        leading &= matches!(info.name, "container" | "k8s" | "mesos");
-        out.leading = leading;
-        if kind_for(info.name).is_none() {
+        let number = self.seen.saturating_sub(self.unnumbered);
+        self.leading &= matches!(info.name, "container" | "k8s" | "mesos");
+        let mut out = Out {
+            w,
+            rep: &mut self.rep,
+            threads: &mut self.threads,
+            leading: self.leading,
+            start_ts: self.start_ts,
+        };
+        if kind_of(info).is_none() {
             *out.rep.internal.entry(info.name).or_default() += 1;
-            continue;
+            return Ok(());
         }
         if info.is_enter() {
-            if pending.remove(&e.tid).is_some() {
+            if self.pending.remove(&e.tid).is_some() {
                 out.rep.entries_dropped += 1;
             }
-            if entry_only(e, info) {
+            if entry_only(&e, info) {
                 out.rep.entries_alone += 1;
-                out.call(
-                    &Call {
-                        enter: Some((e, info)),
-                        exit: None,
-                    },
-                    number(i),
-                    0,
-                )?;
-            } else {
-                pending.insert(e.tid, (i, info));
+                let call = Call {
+                    enter: Some((&e, info)),
+                    exit: None,
+                };
+                return out.call(&call, number, 0);
             }
-            continue;
+            self.pending.insert(e.tid, (e, number, info));
+            return Ok(());
         }
-        let enter = match pending.remove(&e.tid) {
-            Some((j, ei)) if ei.code + 1 == e.code => Some((j, ei)),
+        let enter = match self.pending.remove(&e.tid) {
+            Some((ev, n, ei)) if ei.code + 1 == e.code => Some((ev, n, ei)),
             Some(_) => {
                 out.rep.entries_dropped += 1;
                 None
@@ -740,18 +807,22 @@ pub fn import_events<W: capture::Sink>(
             None => None,
         };
         let call = Call {
-            enter: enter.map(|(j, ei)| (&scap.events[j], ei)),
-            exit: Some((e, info)),
+            enter: enter.as_ref().map(|(ev, _, ei)| (&**ev, *ei)),
+            exit: Some((&e, info)),
         };
         if enter.is_some() {
             out.rep.merged += 1;
         } else {
             out.rep.exits_alone += 1;
         }
-        out.call(&call, number(i), enter.map_or(0, |(j, _)| number(j)))?;
+        out.call(&call, number, enter.as_ref().map_or(0, |(_, n, _)| *n))
     }
-    out.rep.entries_dropped += pending.len() as u64;
-    Ok(rep)
+
+    /// What was done, and the time of the latest event (if any).
+    fn finish(mut self) -> (ImportReport, Option<u64>) {
+        self.rep.entries_dropped += self.pending.len() as u64;
+        (self.rep, self.end_ts)
+    }
 }
 
 /// A call's arguments in the order of Ferret's event table, each taken from
@@ -845,8 +916,11 @@ impl<W: capture::Sink> Out<'_, '_, W> {
 
     fn call(&mut self, c: &Call<'_>, num: u64, entry: u64) -> capture::Result<()> {
         let e = c.any();
-        let name = c.exit.or(c.enter).map(|(_, i)| i.name).unwrap_or("");
-        let kind = kind_for(name).unwrap_or(id::GENERIC);
+        let kind = c
+            .exit
+            .or(c.enter)
+            .and_then(|(_, i)| kind_of(i))
+            .unwrap_or(id::GENERIC);
         let ret = c.ret();
         // Threads that clone and exec tell which process they belong to.
         let execs = matches!(kind, id::EXECVE | id::EXECVEAT);
@@ -1269,14 +1343,40 @@ pub fn convert_with<W: capture::Sink>(
     let mut w = capture::CaptureWriterBuilder::new()
         .zstd_level(zstd_level)
         .build(out, name, &meta, Some(&snap))?;
-    let report = import_events(scap, &mut w)?;
-    let end = scap
-        .events
-        .iter()
-        .map(|e| e.ts)
-        .max()
-        .unwrap_or(meta.start_unix_ns);
-    let (out, summary) = w.finish(end)?;
+    let mut conv = Converter::new(scap);
+    for e in &scap.events {
+        conv.event(Cow::Borrowed(e), &mut w)?;
+    }
+    let (report, end) = conv.finish();
+    let (out, summary) = w.finish(end.unwrap_or(meta.start_unix_ns))?;
+    Ok((out, summary, report))
+}
+
+/// [`convert_with`] on a trace read as a stream, written as `writer`
+/// says: the header and prelude
+/// make the metadata and the snapshot, then each event is converted as it
+/// is read, so memory holds only the calls waiting for their exit and
+/// what the writer buffers. Problems reading the trace stay in
+/// `scap.head.problems` (the events before each are converted).
+pub fn convert_stream<R: std::io::Read, W: capture::Sink>(
+    scap: &mut crate::ScapStream<R>,
+    source: &str,
+    out: W,
+    name: &str,
+    writer: capture::CaptureWriterBuilder,
+) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
+    let meta = meta(&scap.head, source);
+    let snap = snapshot(&scap.head);
+    let mut w = writer.build(out, name, &meta, Some(&snap))?;
+    let mut conv = Converter::new(&scap.head);
+    for e in std::mem::take(&mut scap.head.events) {
+        conv.event(Cow::Owned(e), &mut w)?;
+    }
+    while let Some(e) = scap.next_event() {
+        conv.event(Cow::Owned(e), &mut w)?;
+    }
+    let (report, end) = conv.finish();
+    let (out, summary) = w.finish(end.unwrap_or(meta.start_unix_ns))?;
     Ok((out, summary, report))
 }
 
@@ -1311,25 +1411,50 @@ pub enum OpenError {
     },
 }
 
+/// The converted size (estimated) up to which [`open`] keeps a trace's
+/// conversion uncompressed in memory.
+pub const IN_MEMORY_RAW_LIMIT: u64 = 256 << 20;
+
 /// Reads and converts the .scap file at `path` in memory, so that `run`,
 /// `info` and the TUI open sysdig and Falco traces directly.
 pub fn open(path: &std::path::Path) -> Result<Imported, OpenError> {
     let shown = path.display().to_string();
-    let scap = ScapFile::open(path).map_err(|source| OpenError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let mut scap =
+        crate::ScapStream::open(path, &crate::ReadLimits::default()).map_err(|source| {
+            OpenError::Read {
+                path: shown.clone(),
+                source,
+            }
+        })?;
     let conv = |source| OpenError::Convert {
         path: shown.clone(),
         source: Box::new(source),
     };
-    let (bytes, _, report) = convert_with(&scap, &shown, Vec::new(), &shown, 1).map_err(conv)?;
+    // Stored uncompressed unless that would take much memory: the capture
+    // is read once, so compressing it costs time for nothing. A Ferret
+    // event takes about a quarter of its scap entry and exit, and gzip
+    // shrinks a trace about 7 times.
+    let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
+    let gz = scap.gzip();
+    let estimate = if gz {
+        on_disk.saturating_mul(2)
+    } else {
+        on_disk / 4
+    };
+    let writer = if estimate <= IN_MEMORY_RAW_LIMIT {
+        capture::CaptureWriterBuilder::new().compress(false)
+    } else {
+        capture::CaptureWriterBuilder::new().zstd_level(1)
+    };
+    let out = Vec::with_capacity(estimate.min(IN_MEMORY_RAW_LIMIT) as usize);
+    let (bytes, _, report) =
+        convert_stream(&mut scap, &shown, out, &shown, writer).map_err(conv)?;
     let capture =
         capture::Capture::from_bytes(capture::Bytes::Owned(bytes), &shown).map_err(conv)?;
     Ok(Imported {
         capture,
         report,
-        problems: scap.problems,
+        problems: scap.head.problems,
     })
 }
 

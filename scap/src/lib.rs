@@ -436,6 +436,146 @@ fn fill(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<std::io::Error>) {
     (n, None)
 }
 
+/// One block of a `.scap` stream.
+pub struct Block<'a> {
+    /// Its type code.
+    pub ty: u32,
+    /// Its body, without the framing.
+    pub body: &'a [u8],
+    /// Its offset in the (decompressed) stream.
+    pub offset: u64,
+}
+
+/// The blocks of a `.scap` stream, one at a time, each checked for its
+/// framing (lengths, trailer, the section header first) and bounded by
+/// [`ReadLimits`]. After an error, reading stops.
+pub struct Blocks<R> {
+    r: R,
+    gz: bool,
+    limits: ReadLimits,
+    at: u64,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl<R: Read> Blocks<R> {
+    /// Blocks read from `r` (`gz`: a gzip decoder, whose errors are
+    /// reported as such).
+    pub fn new(r: R, gz: bool, limits: ReadLimits) -> Blocks<R> {
+        Blocks {
+            r,
+            gz,
+            limits,
+            at: 0,
+            buf: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The next block; `None` at the end, an error (after which reading stops) at
+    /// damage.
+    pub fn next_block(&mut self) -> Option<Result<Block<'_>, ScapError>> {
+        if self.done {
+            return None;
+        }
+        match self.read() {
+            Ok(Some((ty, len))) => {
+                let at = self.at;
+                self.at += len as u64;
+                Some(Ok(Block {
+                    ty,
+                    body: &self.buf[8..len - 4],
+                    offset: at,
+                }))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(reason) => {
+                self.done = true;
+                Some(Err(ScapError {
+                    offset: self.at,
+                    reason,
+                }))
+            }
+        }
+    }
+
+    /// Reads one block into `buf`: its type and length.
+    fn read(&mut self) -> Result<Option<(u32, usize)>, String> {
+        let (at, gz, limits) = (self.at, self.gz, self.limits);
+        let stream_err = |e: std::io::Error| -> String {
+            if gz {
+                format!("gzip stream damaged or cut: {e}")
+            } else {
+                format!("read error: {e}")
+            }
+        };
+        if at >= limits.max_bytes {
+            return Err(format!(
+                "stopped after {at} bytes: the reading limit (ReadLimits::max_bytes)"
+            ));
+        }
+        let mut hdr = [0u8; 8];
+        match fill(&mut self.r, &mut hdr) {
+            (0, None) if at == 0 => return Err("empty file: not a .scap capture".into()),
+            (0, None) => return Ok(None),
+            (8, None) => {}
+            (_, Some(e)) => return Err(stream_err(e)),
+            (_, None) => {
+                return Err(if gz {
+                    "gzip stream damaged or cut: truncated block header".into()
+                } else {
+                    "truncated block header".into()
+                })
+            }
+        }
+        let ty = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+        if at == 0 && ty != block::SHB {
+            return Err(format!(
+                "no section header block at the start (block type {ty:#x}): not a .scap capture"
+            ));
+        }
+        if len < 12 || len % 4 != 0 && ty != block::SHB {
+            return Err(format!("invalid block length {len} for block type {ty:#x}"));
+        }
+        if len > limits.max_block {
+            return Err(format!(
+                "block of type {ty:#x} declares {len} bytes, more than the {} a block may have",
+                limits.max_block
+            ));
+        }
+        // The buffer only grows (no zeroing of every block).
+        let blk = &mut self.buf;
+        if blk.len() < len {
+            blk.resize(len, 0);
+        }
+        blk[..8].copy_from_slice(&hdr);
+        let blk = &mut blk[..len];
+        match fill(&mut self.r, &mut blk[8..]) {
+            (n, None) if n == len - 8 => {}
+            (_, Some(e)) => return Err(stream_err(e)),
+            (_, None) => {
+                return Err(if gz {
+                    format!("gzip stream damaged or cut: block of {len} bytes runs past the end of the data")
+                } else {
+                    format!("block of {len} bytes runs past the end of the file (cut capture)")
+                })
+            }
+        }
+        let tail =
+            u32::from_le_bytes([blk[len - 4], blk[len - 3], blk[len - 2], blk[len - 1]]) as usize;
+        if tail != len {
+            return Err(format!(
+                "block trailer length {tail} differs from header length {len}"
+            ));
+        }
+        Ok(Some((ty, len)))
+    }
+}
+
 impl ScapFile {
     /// Parses decompressed `.scap` bytes. Never fails: problems are recorded
     /// and everything read before them is kept.
@@ -445,100 +585,27 @@ impl ScapFile {
 
     /// Parses a `.scap` stream block by block (`gz`: the stream is a gzip
     /// decoder, whose errors are reported as such).
-    pub fn parse_reader(mut r: impl Read, gz: bool, limits: &ReadLimits) -> ScapFile {
+    pub fn parse_reader(r: impl Read, gz: bool, limits: &ReadLimits) -> ScapFile {
         let mut f = ScapFile::default();
-        let mut at = 0u64;
-        let mut blk: Vec<u8> = Vec::new();
+        let mut blocks = Blocks::new(r, gz, *limits);
         loop {
-            let bad = |reason: String| ScapError { offset: at, reason };
-            let stream_err = |e: std::io::Error| -> String {
-                if gz {
-                    format!("gzip stream damaged or cut: {e}")
-                } else {
-                    format!("read error: {e}")
-                }
-            };
-            if at >= limits.max_bytes {
-                f.problems.push(bad(format!(
-                    "stopped after {at} bytes: the reading limit (ReadLimits::max_bytes)"
-                )));
-                break;
-            }
-            let mut hdr = [0u8; 8];
-            match fill(&mut r, &mut hdr) {
-                (0, None) if at == 0 => {
-                    f.problems
-                        .push(bad("empty file: not a .scap capture".into()));
+            match blocks.next_block() {
+                None => break,
+                Some(Err(e)) => {
+                    f.problems.push(e);
                     break;
                 }
-                (0, None) => break,
-                (8, None) => {}
-                (_, Some(e)) => {
-                    f.problems.push(bad(stream_err(e)));
-                    break;
-                }
-                (_, None) => {
-                    f.problems.push(bad(if gz {
-                        "gzip stream damaged or cut: truncated block header".into()
-                    } else {
-                        "truncated block header".into()
-                    }));
-                    break;
+                Some(Ok(Block {
+                    ty,
+                    body,
+                    offset: at,
+                })) => {
+                    *f.block_counts.entry(ty).or_insert(0) += 1;
+                    if let Err(reason) = f.block(ty, body, at) {
+                        f.problems.push(ScapError { offset: at, reason });
+                    }
                 }
             }
-            let ty = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-            let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
-            if at == 0 && ty != block::SHB {
-                f.problems.push(bad(format!(
-                    "no section header block at the start (block type {ty:#x}): not a .scap capture"
-                )));
-                break;
-            }
-            if len < 12 || len % 4 != 0 && ty != block::SHB {
-                f.problems.push(bad(format!(
-                    "invalid block length {len} for block type {ty:#x}"
-                )));
-                break;
-            }
-            if len > limits.max_block {
-                f.problems.push(bad(format!(
-                    "block of type {ty:#x} declares {len} bytes, more than the {} a block may have",
-                    limits.max_block
-                )));
-                break;
-            }
-            blk.clear();
-            blk.extend_from_slice(&hdr);
-            blk.resize(len, 0);
-            match fill(&mut r, &mut blk[8..]) {
-                (n, None) if n == len - 8 => {}
-                (_, Some(e)) => {
-                    f.problems.push(bad(stream_err(e)));
-                    break;
-                }
-                (_, None) => {
-                    f.problems.push(bad(if gz {
-                        format!("gzip stream damaged or cut: block of {len} bytes runs past the end of the data")
-                    } else {
-                        format!("block of {len} bytes runs past the end of the file (cut capture)")
-                    }));
-                    break;
-                }
-            }
-            let tail = u32::from_le_bytes([blk[len - 4], blk[len - 3], blk[len - 2], blk[len - 1]])
-                as usize;
-            if tail != len {
-                f.problems.push(bad(format!(
-                    "block trailer length {tail} differs from header length {len}"
-                )));
-                break;
-            }
-            *f.block_counts.entry(ty).or_insert(0) += 1;
-            let body = &blk[8..len - 4];
-            if let Err(reason) = f.block(ty, body, at) {
-                f.problems.push(bad(reason));
-            }
-            at += len as u64;
         }
         f
     }
@@ -796,85 +863,256 @@ impl ScapFile {
     }
 
     fn event(&mut self, body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<(), String> {
-        let mut c = Cur::new(body);
-        let cpu = c.u16().ok_or("truncated event block")?;
-        let flags = if has_flags {
-            c.u32().ok_or("truncated event block")?
+        self.events.push(parse_event(body, has_flags, v2, offset)?);
+        Ok(())
+    }
+}
+
+/// One event block's event.
+fn parse_event(body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<RawEvent, String> {
+    let mut c = Cur::new(body);
+    let cpu = c.u16().ok_or("truncated event block")?;
+    let flags = if has_flags {
+        c.u32().ok_or("truncated event block")?
+    } else {
+        0
+    };
+    let ev_start = c.p;
+    let ts = c.u64().ok_or("truncated event header")?;
+    let tid = c.u64().ok_or("truncated event header")?;
+    let len = c.u32().ok_or("truncated event header")? as usize;
+    let code = c.u16().ok_or("truncated event header")?;
+    let nparams = if v2 {
+        Some(c.u32().ok_or("truncated event header")? as usize)
+    } else {
+        None
+    };
+    let hdr = c.p - ev_start;
+    let ev = body
+        .get(ev_start..ev_start + len)
+        .ok_or_else(|| format!("event length {len} exceeds its block"))?;
+    if len < hdr {
+        return Err(format!("event length {len} is below the header size {hdr}"));
+    }
+    let wide = LARGE_PAYLOAD.contains(&code);
+    let lw = if wide { 4 } else { 2 };
+    let len_at = |i: usize| -> Option<usize> {
+        let x = ev.get(hdr + lw * i..hdr + lw * (i + 1))?;
+        Some(if wide {
+            u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize
         } else {
-            0
-        };
-        let ev_start = c.p;
-        let ts = c.u64().ok_or("truncated event header")?;
-        let tid = c.u64().ok_or("truncated event header")?;
-        let len = c.u32().ok_or("truncated event header")? as usize;
-        let code = c.u16().ok_or("truncated event header")?;
-        let nparams = if v2 {
-            Some(c.u32().ok_or("truncated event header")? as usize)
-        } else {
-            None
-        };
-        let hdr = c.p - ev_start;
-        let ev = body
-            .get(ev_start..ev_start + len)
-            .ok_or_else(|| format!("event length {len} exceeds its block"))?;
-        if len < hdr {
-            return Err(format!("event length {len} is below the header size {hdr}"));
+            u16::from_le_bytes([x[0], x[1]]) as usize
+        })
+    };
+    // v1 events do not store nparams: take the largest count, from the
+    // event table's downwards, whose lengths account for the event exactly
+    // (libscap derives it the same way). The lengths are read once; a
+    // count of n uses the first n.
+    let max = match nparams {
+        Some(n) => n,
+        None => ((len - hdr) / lw).min(table::event_info(code).map_or(32, |e| e.params.len())),
+    };
+    let mut lens = smallvec::SmallVec::<[usize; 8]>::new();
+    for i in 0..max {
+        match len_at(i) {
+            Some(l) => lens.push(l),
+            None if nparams.is_some() => return Err("parameter lengths run past the event".into()),
+            None => break,
         }
-        let wide = LARGE_PAYLOAD.contains(&code);
-        let lw = if wide { 4 } else { 2 };
-        let len_at = |i: usize| -> Option<usize> {
-            let x = ev.get(hdr + lw * i..hdr + lw * (i + 1))?;
-            Some(if wide {
-                u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize
-            } else {
-                u16::from_le_bytes([x[0], x[1]]) as usize
-            })
-        };
-        // The lengths of `n` parameters add up to the rest of the event.
-        let fits = |n: usize| -> bool {
-            let mut sum = hdr + lw * n;
-            for i in 0..n {
-                match len_at(i) {
-                    Some(l) => sum = sum.saturating_add(l),
-                    None => return false,
-                }
-            }
-            sum == len
-        };
-        // v1 events do not store nparams: take the largest count, from the
-        // event table's downwards, whose lengths account for the event
-        // exactly (libscap derives it the same way).
-        let n = match nparams {
-            Some(n) => n,
-            None => (0..=((len - hdr) / lw)
-                .min(table::event_info(code).map_or(32, |e| e.params.len())))
+    }
+    let n = match nparams {
+        Some(n) => n,
+        None => {
+            // The event's size with n parameters.
+            let size = |n: usize| -> usize {
+                lens[..n]
+                    .iter()
+                    .fold(hdr + lw * n, |s, &l| s.saturating_add(l))
+            };
+            (0..=lens.len())
                 .rev()
-                .find(|&n| fits(n))
+                .find(|&n| size(n) == len)
                 .ok_or_else(|| {
                     format!("cannot split event type {code} of {len} bytes into parameters")
-                })?,
-        };
-        let mut total = 0usize;
-        let mut lens = smallvec::SmallVec::<[usize; 8]>::new();
-        for i in 0..n {
-            let l = len_at(i).ok_or("parameter lengths run past the event")?;
-            total = total.saturating_add(l);
-            lens.push(l);
+                })?
         }
-        let start = hdr + lw * n;
-        let data = ev
-            .get(start..start.saturating_add(total))
-            .ok_or("parameters run past the event")?;
-        let params = Params::new(data, lens);
-        self.events.push(RawEvent {
-            offset,
-            cpu,
-            flags,
-            ts,
-            tid,
-            code,
-            params,
+    };
+    lens.truncate(n);
+    let total = lens.iter().fold(0usize, |s, &l| s.saturating_add(l));
+    let start = hdr + lw * n;
+    let data = ev
+        .get(start..start.saturating_add(total))
+        .ok_or("parameters run past the event")?;
+    let params = Params::new(data, lens);
+    Ok(RawEvent {
+        offset,
+        cpu,
+        flags,
+        ts,
+        tid,
+        code,
+        params,
+    })
+}
+
+/// Whether an event belongs to a trace's prelude: the user and group
+/// records sysdig writes before the first call, and the records stored
+/// without a time (its container dump).
+fn prelude_event(e: &RawEvent) -> bool {
+    e.ts == 0
+        || table::event_info(e.code).is_some_and(|i| matches!(i.name, "useradded" | "groupadded"))
+}
+
+/// A `.scap` trace read as a stream, so that neither the file nor its
+/// events are held whole: the header (everything before the first event,
+/// which is all libscap reads as the trace's state: machine, process, fd
+/// and user lists), then the events one at a time.
+pub struct ScapStream<R> {
+    /// The header, and in `events` the prelude: the user and group records
+    /// and untimed records that open the trace, up to and including its
+    /// first timed event, so that the trace's start time and its users are
+    /// known before the rest is read. Problems found later are added to
+    /// `problems` as they are met.
+    pub head: ScapFile,
+    /// Process, fd, user and other non-event blocks met after the first
+    /// event: skipped, as libscap does (counted in `head.block_counts` too).
+    pub late_blocks: u64,
+    blocks: Blocks<R>,
+}
+
+impl ScapStream<Box<dyn Read + Send>> {
+    /// Opens a file (gzip or not) and reads its header and prelude. Fails
+    /// only when the file cannot be opened (or is not a regular file);
+    /// damage is reported in `head.problems`.
+    pub fn open(path: &std::path::Path, limits: &ReadLimits) -> std::io::Result<Self> {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
+        let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        // A gzip trace is inflated on its own thread, in large pieces, while
+        // this one parses and converts: inflating takes about as long as
+        // the rest of an import.
+        let r: Box<dyn Read + Send> = if gz {
+            Box::new(Inflated::spawn(r))
+        } else {
+            Box::new(r)
+        };
+        Ok(ScapStream::new(r, gz, limits))
+    }
+}
+
+/// The inflated bytes of a gzip stream, inflated on a thread of their own
+/// and handed over in pieces through a bounded channel (memory stays at a
+/// few pieces whatever the trace's size). An inflating error arrives after
+/// the bytes inflated before it. Dropping the reader stops the thread.
+struct Inflated {
+    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Inflated {
+    /// Bytes handed over at a time.
+    const PIECE: usize = 512 << 10;
+
+    fn spawn<R: std::io::BufRead + Send + 'static>(r: R) -> Inflated {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            let mut d = flate2::bufread::MultiGzDecoder::new(r);
+            loop {
+                let mut piece = vec![0u8; Inflated::PIECE];
+                let (n, err) = fill(&mut d, &mut piece);
+                piece.truncate(n);
+                if n > 0 && tx.send(Ok(piece)).is_err() {
+                    return;
+                }
+                if let Some(e) = err {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+                if n < Inflated::PIECE {
+                    return;
+                }
+            }
         });
-        Ok(())
+        Inflated {
+            rx,
+            cur: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for Inflated {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(piece)) => {
+                    self.cur = piece;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The thread finished: the end of the stream.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl<R: Read> ScapStream<R> {
+    /// Whether the trace is gzip-compressed.
+    pub fn gzip(&self) -> bool {
+        self.blocks.gz
+    }
+
+    /// Reads the header and the prelude from `r` (`gz`: a gzip decoder).
+    pub fn new(r: R, gz: bool, limits: &ReadLimits) -> ScapStream<R> {
+        let mut s = ScapStream {
+            head: ScapFile::default(),
+            late_blocks: 0,
+            blocks: Blocks::new(r, gz, *limits),
+        };
+        while let Some(e) = s.read(true) {
+            let last = !prelude_event(&e);
+            s.head.events.push(e);
+            if last {
+                break;
+            }
+        }
+        s
+    }
+
+    /// The next event after the prelude; `None` at the end of the trace or
+    /// at damage that stops reading (in `head.problems`).
+    pub fn next_event(&mut self) -> Option<RawEvent> {
+        self.read(false)
+    }
+
+    fn read(&mut self, header: bool) -> Option<RawEvent> {
+        loop {
+            let (ty, body, at) = match self.blocks.next_block()? {
+                Ok(b) => (b.ty, b.body, b.offset),
+                Err(e) => {
+                    self.head.problems.push(e);
+                    return None;
+                }
+            };
+            *self.head.block_counts.entry(ty).or_insert(0) += 1;
+            if let Some(&(_, flags, v2)) = block::EV.iter().find(|(t, _, _)| *t == ty) {
+                match parse_event(body, flags, v2, at) {
+                    Ok(e) => return Some(e),
+                    Err(reason) => self.head.problems.push(ScapError { offset: at, reason }),
+                }
+            } else if header && self.head.events.is_empty() {
+                if let Err(reason) = self.head.block(ty, body, at) {
+                    self.head.problems.push(ScapError { offset: at, reason });
+                }
+            } else {
+                self.late_blocks += 1;
+            }
+        }
     }
 }

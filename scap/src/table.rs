@@ -371,10 +371,21 @@ table! {
 
 /// The table entry of `code`, if this build knows it.
 pub fn event_info(code: u16) -> Option<&'static EventInfo> {
-    EVENTS
-        .binary_search_by_key(&code, |e| e.code)
-        .ok()
-        .map(|i| &EVENTS[i])
+    // Looked up for every event, several times: a direct index by code
+    // (the codes are dense, below 1024) instead of a search.
+    static BY_CODE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    let by_code = BY_CODE.get_or_init(|| {
+        let top = EVENTS.iter().map(|e| e.code).max().unwrap_or(0);
+        let mut t = vec![u16::MAX; usize::from(top) + 1];
+        for (i, e) in EVENTS.iter().enumerate() {
+            t[usize::from(e.code)] = i as u16;
+        }
+        t
+    });
+    match by_code.get(usize::from(code)) {
+        Some(&i) if i != u16::MAX => EVENTS.get(usize::from(i)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -166,3 +166,179 @@ fn event_table_agrees_with_libs() {
         "codes in the corpus without a table entry: {missing:?}"
     );
 }
+
+/// The events of a converted capture, flattened: each header (with its
+/// sequence number) and its encoded arguments.
+fn events_of(cap: &capture::Capture) -> Vec<(u64, capture::EventHeader, Vec<u8>)> {
+    let mut out = Vec::new();
+    for i in 0..cap.chunks().len() {
+        let ch = cap.load_chunk(i).expect("chunk");
+        for e in ch.events() {
+            out.push((e.seq, e.header(), e.args.to_vec()));
+        }
+    }
+    out
+}
+
+/// Reading a trace as a stream (what `run`, `info` and `import` do) yields
+/// what reading it whole yields: the same header, the same events in the
+/// same order, and no late blocks, on every corpus trace; and converting
+/// the stream (uncompressed, in memory) gives the same capture events,
+/// snapshot and report as converting the whole file.
+#[test]
+fn streaming_reads_and_converts_what_the_whole_file_reader_does() {
+    let Some(c) = corpus() else { return };
+    let inv = std::fs::read_to_string(c.join("INVENTORY.tsv")).expect("inventory");
+    let mut n = 0;
+    for line in inv.lines().skip(1) {
+        let path = line.split('\t').next().expect("path");
+        let file = c.join(path);
+        let whole = ScapFile::open(&file).expect("read");
+        let mut s = scap::ScapStream::open(&file, &scap::ReadLimits::default()).expect("open");
+        assert!(!s.head.events.is_empty(), "{path}: a prelude");
+        assert_eq!(s.head.version, whole.version, "{path}");
+        assert_eq!(s.head.machine, whole.machine, "{path}");
+        assert_eq!(s.head.processes, whole.processes, "{path}");
+        assert_eq!(s.head.fds, whole.fds, "{path}");
+        assert_eq!(s.head.accounts, whole.accounts, "{path}");
+        let mut events = std::mem::take(&mut s.head.events);
+        while let Some(e) = s.next_event() {
+            events.push(e);
+        }
+        assert!(s.head.problems.is_empty(), "{path}: {:?}", s.head.problems);
+        assert_eq!(s.late_blocks, 0, "{path}");
+        assert_eq!(s.head.block_counts, whole.block_counts, "{path}");
+        assert!(events == whole.events, "{path}: streamed events differ");
+
+        let streamed = scap::import::open(&file).expect("import");
+        let (bytes, _, rep) =
+            scap::import::convert(&whole, path, Vec::new(), path).expect("convert");
+        let converted =
+            capture::Capture::from_bytes(capture::Bytes::Owned(bytes), path).expect("open");
+        assert_eq!(
+            format!("{:?}", streamed.capture.snapshot().expect("snapshot")),
+            format!("{:?}", converted.snapshot().expect("snapshot")),
+            "{path}: snapshot"
+        );
+        assert_eq!(
+            streamed.capture.time_range(),
+            converted.time_range(),
+            "{path}"
+        );
+        assert!(
+            events_of(&streamed.capture) == events_of(&converted),
+            "{path}: converted events differ"
+        );
+        let r = &streamed.report;
+        assert_eq!(
+            (
+                r.scap_events,
+                r.written,
+                r.merged,
+                r.exits_alone,
+                r.entries_alone
+            ),
+            (
+                rep.scap_events,
+                rep.written,
+                rep.merged,
+                rep.exits_alone,
+                rep.entries_alone
+            ),
+            "{path}: report"
+        );
+        assert_eq!(r.entries_dropped, rep.entries_dropped, "{path}");
+        assert_eq!(r.internal, rep.internal, "{path}");
+        assert_eq!(r.unknown, rep.unknown, "{path}");
+        assert!(
+            r.origin == rep.origin && r.entry_origin == rep.entry_origin,
+            "{path}"
+        );
+        n += 1;
+    }
+    assert!(n >= 22, "{n} traces");
+}
+
+/// A cut gzip trace read as a stream (the inflating runs on its own
+/// thread) keeps every event before the cut and says where the gzip stream
+/// broke; the conversion keeps the same events and reports the problem.
+#[test]
+fn a_cut_gzip_trace_streams_every_event_before_the_cut() {
+    let Some(c) = corpus() else { return };
+    let raw = std::fs::read(c.join("bencer/k8s_node_capture.scap")).expect("read");
+    assert!(raw.starts_with(&[0x1f, 0x8b]), "gzip");
+    let dir = ferret_tests::scratch("scap-stream-cut");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let full = ScapFile::open(&c.join("bencer/k8s_node_capture.scap")).expect("open");
+    for frac in [3, 5, 9] {
+        let cut = dir.join(format!("cut{frac}.scap"));
+        std::fs::write(&cut, &raw[..raw.len() * frac / 10]).expect("write");
+        let whole = ScapFile::open(&cut).expect("open");
+        let mut s = scap::ScapStream::open(&cut, &scap::ReadLimits::default()).expect("open");
+        let mut events = std::mem::take(&mut s.head.events);
+        while let Some(e) = s.next_event() {
+            events.push(e);
+        }
+        assert_eq!(s.head.problems.len(), 1, "{:?}", s.head.problems);
+        assert!(
+            s.head.problems[0].reason.contains("gzip"),
+            "{:?}",
+            s.head.problems
+        );
+        assert_eq!(s.head.problems, whole.problems);
+        assert!(events.len() > 100 && events.len() < full.events.len());
+        assert!(events[..] == full.events[..events.len()]);
+        let imp = scap::import::open(&cut).expect("import");
+        assert_eq!(imp.problems, whole.problems);
+        assert_eq!(imp.report.scap_events, events.len() as u64);
+    }
+}
+
+/// A process list after the first event is skipped by the stream, as
+/// libscap does (it reads the lists once, before the events), and counted.
+#[test]
+fn a_header_block_after_the_first_event_is_skipped_and_counted() {
+    let Some(c) = corpus() else { return };
+    let (data, _) = scap::decompress(std::fs::read(c.join("falco/cat_write.scap")).expect("read"));
+    // Block boundaries: the process list and the first event block.
+    let (mut at, mut pl, mut first_ev) = (0usize, None, None);
+    while at + 8 <= data.len() {
+        let ty = u32::from_le_bytes(data[at..at + 4].try_into().expect("4"));
+        let len = u32::from_le_bytes(data[at + 4..at + 8].try_into().expect("4")) as usize;
+        if scap::block::PL.iter().any(|(t, _)| *t == ty) && pl.is_none() {
+            pl = Some(at..at + len);
+        }
+        if scap::block::EV.iter().any(|(t, _, _)| *t == ty) && first_ev.is_none() {
+            first_ev = Some(at..at + len);
+        }
+        at += len;
+    }
+    let (pl, ev) = (pl.expect("process list"), first_ev.expect("an event"));
+    let mut late = data[..ev.end].to_vec();
+    late.extend_from_slice(&data[pl.clone()]);
+    late.extend_from_slice(&data[ev.end..]);
+    let dir = ferret_tests::scratch("scap-late-block");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("late.scap");
+    std::fs::write(&f, &late).expect("write");
+    let whole = ScapFile::parse(&data);
+    let mut s = scap::ScapStream::open(&f, &scap::ReadLimits::default()).expect("open");
+    let mut events = std::mem::take(&mut s.head.events);
+    while let Some(e) = s.next_event() {
+        events.push(e);
+    }
+    assert_eq!(s.late_blocks, 1);
+    assert!(s.head.problems.is_empty(), "{:?}", s.head.problems);
+    assert_eq!(s.head.processes, whole.processes);
+    assert_eq!(events.len(), whole.events.len());
+    let shifted = pl.len() as u64;
+    for (a, b) in events.iter().zip(&whole.events) {
+        let off = if a.offset > ev.start as u64 {
+            b.offset + shifted
+        } else {
+            b.offset
+        };
+        assert_eq!((a.offset, a.ts, a.tid, a.code), (off, b.ts, b.tid, b.code));
+        assert_eq!(a.params, b.params);
+    }
+}

@@ -11,9 +11,7 @@ use outputs::queue::{Policy, Queued};
 use outputs::{Delivery, LineSink, Rendered, Sink};
 
 use crate::progress::Progress;
-use crate::{
-    add_scap_num, enabled_rules, open_input, output_options, parse_priority, SelectionArgs,
-};
+use crate::{add_scap_num, enabled_rules, output_options, parse_priority, SelectionArgs};
 
 /// Arguments of `analyzer run`.
 #[derive(clap::Args)]
@@ -174,6 +172,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
             a.threads
         );
     }
+    // The first input opens (a .scap trace is read and converted) while
+    // the configuration and rules load.
+    let plan = crate::plan_captures(&a.captures, a.quiet)?;
+    let mut first = plan.order.first().map(|&i| {
+        let path = a.captures[i].clone();
+        (i, std::thread::spawn(move || engine::source::open(&path)))
+    });
     // The Falco configuration, if any; flags override it.
     let cfg = match &a.config {
         Some(p) => Some(load_config(p, a.quiet)?),
@@ -311,11 +316,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut damaged = false;
     let mut done: Vec<Done> = Vec::new();
     let mut delivered_upto = 0;
-    let plan = crate::plan_captures(&a.captures, a.quiet)?;
     let mut ends: std::collections::HashMap<usize, engine::state::State> = Default::default();
     for &i in &plan.order {
         let path = &a.captures[i];
-        let (cap, scap_damaged, import) = open_input(path, a.quiet)?;
+        let opened = match first.take() {
+            Some((f, handle)) if f == i => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            other => {
+                first = other;
+                engine::source::open(path)
+            }
+        };
+        let (cap, scap_damaged, import) = crate::report_opened(path, opened, a.quiet)?;
         damaged |= scap_damaged;
         for p in cap.problems() {
             say!("analyzer: {p}");
