@@ -92,19 +92,20 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 
-    /// Follows `counter` (of `total`) on a background thread until the
+    /// Follows `counter` (of `total`, when known) on a background thread
+    /// until the
     /// returned guard is dropped; dropping it wakes the thread at once, so
     /// a short run never waits on the timer.
     pub fn follow(
         what: &'static str,
-        total: u64,
+        total: Option<u64>,
         enabled: bool,
         counter: Arc<AtomicU64>,
     ) -> Follow {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let s2 = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut p = Progress::new(what, Some(total), enabled);
+            let mut p = Progress::new(what, total, enabled);
             while !s2.load(Ordering::Acquire) {
                 p.tick(counter.load(Ordering::Relaxed), "");
                 std::thread::park_timeout(Duration::from_millis(100));

@@ -49,5 +49,5 @@ pub use reader::{Bytes, Capture, EventRef, IndexSource, LoadedChunk};
 pub use schema::{CaptureMeta, Snapshot};
 pub use verify::{verify, VerifyReport};
 pub use writer::{
-    CaptureWriter, CaptureWriterBuilder, EventHeader, FinishSummary, Sink, WriterStats,
+    CaptureWriter, CaptureWriterBuilder, EventHeader, FinishSummary, SealedChunk, Sink, WriterStats,
 };

@@ -908,7 +908,7 @@ impl Capture {
             )));
         }
         let buf = self.decode_payload(at, &h).map_err(err)?;
-        LoadedChunk::validate(buf, i, &h).map_err(err)
+        LoadedChunk::validate(buf, i, h.event_count, h.first_seq).map_err(err)
     }
 
     /// Calls `f` on every event in file order, loading chunks one at a time.
@@ -935,17 +935,31 @@ pub struct LoadedChunk {
 }
 
 impl LoadedChunk {
-    fn validate(buf: AlignedVec, index: usize, h: &FrameHeader) -> Result<LoadedChunk, FrameFault> {
+    /// A chunk a writer sealed and handed over
+    /// ([`crate::CaptureWriterBuilder::hand_over_chunks`]), validated as a
+    /// chunk read from a file is (the frame's hash aside: it never left
+    /// memory).
+    pub fn from_sealed(s: crate::writer::SealedChunk, name: &str) -> Result<LoadedChunk> {
+        let index = s.index;
+        LoadedChunk::validate(s.payload, index, s.event_count, s.first_seq)
+            .map_err(|f| Error::at(name, Some(index), 0, f))
+    }
+
+    fn validate(
+        buf: AlignedVec,
+        index: usize,
+        event_count: u32,
+        first_seq: u64,
+    ) -> Result<LoadedChunk, FrameFault> {
         let c = rkyv::access::<ArchivedChunk, rkyv::rancor::Error>(&buf)
             .map_err(|e| FrameFault::Archive(e.to_string()))?;
         let n = c.kind.len();
-        if n != h.event_count as usize {
+        if n != event_count as usize {
             return Err(FrameFault::Columns(format!(
-                "{n} events, header says {}",
-                h.event_count
+                "{n} events, header says {event_count}"
             )));
         }
-        if c.first_seq.to_native() != h.first_seq {
+        if c.first_seq.to_native() != first_seq {
             return Err(FrameFault::Columns(
                 "first sequence number differs from header".into(),
             ));
@@ -1010,6 +1024,12 @@ impl LoadedChunk {
         // SAFETY: `buf` was validated by `rkyv::access` in `validate`, and it is
         // never mutated afterwards (no method hands out `&mut`).
         unsafe { rkyv::access_unchecked::<ArchivedChunk>(&self.buf) }
+    }
+
+    /// Memory the loaded chunk takes: its columns and the per-event
+    /// timestamp and argument offset the reader adds.
+    pub fn cost(&self) -> u64 {
+        self.buf.len() as u64 + 12 * self.ts.len() as u64
     }
 
     /// The chunk's position in the capture.

@@ -74,6 +74,7 @@ pub struct CaptureWriterBuilder {
     chunk_span_ns: u64,
     zstd_level: i32,
     compress: bool,
+    hand_over: bool,
     sync_on_seal: bool,
     output: crate::outfile::OutputOptions,
 }
@@ -86,6 +87,7 @@ impl Default for CaptureWriterBuilder {
             chunk_span_ns: 1_000_000_000,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             compress: true,
+            hand_over: false,
             sync_on_seal: false,
             output: crate::outfile::OutputOptions::default(),
         }
@@ -131,6 +133,15 @@ impl CaptureWriterBuilder {
     /// decompressing again cost more than the memory they save.
     pub fn compress(mut self, yes: bool) -> Self {
         self.compress = yes;
+        self
+    }
+
+    /// Whether to keep each sealed chunk's columns for the caller to take
+    /// ([`CaptureWriter::take_sealed`]), so that a consumer evaluates the
+    /// chunks while the capture is still being written (an import analysed
+    /// as it converts). Off by default.
+    pub fn hand_over_chunks(mut self, yes: bool) -> Self {
+        self.hand_over = yes;
         self
     }
 
@@ -214,6 +225,7 @@ impl CaptureWriterBuilder {
             compressor,
             zbuf: Vec::new(),
             rbuf: rkyv::util::AlignedVec::new(),
+            sealed: Vec::new(),
             stats: WriterStats::default(),
         };
         let meta_bytes = rkyv::to_bytes::<rkyv::rancor::Error>(meta)
@@ -356,7 +368,22 @@ pub struct CaptureWriter<W: Sink> {
     compressor: zstd::bulk::Compressor<'static>,
     zbuf: Vec<u8>,
     rbuf: rkyv::util::AlignedVec,
+    sealed: Vec<SealedChunk>,
     stats: WriterStats,
+}
+
+/// A chunk's columns as the writer sealed them, handed over to a consumer
+/// ([`CaptureWriterBuilder::hand_over_chunks`]); open it with
+/// [`crate::LoadedChunk::from_sealed`].
+pub struct SealedChunk {
+    /// Its position in the capture.
+    pub index: usize,
+    /// Its events.
+    pub event_count: u32,
+    /// The sequence number of its first event.
+    pub first_seq: u64,
+    /// The serialized columns.
+    pub payload: rkyv::util::AlignedVec,
 }
 
 /// Bytes of fixed columns per event, for the chunk size bound.
@@ -491,9 +518,26 @@ impl<W: Sink> CaptureWriter<W> {
             ts_max: self.ts_max,
             kinds: self.kinds,
         };
-        let written = self.write_frame(FrameKind::Chunk, &bytes, fs);
-        self.rbuf = bytes;
-        let (offset, frame_len, raw_len) = written?;
+        let (offset, frame_len, raw_len) = match self.write_frame(FrameKind::Chunk, &bytes, fs) {
+            Ok(w) => w,
+            Err(e) => {
+                self.rbuf = bytes;
+                return Err(e);
+            }
+        };
+        if self.opts.hand_over {
+            // The columns go to the caller; the next chunk starts a buffer
+            // of the same size.
+            self.rbuf.reserve(bytes.len());
+            self.sealed.push(SealedChunk {
+                index: self.entries.len(),
+                event_count: self.chunk.len() as u32,
+                first_seq: self.chunk.first_seq,
+                payload: bytes,
+            });
+        } else {
+            self.rbuf = bytes;
+        }
         self.entries.push(ChunkEntry {
             offset,
             frame_len,
@@ -559,6 +603,12 @@ impl<W: Sink> CaptureWriter<W> {
         self.stats.file_bytes = self.chain.offset();
         self.stats.raw_bytes += raw.len() as u64;
         Ok((at, frame_len, raw.len() as u32))
+    }
+
+    /// The chunks sealed since the last call, in order (always empty
+    /// unless [`CaptureWriterBuilder::hand_over_chunks`]).
+    pub fn take_sealed(&mut self) -> Vec<SealedChunk> {
+        std::mem::take(&mut self.sealed)
     }
 
     /// Counters so far.

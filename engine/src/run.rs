@@ -195,25 +195,61 @@ pub fn run_from(
     opts: &RunOptions,
     start: Option<State>,
 ) -> (RunResult, State) {
-    let t0 = Instant::now();
     let facts = CaptureFacts {
         source: opts.source.clone(),
         ..CaptureFacts::of(cap, "")
     };
+    run_with(rules, opts, |par, task| {
+        replay_chunks_from(cap, facts, par, start, task)
+    })
+}
+
+/// [`run`] on chunks as they come (a conversion handing over each chunk as
+/// it seals it: [`scap::import::open_converting`]), starting from the
+/// capture's start `snapshot`, with the facts its `meta` gives: the rules
+/// run while the chunks are still being made. Also returns the state after
+/// the last event.
+pub fn run_feed(
+    feed: std::sync::mpsc::Receiver<capture::Result<LoadedChunk>>,
+    snapshot: &capture::Snapshot,
+    meta: &capture::CaptureMeta,
+    rules: &[CompiledRule],
+    opts: &RunOptions,
+) -> (RunResult, State) {
+    let facts = CaptureFacts {
+        anchor: meta.boot_time_unix_ns,
+        hostname: meta.hostname.as_str().into(),
+        source: opts.source.clone(),
+    };
+    let start = State::from_snapshot(snapshot);
+    run_with(rules, opts, |par, task| {
+        replay_feed(feed, start, facts, par, task)
+    })
+}
+
+/// The alerts of `rules` over a replay (`replay` runs the task on every
+/// chunk and gives the results in chunk order, and the end state).
+fn run_with(
+    rules: &[CompiledRule],
+    opts: &RunOptions,
+    replay: impl FnOnce(&ParOptions, &ChunkTask<'_>) -> (ParResult<(Vec<Alert>, u64)>, State),
+) -> (RunResult, State) {
+    let t0 = Instant::now();
     let index = RuleIndex::new(rules, opts.matching);
     let par = ParOptions {
         threads: opts.threads,
         decode_budget: opts.decode_budget,
         progress: opts.progress.clone(),
     };
-    let (done, end) = replay_chunks_from(cap, facts, &par, start, |_, chunk, mut replay| {
+    let task = |_: usize, chunk: &LoadedChunk, mut replay: Replay| {
         let mut alerts = Vec::new();
         let mut ev = index.evaluator();
         for e in chunk.events() {
             replay.evaluate(&e, &mut ev, &mut alerts);
         }
         (alerts, replay.truncated_args())
-    });
+    };
+    let (done, end) = replay(&par, &task);
     let mut alerts = Vec::new();
     let mut truncated = 0;
     for (a, t) in done.results.into_iter().flatten() {
@@ -232,6 +268,9 @@ pub fn run_from(
     };
     (res, end)
 }
+
+/// The rules' task on one chunk: its alerts and its truncated arguments.
+type ChunkTask<'a> = dyn Fn(usize, &LoadedChunk, Replay) -> (Vec<Alert>, u64) + Sync + 'a;
 
 /// How [`replay_chunks`] runs.
 #[derive(Clone, Debug)]
@@ -300,28 +339,62 @@ pub fn replay_chunks_from<R: Send>(
         .num_threads(opts.threads)
         .build()
         .ok();
-    let work = || replay_chunks_inner(cap, facts, opts, start, &task);
+    let first = match start {
+        Some(s) => s,
+        None => State::from_snapshot(&cap.snapshot().ok().flatten().unwrap_or_default()),
+    };
+    let mut i = 0;
+    let next = |wait: &mut dyn FnMut(u64)| {
+        let entry = cap.chunks().get(i)?;
+        wait(chunk_cost(entry));
+        i += 1;
+        Some(cap.load_chunk(i - 1))
+    };
+    let work = || replay_chunks_inner(next, first, facts, opts, &task);
     match pool {
         Some(p) => p.install(work),
         None => work(),
     }
 }
 
-fn replay_chunks_inner<R: Send>(
-    cap: &Capture,
+/// [`replay_chunks_from`] on chunks as they come (`feed`: a conversion
+/// handing over each chunk as it seals it, see
+/// [`scap::import::open_converting`]), starting from `start`: the state
+/// pass takes each chunk as it arrives, so the replay runs while the
+/// chunks are still being made. The feed bounds memory itself (a bounded
+/// channel); the decoding budget does not apply.
+pub fn replay_feed<R: Send>(
+    feed: std::sync::mpsc::Receiver<capture::Result<LoadedChunk>>,
+    start: State,
     facts: CaptureFacts,
     opts: &ParOptions,
-    start: Option<State>,
+    task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
+) -> (ParResult<R>, State) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .ok();
+    let next = move |_: &mut dyn FnMut(u64)| feed.recv().ok();
+    let work = || replay_chunks_inner(next, start, facts, opts, &task);
+    match pool {
+        Some(p) => p.install(work),
+        None => work(),
+    }
+}
+
+/// The state pass and the tasks, over the chunks `next` gives in order
+/// (`None` at the end); `next` calls its argument with a chunk's memory
+/// cost before loading it, to wait until the budget allows.
+fn replay_chunks_inner<R: Send>(
+    mut next: impl FnMut(&mut dyn FnMut(u64)) -> Option<capture::Result<LoadedChunk>> + Send,
+    first: State,
+    facts: CaptureFacts,
+    opts: &ParOptions,
     task: &(impl Fn(usize, &LoadedChunk, Replay) -> R + Sync),
 ) -> (ParResult<R>, State) {
-    let snapshot = cap.snapshot().ok().flatten().unwrap_or_default();
-    let first = match start {
-        Some(s) => s,
-        None => State::from_snapshot(&snapshot),
-    };
     let last: Mutex<Option<State>> = Mutex::new(None);
-    let n = cap.chunks().len();
-    let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
+    let seen = AtomicU64::new(0);
     let gaps = Mutex::new(Vec::new());
     let chunk_errors = Mutex::new(Vec::new());
     let events = AtomicU64::new(0);
@@ -332,20 +405,23 @@ fn replay_chunks_inner<R: Send>(
     rayon::scope(|s| {
         s.spawn(|s| {
             let mut state = Replay::from_state(first, facts.clone());
-            for i in 0..n {
-                // Memory: wait (running queued tasks on this thread) until
-                // the chunk fits in the budget.
-                let cost = chunk_cost(&cap.chunks()[i]);
-                loop {
-                    let held = in_flight_bytes.load(Ordering::Acquire);
-                    if held == 0 || held + cost <= opts.decode_budget {
-                        break;
-                    }
-                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        std::thread::sleep(Duration::from_micros(200));
-                    }
+            // Memory: wait (running queued tasks on this thread) until a
+            // chunk of this cost fits in the budget.
+            let mut wait = |cost: u64| loop {
+                let held = in_flight_bytes.load(Ordering::Acquire);
+                if held == 0 || held + cost <= opts.decode_budget {
+                    break;
                 }
-                let chunk = match cap.load_chunk(i) {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            };
+            let mut i = 0;
+            while let Some(loaded) = next(&mut wait) {
+                i += 1;
+                let i = i - 1;
+                seen.fetch_add(1, Ordering::Relaxed);
+                let chunk = match loaded {
                     Ok(c) => Arc::new(c),
                     Err(err) => {
                         chunk_errors
@@ -363,6 +439,7 @@ fn replay_chunks_inner<R: Send>(
                         std::thread::sleep(Duration::from_micros(200));
                     }
                 }
+                let cost = chunk.cost();
                 in_flight.fetch_add(1, Ordering::AcqRel);
                 in_flight_bytes.fetch_add(cost, Ordering::AcqRel);
                 let checkpoint = state.clone();
@@ -375,7 +452,10 @@ fn replay_chunks_inner<R: Send>(
                 );
                 s.spawn(move |_| {
                     let r = task(i, &c2, checkpoint);
-                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((i, r));
                     events.fetch_add(c2.len() as u64, Ordering::Relaxed);
                     if let Some(p) = &opts.progress {
                         p.fetch_add(c2.len() as u64, Ordering::Relaxed);
@@ -397,11 +477,12 @@ fn replay_chunks_inner<R: Send>(
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .unwrap_or_default();
+    let mut by_chunk: Vec<Option<R>> = (0..seen.into_inner()).map(|_| None).collect();
+    for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        by_chunk[i] = Some(r);
+    }
     let par = ParResult {
-        results: results
-            .into_iter()
-            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-            .collect(),
+        results: by_chunk,
         events: events.into_inner(),
         chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
         gaps: gaps.into_inner().unwrap_or_else(|p| p.into_inner()),

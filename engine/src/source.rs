@@ -1,6 +1,7 @@
 //! What the engine reads: Ferret captures, sysdig/Falco `.scap` traces
 //! (plain or gzip), converted in memory ([`scap::import`]) so that every
-//! consumer works on them unchanged, and several sources analysed as one
+//! consumer works on them unchanged (and, for a run, evaluated while they
+//! convert: [`open_streaming`]), and several sources analysed as one
 //! ([`run_merged`](crate::run::run_merged) merges their alerts by time).
 
 use std::io::Read;
@@ -44,9 +45,21 @@ pub fn is_scap(path: &Path) -> bool {
 /// Opens a Ferret capture or a .scap trace.
 pub fn open(path: &Path) -> Result<Opened, SourceError> {
     if is_scap(path) {
-        let imp = scap::import::open(path)?;
-        let shown = path.display();
+        Ok(Opened::imported(path, scap::import::open(path)?))
+    } else {
         Ok(Opened {
+            capture: Capture::open(path)?,
+            scap_problems: Vec::new(),
+            import: None,
+        })
+    }
+}
+
+impl Opened {
+    /// A .scap trace's conversion as an opened source.
+    pub fn imported(path: &Path, imp: scap::import::Imported) -> Opened {
+        let shown = path.display();
+        Opened {
             capture: imp.capture,
             scap_problems: imp
                 .problems
@@ -54,13 +67,27 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
                 .map(|p| format!("{shown}: {p} (the events before it are kept)"))
                 .collect(),
             import: Some(imp.report),
-        })
+        }
+    }
+}
+
+/// A source being opened: a Ferret capture (open), or a .scap trace
+/// converting on a thread of its own, whose chunks can be evaluated as the
+/// conversion seals them ([`crate::run::run_feed`]).
+pub enum Opening {
+    /// A Ferret capture, open.
+    Ready(Box<Opened>),
+    /// A .scap trace, converting.
+    Converting(scap::import::Converting),
+}
+
+/// Opens a Ferret capture, or starts converting a .scap trace (its header
+/// is read here, the rest on the conversion's thread).
+pub fn open_streaming(path: &Path) -> Result<Opening, SourceError> {
+    if is_scap(path) {
+        Ok(Opening::Converting(scap::import::open_converting(path)?))
     } else {
-        Ok(Opened {
-            capture: Capture::open(path)?,
-            scap_problems: Vec::new(),
-            import: None,
-        })
+        Ok(Opening::Ready(Box::new(open(path)?)))
     }
 }
 

@@ -1358,7 +1358,7 @@ pub fn convert_with<W: capture::Sink>(
 /// is read, so memory holds only the calls waiting for their exit and
 /// what the writer buffers. Problems reading the trace stay in
 /// `scap.head.problems` (the events before each are converted).
-pub fn convert_stream<R: std::io::Read, W: capture::Sink>(
+pub fn convert_stream<R: std::io::BufRead, W: capture::Sink>(
     scap: &mut crate::ScapStream<R>,
     source: &str,
     out: W,
@@ -1367,15 +1367,43 @@ pub fn convert_stream<R: std::io::Read, W: capture::Sink>(
 ) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
     let meta = meta(&scap.head, source);
     let snap = snapshot(&scap.head);
-    let mut w = writer.build(out, name, &meta, Some(&snap))?;
+    convert_events(scap, &meta, &snap, out, name, writer, &mut |_| true)
+}
+
+/// The events half of [`convert_stream`]: `sealed` is given each chunk as
+/// the writer seals it (when the writer hands them over) and answers
+/// whether to go on.
+fn convert_events<R: std::io::BufRead, W: capture::Sink>(
+    scap: &mut crate::ScapStream<R>,
+    meta: &CaptureMeta,
+    snap: &Snapshot,
+    out: W,
+    name: &str,
+    writer: capture::CaptureWriterBuilder,
+    sealed: &mut dyn FnMut(capture::SealedChunk) -> bool,
+) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
+    let mut w = writer.build(out, name, meta, Some(snap))?;
     let mut conv = Converter::new(&scap.head);
+    // Whether the consumer of the sealed chunks wants more.
+    let mut hand_over = |w: &mut CaptureWriter<W>| {
+        let mut go_on = true;
+        for c in w.take_sealed() {
+            go_on &= sealed(c);
+        }
+        go_on
+    };
     for e in std::mem::take(&mut scap.head.events) {
         conv.event(Cow::Owned(e), &mut w)?;
     }
     while let Some(e) = scap.next_event() {
         conv.event(Cow::Owned(e), &mut w)?;
+        if !hand_over(&mut w) {
+            break;
+        }
     }
     let (report, end) = conv.finish();
+    w.seal()?;
+    hand_over(&mut w);
     let (out, summary) = w.finish(end.unwrap_or(meta.start_unix_ns))?;
     Ok((out, summary, report))
 }
@@ -1418,43 +1446,146 @@ pub const IN_MEMORY_RAW_LIMIT: u64 = 256 << 20;
 /// Reads and converts the .scap file at `path` in memory, so that `run`,
 /// `info` and the TUI open sysdig and Falco traces directly.
 pub fn open(path: &std::path::Path) -> Result<Imported, OpenError> {
-    let shown = path.display().to_string();
-    let mut scap =
-        crate::ScapStream::open(path, &crate::ReadLimits::default()).map_err(|source| {
-            OpenError::Read {
-                path: shown.clone(),
-                source,
-            }
+    let mut t = Trace::open(path)?;
+    let (meta, snap) = (meta(&t.scap.head, &t.shown), snapshot(&t.scap.head));
+    t.convert(&meta, &snap, None)
+}
+
+/// A .scap trace opened for an in-memory conversion.
+struct Trace {
+    scap: crate::ScapStream<Box<dyn std::io::BufRead + Send>>,
+    shown: String,
+    /// The converted size expected.
+    estimate: u64,
+}
+
+impl Trace {
+    fn open(path: &std::path::Path) -> Result<Trace, OpenError> {
+        let shown = path.display().to_string();
+        let scap =
+            crate::ScapStream::open(path, &crate::ReadLimits::default()).map_err(|source| {
+                OpenError::Read {
+                    path: shown.clone(),
+                    source,
+                }
+            })?;
+        // A Ferret event takes about a quarter of its scap entry and exit,
+        // and gzip shrinks a trace about 7 times.
+        let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
+        let estimate = if scap.gzip() {
+            on_disk.saturating_mul(2)
+        } else {
+            on_disk / 4
+        };
+        Ok(Trace {
+            scap,
+            shown,
+            estimate,
+        })
+    }
+
+    fn convert(
+        &mut self,
+        meta: &CaptureMeta,
+        snap: &Snapshot,
+        sealed: Option<&mut dyn FnMut(capture::SealedChunk) -> bool>,
+    ) -> Result<Imported, OpenError> {
+        let shown = &self.shown;
+        let conv = |source| OpenError::Convert {
+            path: shown.clone(),
+            source: Box::new(source),
+        };
+        // Stored uncompressed unless that would take much memory: the
+        // capture is read once, so compressing it costs time for nothing.
+        let writer = if self.estimate <= IN_MEMORY_RAW_LIMIT {
+            capture::CaptureWriterBuilder::new().compress(false)
+        } else {
+            capture::CaptureWriterBuilder::new().zstd_level(1)
+        };
+        let out = Vec::with_capacity(self.estimate.min(IN_MEMORY_RAW_LIMIT) as usize);
+        let writer = writer.hand_over_chunks(sealed.is_some());
+        let (bytes, _, report) = convert_events(
+            &mut self.scap,
+            meta,
+            snap,
+            out,
+            shown,
+            writer,
+            sealed.unwrap_or(&mut |_| true),
+        )
+        .map_err(conv)?;
+        let capture =
+            capture::Capture::from_bytes(capture::Bytes::Owned(bytes), shown).map_err(conv)?;
+        Ok(Imported {
+            capture,
+            report,
+            problems: std::mem::take(&mut self.scap.head.problems),
+        })
+    }
+}
+
+/// A .scap trace converting in memory on a thread of its own, its chunks
+/// handed over as they are sealed, so that a consumer evaluates them while
+/// the rest of the trace is still being read ([`open_converting`]).
+pub struct Converting {
+    /// The trace's header as a capture's: its metadata and start snapshot,
+    /// sent once the conversion's thread has read them (closed without
+    /// them when the trace cannot be read: [`ConversionEnd::wait`] says
+    /// why).
+    pub header: std::sync::mpsc::Receiver<(CaptureMeta, Snapshot)>,
+    /// The converted chunks in order, each opened; the channel closes when
+    /// the conversion ends (or fails). It holds two chunks at most: the
+    /// conversion waits for its consumer.
+    pub chunks: std::sync::mpsc::Receiver<capture::Result<capture::LoadedChunk>>,
+    /// The end of the conversion.
+    pub done: ConversionEnd,
+}
+
+/// The end of a [`Converting`] conversion.
+pub struct ConversionEnd(std::thread::JoinHandle<Result<Imported, OpenError>>);
+
+impl ConversionEnd {
+    /// Waits for the conversion to end: the converted capture (every chunk
+    /// of which went through the chunks' channel, unless its receiver was
+    /// dropped), its report and the trace's problems; or why the trace
+    /// could not be read or converted.
+    pub fn wait(self) -> Result<Imported, OpenError> {
+        self.0
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// Starts converting the .scap file at `path` in memory on a thread of its
+/// own, which reads the trace's header too (see [`Converting`]): this
+/// returns at once. Dropping the receiver of the chunks stops the
+/// conversion early.
+pub fn open_converting(path: &std::path::Path) -> Result<Converting, OpenError> {
+    let (htx, header) = std::sync::mpsc::sync_channel(1);
+    let (tx, chunks) = std::sync::mpsc::sync_channel(2);
+    let file = path.to_path_buf();
+    let convert = move || {
+        let mut t = Trace::open(&file)?;
+        let (meta, snap) = (meta(&t.scap.head, &t.shown), snapshot(&t.scap.head));
+        let _ = htx.send((meta.clone(), snap.clone()));
+        let name = t.shown.clone();
+        t.convert(
+            &meta,
+            &snap,
+            Some(&mut |c| tx.send(capture::LoadedChunk::from_sealed(c, &name)).is_ok()),
+        )
+    };
+    let handle = std::thread::Builder::new()
+        .name("scap-convert".into())
+        .spawn(convert)
+        .map_err(|source| OpenError::Read {
+            path: path.display().to_string(),
+            source,
         })?;
-    let conv = |source| OpenError::Convert {
-        path: shown.clone(),
-        source: Box::new(source),
-    };
-    // Stored uncompressed unless that would take much memory: the capture
-    // is read once, so compressing it costs time for nothing. A Ferret
-    // event takes about a quarter of its scap entry and exit, and gzip
-    // shrinks a trace about 7 times.
-    let on_disk = std::fs::metadata(path).map_or(0, |m| m.len());
-    let gz = scap.gzip();
-    let estimate = if gz {
-        on_disk.saturating_mul(2)
-    } else {
-        on_disk / 4
-    };
-    let writer = if estimate <= IN_MEMORY_RAW_LIMIT {
-        capture::CaptureWriterBuilder::new().compress(false)
-    } else {
-        capture::CaptureWriterBuilder::new().zstd_level(1)
-    };
-    let out = Vec::with_capacity(estimate.min(IN_MEMORY_RAW_LIMIT) as usize);
-    let (bytes, _, report) =
-        convert_stream(&mut scap, &shown, out, &shown, writer).map_err(conv)?;
-    let capture =
-        capture::Capture::from_bytes(capture::Bytes::Owned(bytes), &shown).map_err(conv)?;
-    Ok(Imported {
-        capture,
-        report,
-        problems: scap.head.problems,
+    Ok(Converting {
+        header,
+        chunks,
+        done: ConversionEnd(handle),
     })
 }
 

@@ -8,14 +8,18 @@
 //! flags, normal and large) as raw events: timestamp, thread, type code and
 //! the parameter byte slices. Interpreting event codes and parameters (the
 //! event table) and mapping them onto Ferret's capture model is the job of the
-//! importer built on top of this crate.
+//! importer ([`import`]).
+//!
+//! A trace is read whole ([`ScapFile`]) or as a stream ([`ScapStream`]: the
+//! header, then one event at a time, gzip inflated on a thread of its own),
+//! which is how every import reads it: memory does not grow with the trace.
 //!
 //! Bad input never panics: a damaged or cut file yields every block read
 //! before the damage and a [`ScapError`] naming the offset. Unknown block
 //! types are counted and skipped.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 /// A problem in a `.scap` file, with its byte offset (in the decompressed
 /// stream for gzip files).
@@ -410,11 +414,17 @@ impl ScapFile {
 
     /// [`ScapFile::open`] with other limits.
     pub fn open_with(path: &std::path::Path, limits: &ReadLimits) -> std::io::Result<ScapFile> {
-        use std::io::BufRead;
         let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
         let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         Ok(if gz {
-            ScapFile::parse_reader(flate2::read::MultiGzDecoder::new(r), true, limits)
+            ScapFile::parse_reader(
+                std::io::BufReader::with_capacity(
+                    256 << 10,
+                    flate2::bufread::MultiGzDecoder::new(r),
+                ),
+                true,
+                limits,
+            )
         } else {
             ScapFile::parse_reader(r, false, limits)
         })
@@ -455,10 +465,21 @@ pub struct Blocks<R> {
     limits: ReadLimits,
     at: u64,
     buf: Vec<u8>,
+    /// Bytes of the reader's buffer the last block was read from in place,
+    /// to consume before reading on.
+    in_place: usize,
     done: bool,
 }
 
-impl<R: Read> Blocks<R> {
+/// Where a block read lies.
+enum Read1 {
+    /// In the reader's own buffer (not yet consumed).
+    InPlace(u32, usize),
+    /// Copied into `buf`.
+    Copied(u32, usize),
+}
+
+impl<R: BufRead> Blocks<R> {
     /// Blocks read from `r` (`gz`: a gzip decoder, whose errors are
     /// reported as such).
     pub fn new(r: R, gz: bool, limits: ReadLimits) -> Blocks<R> {
@@ -468,42 +489,55 @@ impl<R: Read> Blocks<R> {
             limits,
             at: 0,
             buf: Vec::new(),
+            in_place: 0,
             done: false,
         }
     }
 
-    /// The next block; `None` at the end, an error (after which reading stops) at
-    /// damage.
+    /// The next block; `None` at the end, an error (after which reading
+    /// stops) at damage. A block that lies whole in the reader's buffer is
+    /// read there, without a copy.
     pub fn next_block(&mut self) -> Option<Result<Block<'_>, ScapError>> {
         if self.done {
             return None;
         }
-        match self.read() {
-            Ok(Some((ty, len))) => {
-                let at = self.at;
-                self.at += len as u64;
-                Some(Ok(Block {
-                    ty,
-                    body: &self.buf[8..len - 4],
-                    offset: at,
-                }))
+        self.r.consume(std::mem::take(&mut self.in_place));
+        let at = self.at;
+        let (ty, len, body) = match self.read() {
+            Ok(Some(Read1::InPlace(ty, len))) => {
+                self.in_place = len;
+                // The buffer is not consumed: the same bytes come back.
+                match self.r.fill_buf() {
+                    Ok(b) if b.len() >= len => (ty, len, &b[8..len - 4]),
+                    _ => {
+                        self.done = true;
+                        return Some(Err(ScapError {
+                            offset: at,
+                            reason: "read error: the reader's buffer changed".into(),
+                        }));
+                    }
+                }
             }
+            Ok(Some(Read1::Copied(ty, len))) => (ty, len, &self.buf[8..len - 4]),
             Ok(None) => {
                 self.done = true;
-                None
+                return None;
             }
             Err(reason) => {
                 self.done = true;
-                Some(Err(ScapError {
-                    offset: self.at,
-                    reason,
-                }))
+                return Some(Err(ScapError { offset: at, reason }));
             }
-        }
+        };
+        self.at += len as u64;
+        Some(Ok(Block {
+            ty,
+            body,
+            offset: at,
+        }))
     }
 
-    /// Reads one block into `buf`: its type and length.
-    fn read(&mut self) -> Result<Option<(u32, usize)>, String> {
+    /// Reads one block: its type and length, and where it lies.
+    fn read(&mut self) -> Result<Option<Read1>, String> {
         let (at, gz, limits) = (self.at, self.gz, self.limits);
         let stream_err = |e: std::io::Error| -> String {
             if gz {
@@ -517,7 +551,25 @@ impl<R: Read> Blocks<R> {
                 "stopped after {at} bytes: the reading limit (ReadLimits::max_bytes)"
             ));
         }
+        // Most blocks lie whole in the reader's buffer: look there first.
         let mut hdr = [0u8; 8];
+        let avail = match self.r.fill_buf() {
+            Ok(b) => b,
+            Err(e) => return Err(stream_err(e)),
+        };
+        let peeked = avail.len() >= 8;
+        if peeked {
+            hdr.copy_from_slice(&avail[..8]);
+        }
+        let (ty, len) = (
+            u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]),
+            u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize,
+        );
+        if peeked && (12..=avail.len()).contains(&len) && at > 0 {
+            check_block(ty, len, at, &limits)?;
+            check_trailer(&avail[..len])?;
+            return Ok(Some(Read1::InPlace(ty, len)));
+        }
         match fill(&mut self.r, &mut hdr) {
             (0, None) if at == 0 => return Err("empty file: not a .scap capture".into()),
             (0, None) => return Ok(None),
@@ -533,20 +585,7 @@ impl<R: Read> Blocks<R> {
         }
         let ty = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
         let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
-        if at == 0 && ty != block::SHB {
-            return Err(format!(
-                "no section header block at the start (block type {ty:#x}): not a .scap capture"
-            ));
-        }
-        if len < 12 || len % 4 != 0 && ty != block::SHB {
-            return Err(format!("invalid block length {len} for block type {ty:#x}"));
-        }
-        if len > limits.max_block {
-            return Err(format!(
-                "block of type {ty:#x} declares {len} bytes, more than the {} a block may have",
-                limits.max_block
-            ));
-        }
+        check_block(ty, len, at, &limits)?;
         // The buffer only grows (no zeroing of every block).
         let blk = &mut self.buf;
         if blk.len() < len {
@@ -565,15 +604,42 @@ impl<R: Read> Blocks<R> {
                 })
             }
         }
-        let tail =
-            u32::from_le_bytes([blk[len - 4], blk[len - 3], blk[len - 2], blk[len - 1]]) as usize;
-        if tail != len {
-            return Err(format!(
-                "block trailer length {tail} differs from header length {len}"
-            ));
-        }
-        Ok(Some((ty, len)))
+        check_trailer(blk)?;
+        Ok(Some(Read1::Copied(ty, len)))
     }
+}
+
+/// A block header's type and length checked: the section header first, a
+/// sane length within the limit.
+fn check_block(ty: u32, len: usize, at: u64, limits: &ReadLimits) -> Result<(), String> {
+    if at == 0 && ty != block::SHB {
+        return Err(format!(
+            "no section header block at the start (block type {ty:#x}): not a .scap capture"
+        ));
+    }
+    if len < 12 || len % 4 != 0 && ty != block::SHB {
+        return Err(format!("invalid block length {len} for block type {ty:#x}"));
+    }
+    if len > limits.max_block {
+        return Err(format!(
+            "block of type {ty:#x} declares {len} bytes, more than the {} a block may have",
+            limits.max_block
+        ));
+    }
+    Ok(())
+}
+
+/// A whole block's trailer repeats its length.
+fn check_trailer(blk: &[u8]) -> Result<(), String> {
+    let len = blk.len();
+    let tail =
+        u32::from_le_bytes([blk[len - 4], blk[len - 3], blk[len - 2], blk[len - 1]]) as usize;
+    if tail != len {
+        return Err(format!(
+            "block trailer length {tail} differs from header length {len}"
+        ));
+    }
+    Ok(())
 }
 
 impl ScapFile {
@@ -585,7 +651,7 @@ impl ScapFile {
 
     /// Parses a `.scap` stream block by block (`gz`: the stream is a gzip
     /// decoder, whose errors are reported as such).
-    pub fn parse_reader(r: impl Read, gz: bool, limits: &ReadLimits) -> ScapFile {
+    pub fn parse_reader(r: impl BufRead, gz: bool, limits: &ReadLimits) -> ScapFile {
         let mut f = ScapFile::default();
         let mut blocks = Blocks::new(r, gz, *limits);
         loop {
@@ -972,26 +1038,29 @@ pub struct ScapStream<R> {
     /// and untimed records that open the trace, up to and including its
     /// first timed event, so that the trace's start time and its users are
     /// known before the rest is read. Problems found later are added to
-    /// `problems` as they are met.
+    /// `problems` as they are met; `block_counts` is complete once the
+    /// stream has ended.
     pub head: ScapFile,
     /// Process, fd, user and other non-event blocks met after the first
     /// event: skipped, as libscap does (counted in `head.block_counts` too).
     pub late_blocks: u64,
     blocks: Blocks<R>,
+    /// Blocks of one type in a row not yet added to `head.block_counts`
+    /// (counted there once the run ends: an entry per block costs).
+    run: (u32, u64),
 }
 
-impl ScapStream<Box<dyn Read + Send>> {
+impl ScapStream<Box<dyn BufRead + Send>> {
     /// Opens a file (gzip or not) and reads its header and prelude. Fails
     /// only when the file cannot be opened (or is not a regular file);
     /// damage is reported in `head.problems`.
     pub fn open(path: &std::path::Path, limits: &ReadLimits) -> std::io::Result<Self> {
-        use std::io::BufRead;
         let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
         let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
         // A gzip trace is inflated on its own thread, in large pieces, while
         // this one parses and converts: inflating takes about as long as
         // the rest of an import.
-        let r: Box<dyn Read + Send> = if gz {
+        let r: Box<dyn BufRead + Send> = if gz {
             Box::new(Inflated::spawn(r))
         } else {
             Box::new(r)
@@ -1006,6 +1075,8 @@ impl ScapStream<Box<dyn Read + Send>> {
 /// the bytes inflated before it. Dropping the reader stops the thread.
 struct Inflated {
     rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    /// Pieces read, back to the thread to be filled again.
+    back: std::sync::mpsc::Sender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
 }
@@ -1014,28 +1085,39 @@ impl Inflated {
     /// Bytes handed over at a time.
     const PIECE: usize = 512 << 10;
 
-    fn spawn<R: std::io::BufRead + Send + 'static>(r: R) -> Inflated {
+    fn spawn<R: BufRead + Send + 'static>(r: R) -> Inflated {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        std::thread::spawn(move || {
+        let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+        let sender = tx.clone();
+        let inflate = move || {
             let mut d = flate2::bufread::MultiGzDecoder::new(r);
             loop {
-                let mut piece = vec![0u8; Inflated::PIECE];
+                let mut piece = spare.try_recv().unwrap_or_default();
+                piece.resize(Inflated::PIECE, 0);
                 let (n, err) = fill(&mut d, &mut piece);
                 piece.truncate(n);
-                if n > 0 && tx.send(Ok(piece)).is_err() {
+                if n > 0 && sender.send(Ok(piece)).is_err() {
                     return;
                 }
                 if let Some(e) = err {
-                    let _ = tx.send(Err(e));
+                    let _ = sender.send(Err(e));
                     return;
                 }
                 if n < Inflated::PIECE {
                     return;
                 }
             }
-        });
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("scap-inflate".into())
+            .spawn(inflate)
+        {
+            let e = std::io::Error::new(e.kind(), format!("cannot start inflating: {e}"));
+            let _ = tx.send(Err(e));
+        }
         Inflated {
             rx,
+            back,
             cur: Vec::new(),
             pos: 0,
         }
@@ -1044,25 +1126,37 @@ impl Inflated {
 
 impl Read for Inflated {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(Ok(piece)) => {
-                    self.cur = piece;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                // The thread finished: the end of the stream.
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
+        let have = self.fill_buf()?;
+        let n = buf.len().min(have.len());
+        buf[..n].copy_from_slice(&have[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
 
-impl<R: Read> ScapStream<R> {
+impl BufRead for Inflated {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(piece)) => {
+                    let used = std::mem::replace(&mut self.cur, piece);
+                    let _ = self.back.send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                // The thread finished: the end of the stream.
+                Err(_) => break,
+            }
+        }
+        Ok(&self.cur[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.cur.len());
+    }
+}
+
+impl<R: BufRead> ScapStream<R> {
     /// Whether the trace is gzip-compressed.
     pub fn gzip(&self) -> bool {
         self.blocks.gz
@@ -1074,6 +1168,7 @@ impl<R: Read> ScapStream<R> {
             head: ScapFile::default(),
             late_blocks: 0,
             blocks: Blocks::new(r, gz, *limits),
+            run: (0, 0),
         };
         while let Some(e) = s.read(true) {
             let last = !prelude_event(&e);
@@ -1093,14 +1188,28 @@ impl<R: Read> ScapStream<R> {
 
     fn read(&mut self, header: bool) -> Option<RawEvent> {
         loop {
-            let (ty, body, at) = match self.blocks.next_block()? {
-                Ok(b) => (b.ty, b.body, b.offset),
-                Err(e) => {
-                    self.head.problems.push(e);
+            let counts = &mut self.head.block_counts;
+            let (ty, body, at) = match self.blocks.next_block() {
+                Some(Ok(b)) => (b.ty, b.body, b.offset),
+                end => {
+                    if self.run.1 > 0 {
+                        *counts.entry(self.run.0).or_insert(0) += self.run.1;
+                        self.run.1 = 0;
+                    }
+                    if let Some(Err(e)) = end {
+                        self.head.problems.push(e);
+                    }
                     return None;
                 }
             };
-            *self.head.block_counts.entry(ty).or_insert(0) += 1;
+            if self.run.1 > 0 && self.run.0 == ty {
+                self.run.1 += 1;
+            } else {
+                if self.run.1 > 0 {
+                    *counts.entry(self.run.0).or_insert(0) += self.run.1;
+                }
+                self.run = (ty, 1);
+            }
             if let Some(&(_, flags, v2)) = block::EV.iter().find(|(t, _, _)| *t == ty) {
                 match parse_event(body, flags, v2, at) {
                     Ok(e) => return Some(e),

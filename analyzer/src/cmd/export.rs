@@ -112,7 +112,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let res = {
             let _p = Progress::follow(
                 "export: events",
-                cap.event_count(),
+                Some(cap.event_count()),
                 !a.quiet,
                 counter.clone(),
             );
@@ -182,7 +182,7 @@ fn scap(a: &Args) -> Result<ExitCode> {
         let (rep, _) = {
             let _p = Progress::follow(
                 "export: events",
-                cap.event_count(),
+                Some(cap.event_count()),
                 !a.quiet,
                 counter.clone(),
             );
@@ -290,7 +290,7 @@ fn ocsf(a: &Args) -> Result<ExitCode> {
         let res = {
             let _p = Progress::follow(
                 "export: events",
-                cap.event_count(),
+                Some(cap.event_count()),
                 !a.quiet,
                 counter.clone(),
             );

@@ -54,11 +54,15 @@ fn import(
     let scap_bytes = std::fs::metadata(trace)
         .with_context(|| format!("{}", trace.display()))?
         .len();
-    let s = scap::ScapFile::open(trace).with_context(|| format!("{}", trace.display()))?;
+    // Read as a stream: memory holds the header and the calls waiting for
+    // their exit, whatever the trace's size.
+    let mut stream = scap::ScapStream::open(trace, &scap::ReadLimits::default())
+        .with_context(|| format!("{}", trace.display()))?;
     // Nothing of a .scap was read (empty, or another kind of file): no
     // output is written.
-    if s.block_counts.is_empty() {
-        let why = s
+    if stream.head.block_counts.is_empty() && stream.head.events.is_empty() {
+        let why = stream
+            .head
             .problems
             .first()
             .map(|p| p.reason.clone())
@@ -67,7 +71,14 @@ fn import(
     }
     let file = capture::outfile::create(dest, output_options(force), &[trace])?;
     let name = dest.display().to_string();
-    let (_, summary, rep) = scap::import::convert(&s, &trace.display().to_string(), file, &name)?;
+    let (_, summary, rep) = scap::import::convert_stream(
+        &mut stream,
+        &trace.display().to_string(),
+        file,
+        &name,
+        capture::CaptureWriterBuilder::new(),
+    )?;
+    let s = &stream.head;
     let secs = t0.elapsed().as_secs_f64();
     let out_bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
     let rate = rep.scap_events as f64 / secs.max(1e-9);

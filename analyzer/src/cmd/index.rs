@@ -83,7 +83,7 @@ pub fn open(
     let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     opts.progress = Some(counter.clone());
     let (ix, report) = {
-        let _p = Progress::follow("index: events", total, !quiet, counter);
+        let _p = Progress::follow("index: events", Some(total), !quiet, counter);
         EventIndex::open_or_build(captures, &opts)?
     };
     if let (Some(r), false) = (&report, quiet) {

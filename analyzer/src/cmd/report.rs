@@ -90,7 +90,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let res = {
             let _p = Progress::follow(
                 "rules: events",
-                cap.event_count(),
+                Some(cap.event_count()),
                 !a.quiet,
                 counter.clone(),
             );

@@ -172,13 +172,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
             a.threads
         );
     }
-    // The first input opens (a .scap trace is read and converted) while
-    // the configuration and rules load.
+    // The first input opens while the configuration and rules load: a
+    // .scap trace starts converting on a thread of its own (the rules then
+    // run on its chunks as the conversion seals them).
     let plan = crate::plan_captures(&a.captures, a.quiet)?;
-    let mut first = plan.order.first().map(|&i| {
-        let path = a.captures[i].clone();
-        (i, std::thread::spawn(move || engine::source::open(&path)))
-    });
+    let mut first = plan
+        .order
+        .first()
+        .map(|&i| (i, engine::source::open_streaming(&a.captures[i])));
     // The Falco configuration, if any; flags override it.
     let cfg = match &a.config {
         Some(p) => Some(load_config(p, a.quiet)?),
@@ -319,22 +320,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut ends: std::collections::HashMap<usize, engine::state::State> = Default::default();
     for &i in &plan.order {
         let path = &a.captures[i];
-        let opened = match first.take() {
-            Some((f, handle)) if f == i => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        let opening = match first.take() {
+            Some((f, o)) if f == i => o,
             other => {
                 first = other;
-                engine::source::open(path)
+                engine::source::open_streaming(path)
             }
-        };
-        let (cap, scap_damaged, import) = crate::report_opened(path, opened, a.quiet)?;
-        damaged |= scap_damaged;
-        for p in cap.problems() {
-            say!("analyzer: {p}");
-            damaged = true;
-        }
-        let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
+        }?;
         let opts = engine::run::RunOptions {
             matching,
             threads: a.threads,
@@ -343,25 +335,59 @@ pub fn run(a: Args) -> Result<ExitCode> {
             ..Default::default()
         };
         counter.store(0, std::sync::atomic::Ordering::Relaxed);
-        let res = {
-            let _progress = Progress::follow(
-                "rules: events",
-                cap.event_count(),
-                !a.quiet,
-                counter.clone(),
-            );
-            let start = plan.continues[i]
-                .and_then(|prev| ends.remove(&prev))
-                .map(|st| {
-                    let snap = cap.snapshot().ok().flatten().unwrap_or_default();
-                    st.continue_with(&snap)
-                });
-            let (res, end) = engine::run::run_from(&cap, &rules, &opts, start);
-            if plan.has_next[i] {
-                ends.insert(i, end);
+        let (res, cap, import) = match opening {
+            engine::source::Opening::Ready(o) => {
+                let (cap, scap_damaged, import) = crate::report_opened(path, Ok(*o), a.quiet)?;
+                damaged |= scap_damaged;
+                for p in cap.problems() {
+                    say!("analyzer: {p}");
+                    damaged = true;
+                }
+                let _progress = Progress::follow(
+                    "rules: events",
+                    Some(cap.event_count()),
+                    !a.quiet,
+                    counter.clone(),
+                );
+                let start = plan.continues[i]
+                    .and_then(|prev| ends.remove(&prev))
+                    .map(|st| {
+                        let snap = cap.snapshot().ok().flatten().unwrap_or_default();
+                        st.continue_with(&snap)
+                    });
+                let (res, end) = engine::run::run_from(&cap, &rules, &opts, start);
+                if plan.has_next[i] {
+                    ends.insert(i, end);
+                }
+                (res, cap, import)
             }
-            res
+            // A .scap trace (never a segment of a rotated recording): the
+            // rules run on each chunk as the conversion seals it.
+            engine::source::Opening::Converting(c) => {
+                // No header: the trace could not be read (the wait says why).
+                let res = c.header.recv().ok().map(|(meta, snapshot)| {
+                    let _progress =
+                        Progress::follow("rules: events", None, !a.quiet, counter.clone());
+                    engine::run::run_feed(c.chunks, &snapshot, &meta, &rules, &opts).0
+                });
+                let opened = c
+                    .done
+                    .wait()
+                    .map(|imp| engine::source::Opened::imported(path, imp))
+                    .map_err(engine::source::SourceError::from);
+                let (cap, scap_damaged, import) = crate::report_opened(path, opened, a.quiet)?;
+                let Some(res) = res else {
+                    anyhow::bail!("{}: the conversion gave no header", path.display());
+                };
+                damaged |= scap_damaged;
+                for p in cap.problems() {
+                    say!("analyzer: {p}");
+                    damaged = true;
+                }
+                (res, cap, import)
+            }
         };
+        let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
         for e in &res.chunk_errors {
             say!("analyzer: skipped damaged chunk: {e}");
             damaged = true;
