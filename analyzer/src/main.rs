@@ -203,18 +203,29 @@ fn report_opened(
     quiet: bool,
 ) -> Result<(Capture, bool, Option<scap::import::ImportReport>)> {
     let o = opened?;
-    for p in &o.scap_problems {
+    let damaged = report_scap(path, &o.scap_problems, o.import.as_ref(), quiet);
+    Ok((o.capture, damaged, o.import))
+}
+
+/// Says a .scap trace's problems and (unless `quiet`) its import; whether
+/// it was damaged.
+fn report_scap(
+    path: &std::path::Path,
+    problems: &[String],
+    import: Option<&scap::import::ImportReport>,
+    quiet: bool,
+) -> bool {
+    for p in problems {
         say!("analyzer: {p}");
     }
-    if let (Some(r), false) = (&o.import, quiet) {
+    if let (Some(r), false) = (import, quiet) {
         say!(
             "analyzer: {}: {}",
             path.display(),
             engine::source::import_line(r)
         );
     }
-    let damaged = !o.scap_problems.is_empty();
-    Ok((o.capture, damaged, o.import))
+    !problems.is_empty()
 }
 
 /// Adds `scap_evt_num`, sysdig's number for the event at `seq` of a

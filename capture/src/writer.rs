@@ -40,6 +40,14 @@ impl<W: Sink> Sink for io::BufWriter<W> {
     }
 }
 
+/// Bytes written nowhere: a writer whose chunks are only handed over
+/// ([`CaptureWriterBuilder::hand_over_chunks`]).
+impl Sink for io::Sink {
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Sink for Vec<u8> {
     fn sync(&mut self) -> io::Result<()> {
         Ok(())

@@ -241,13 +241,14 @@ fn run_with(
         decode_budget: opts.decode_budget,
         progress: opts.progress.clone(),
     };
-    let task = |_: usize, chunk: &LoadedChunk, mut replay: Replay| {
+    let task = |_: usize, chunk: &LoadedChunk, replay: &mut Replay| {
         let mut alerts = Vec::new();
         let mut ev = index.evaluator();
+        let before = replay.truncated_args();
         for e in chunk.events() {
             replay.evaluate(&e, &mut ev, &mut alerts);
         }
-        (alerts, replay.truncated_args())
+        (alerts, replay.truncated_args() - before)
     };
     let (done, end) = replay(&par, &task);
     let mut alerts = Vec::new();
@@ -270,7 +271,7 @@ fn run_with(
 }
 
 /// The rules' task on one chunk: its alerts and its truncated arguments.
-type ChunkTask<'a> = dyn Fn(usize, &LoadedChunk, Replay) -> (Vec<Alert>, u64) + Sync + 'a;
+type ChunkTask<'a> = dyn Fn(usize, &LoadedChunk, &mut Replay) -> (Vec<Alert>, u64) + Sync + 'a;
 
 /// How [`replay_chunks`] runs.
 #[derive(Clone, Debug)]
@@ -318,7 +319,7 @@ pub fn replay_chunks<R: Send>(
     cap: &Capture,
     facts: CaptureFacts,
     opts: &ParOptions,
-    task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
+    task: impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync,
 ) -> ParResult<R> {
     replay_chunks_from(cap, facts, opts, None, task).0
 }
@@ -333,7 +334,7 @@ pub fn replay_chunks_from<R: Send>(
     facts: CaptureFacts,
     opts: &ParOptions,
     start: Option<State>,
-    task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
+    task: impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync,
 ) -> (ParResult<R>, State) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -368,7 +369,7 @@ pub fn replay_feed<R: Send>(
     start: State,
     facts: CaptureFacts,
     opts: &ParOptions,
-    task: impl Fn(usize, &LoadedChunk, Replay) -> R + Sync,
+    task: impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync,
 ) -> (ParResult<R>, State) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -390,7 +391,7 @@ fn replay_chunks_inner<R: Send>(
     first: State,
     facts: CaptureFacts,
     opts: &ParOptions,
-    task: &(impl Fn(usize, &LoadedChunk, Replay) -> R + Sync),
+    task: &(impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync),
 ) -> (ParResult<R>, State) {
     let last: Mutex<Option<State>> = Mutex::new(None);
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
@@ -401,6 +402,9 @@ fn replay_chunks_inner<R: Send>(
     let in_flight = std::sync::atomic::AtomicUsize::new(0);
     let in_flight_bytes = AtomicU64::new(0);
     let limit = 2 * rayon::current_num_threads().max(1);
+    if rayon::current_num_threads() <= 1 {
+        return replay_sequential(next, first, facts, opts, task);
+    }
 
     rayon::scope(|s| {
         s.spawn(|s| {
@@ -451,7 +455,8 @@ fn replay_chunks_inner<R: Send>(
                     &events,
                 );
                 s.spawn(move |_| {
-                    let r = task(i, &c2, checkpoint);
+                    let mut checkpoint = checkpoint;
+                    let r = task(i, &c2, &mut checkpoint);
                     results
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -488,6 +493,49 @@ fn replay_chunks_inner<R: Send>(
         gaps: gaps.into_inner().unwrap_or_else(|p| p.into_inner()),
     };
     (par, end)
+}
+
+/// [`replay_chunks_inner`] on one thread: each chunk's task replays it
+/// from the state the previous chunk left, so the state is applied once
+/// (no state pass, no checkpoints); same results.
+fn replay_sequential<R: Send>(
+    mut next: impl FnMut(&mut dyn FnMut(u64)) -> Option<capture::Result<LoadedChunk>> + Send,
+    first: State,
+    facts: CaptureFacts,
+    opts: &ParOptions,
+    task: &(impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync),
+) -> (ParResult<R>, State) {
+    let mut replay = Replay::from_state(first, facts);
+    let mut par = ParResult {
+        results: Vec::new(),
+        events: 0,
+        chunk_errors: Vec::new(),
+        gaps: Vec::new(),
+    };
+    // One chunk at a time: the budget never waits.
+    while let Some(loaded) = next(&mut |_| {}) {
+        let i = par.results.len();
+        let chunk = match loaded {
+            Ok(c) => c,
+            Err(err) => {
+                par.chunk_errors.push(err);
+                par.results.push(None);
+                continue;
+            }
+        };
+        par.gaps.extend(
+            chunk
+                .events()
+                .filter(|e| e.kind == capture::kind::id::LOSS)
+                .map(|e| Gap::of(&e)),
+        );
+        par.results.push(Some(task(i, &chunk, &mut replay)));
+        par.events += chunk.len() as u64;
+        if let Some(p) = &opts.progress {
+            p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        }
+    }
+    (par, replay.state().clone())
 }
 
 /// The alerts of several runs (several captures analysed as one: rotated

@@ -58,17 +58,21 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
 impl Opened {
     /// A .scap trace's conversion as an opened source.
     pub fn imported(path: &Path, imp: scap::import::Imported) -> Opened {
-        let shown = path.display();
         Opened {
             capture: imp.capture,
-            scap_problems: imp
-                .problems
-                .iter()
-                .map(|p| format!("{shown}: {p} (the events before it are kept)"))
-                .collect(),
+            scap_problems: scap_problems(path, &imp.problems),
             import: Some(imp.report),
         }
     }
+}
+
+/// Problems reading a .scap trace, as said to a user.
+pub fn scap_problems(path: &Path, problems: &[scap::ScapError]) -> Vec<String> {
+    let shown = path.display();
+    problems
+        .iter()
+        .map(|p| format!("{shown}: {p} (the events before it are kept)"))
+        .collect()
 }
 
 /// A source being opened: a Ferret capture (open), or a .scap trace
@@ -81,11 +85,14 @@ pub enum Opening {
     Converting(scap::import::Converting),
 }
 
-/// Opens a Ferret capture, or starts converting a .scap trace (its header
-/// is read here, the rest on the conversion's thread).
-pub fn open_streaming(path: &Path) -> Result<Opening, SourceError> {
+/// Opens a Ferret capture, or starts converting a .scap trace on a thread
+/// of its own (which reads its header too); the converted capture is kept
+/// when `keep` (for what needs it whole once the rules ran).
+pub fn open_streaming(path: &Path, keep: bool) -> Result<Opening, SourceError> {
     if is_scap(path) {
-        Ok(Opening::Converting(scap::import::open_converting(path)?))
+        Ok(Opening::Converting(scap::import::open_converting(
+            path, keep,
+        )?))
     } else {
         Ok(Opening::Ready(Box::new(open(path)?)))
     }

@@ -59,8 +59,9 @@ fn fed(
     trace: &Path,
     rules: &[CompiledRule],
     threads: usize,
-) -> (RunResult, scap::import::Imported) {
-    let c = scap::import::open_converting(trace).expect("open");
+    keep: bool,
+) -> (RunResult, scap::import::Converted) {
+    let c = scap::import::open_converting(trace, keep).expect("open");
     let (meta, snapshot) = c.header.recv().expect("header");
     let opts = RunOptions {
         threads,
@@ -82,17 +83,31 @@ fn a_trace_evaluated_as_it_converts_alerts_as_its_finished_conversion() {
         let trace = c.join("scap").join(rel);
         let imp = scap::import::open(&trace).expect("import");
         let whole = run(&imp.capture, &rules, &RunOptions::default());
-        for threads in [1, 2] {
-            let (res, conv) = fed(&trace, &rules, threads);
+        for (threads, keep) in [(1, true), (2, true), (1, false), (2, false)] {
+            let (res, conv) = fed(&trace, &rules, threads, keep);
             assert_eq!(shown(&res), shown(&whole), "{rel}, {threads} thread(s)");
-            assert_eq!(
-                conv.capture.event_count(),
-                imp.capture.event_count(),
-                "{rel}"
-            );
+            match (&conv.capture, keep) {
+                (Some(cap), true) => assert_eq!(
+                    cap.event_count(),
+                    imp.capture.event_count(),
+                    "{rel}: the kept conversion"
+                ),
+                (None, false) => {}
+                (c, _) => panic!("{rel}: kept {keep} but capture {}", c.is_some()),
+            }
             assert_eq!(conv.report.origin, imp.report.origin, "{rel}");
             assert!(conv.problems.is_empty(), "{rel}: {:?}", conv.problems);
         }
+        // The sequential replay (one thread) agrees with the parallel one.
+        let one = run(
+            &imp.capture,
+            &rules,
+            &RunOptions {
+                threads: 1,
+                ..RunOptions::default()
+            },
+        );
+        assert_eq!(shown(&one), shown(&whole), "{rel}: one thread");
         traces += 1;
         alerts += whole.alerts.len();
     }
@@ -116,7 +131,7 @@ fn a_cut_trace_evaluated_as_it_converts_keeps_the_alerts_of_its_intact_events() 
     let imp = scap::import::open(&cut).expect("import");
     assert!(!imp.problems.is_empty(), "the cut is reported");
     let whole = run(&imp.capture, &rules, &RunOptions::default());
-    let (res, conv) = fed(&cut, &rules, 0);
+    let (res, conv) = fed(&cut, &rules, 0, false);
     assert_eq!(shown(&res), shown(&whole));
     assert_eq!(conv.problems, imp.problems);
     assert!(res.events > 10_000, "{} events before the cut", res.events);
@@ -128,17 +143,17 @@ fn a_consumer_that_stops_early_stops_the_conversion() {
     let src = c.join("scap/bencer/k8s_node_capture.scap");
     let full = scap::import::open(&src).expect("import");
     assert!(full.capture.chunks().len() > 4, "several chunks");
-    let conv = scap::import::open_converting(&src).expect("open");
+    let conv = scap::import::open_converting(&src, true).expect("open");
     let (_, snapshot) = conv.header.recv().expect("header");
     assert!(!snapshot.processes.is_empty());
     let first = conv.chunks.recv().expect("a chunk").expect("valid");
     assert_eq!(first.index(), 0);
     drop(conv.chunks);
     let end = conv.done.wait().expect("ends");
+    let kept = end.capture.expect("kept").event_count();
     assert!(
-        end.capture.event_count() < full.capture.event_count(),
-        "stopped early: {} of {} events",
-        end.capture.event_count(),
+        kept < full.capture.event_count(),
+        "stopped early: {kept} of {} events",
         full.capture.event_count()
     );
 }
@@ -149,7 +164,7 @@ fn a_file_that_is_not_a_trace_gives_no_header_and_says_why() {
     std::fs::create_dir_all(&dir).expect("dir");
     let f = dir.join("bad.scap");
     std::fs::write(&f, b"\x1f\x8bnot really gzip").expect("write");
-    let conv = scap::import::open_converting(&f).expect("starts");
+    let conv = scap::import::open_converting(&f, false).expect("starts");
     // A damaged stream still yields a header of nothing and a problem.
     let header = conv.header.recv();
     let done = conv.done.wait();
@@ -159,7 +174,7 @@ fn a_file_that_is_not_a_trace_gives_no_header_and_says_why() {
         (h, d) => panic!("header {:?} but end {:?}", h.is_ok(), d.is_ok()),
     }
     let missing = dir.join("missing.scap");
-    let conv = scap::import::open_converting(&missing).expect("starts");
+    let conv = scap::import::open_converting(&missing, false).expect("starts");
     assert!(conv.header.recv().is_err(), "no header for a missing file");
     let e = conv.done.wait().err().expect("an error");
     assert!(e.to_string().contains("missing.scap"), "{e}");

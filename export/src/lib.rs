@@ -385,7 +385,7 @@ pub fn export<W: Write + Send>(
     };
     let written = std::thread::scope(|scope| {
         let writer = scope.spawn(move || write_in_order(rx, sink));
-        let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
+        let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, replay| {
             let mut b = ChunkRows::new(c.len());
             for (pos, e) in c.events().enumerate() {
                 let num = e.seq + 1;

@@ -667,7 +667,7 @@ pub fn export_ocsf<W: Write + Send>(
             }
             Ok(rows)
         });
-        let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, mut replay| {
+        let done = engine::run::replay_chunks(cap, facts, &par, |chunk, c, replay| {
             let mut pending: [Vec<Value>; 3] = Default::default();
             let mut out: [Vec<RecordBatch>; 3] = Default::default();
             let mut failed: Option<String> = None;

@@ -432,7 +432,7 @@ impl EventIndex {
                 progress: opts.progress.clone(),
                 ..Default::default()
             };
-            let done = engine::run::replay_chunks(&cap, facts, &par, |chunk, c, mut replay| {
+            let done = engine::run::replay_chunks(&cap, facts, &par, |chunk, c, replay| {
                 let mut task = Task::new(&shared, &writer);
                 let mut evs = Vec::with_capacity(c.len());
                 for e in c.events() {

@@ -190,7 +190,7 @@ pub fn gather(cap: &Capture, source: &str, threads: usize, bin_ns: u64) -> Activ
         cap,
         CaptureFacts::of(cap, source),
         &opts,
-        |_, chunk, mut replay| {
+        |_, chunk, replay| {
             let mut a = Activity::default();
             let mut last = (u64::MAX, 0u64);
             for e in chunk.events() {

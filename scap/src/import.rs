@@ -1490,6 +1490,23 @@ impl Trace {
         snap: &Snapshot,
         sealed: Option<&mut dyn FnMut(capture::SealedChunk) -> bool>,
     ) -> Result<Imported, OpenError> {
+        let c = self.convert_kept(meta, snap, true, sealed)?;
+        Ok(Imported {
+            capture: c.capture.expect("kept"),
+            report: c.report,
+            problems: c.problems,
+        })
+    }
+
+    /// Converts the rest of the trace; the capture is kept in memory when
+    /// `keep` (else its chunks only go to `sealed`).
+    fn convert_kept(
+        &mut self,
+        meta: &CaptureMeta,
+        snap: &Snapshot,
+        keep: bool,
+        sealed: Option<&mut dyn FnMut(capture::SealedChunk) -> bool>,
+    ) -> Result<Converted, OpenError> {
         let shown = &self.shown;
         let conv = |source| OpenError::Convert {
             path: shown.clone(),
@@ -1497,31 +1514,47 @@ impl Trace {
         };
         // Stored uncompressed unless that would take much memory: the
         // capture is read once, so compressing it costs time for nothing.
-        let writer = if self.estimate <= IN_MEMORY_RAW_LIMIT {
+        let writer = if self.estimate <= IN_MEMORY_RAW_LIMIT || !keep {
             capture::CaptureWriterBuilder::new().compress(false)
         } else {
             capture::CaptureWriterBuilder::new().zstd_level(1)
         };
-        let out = Vec::with_capacity(self.estimate.min(IN_MEMORY_RAW_LIMIT) as usize);
         let writer = writer.hand_over_chunks(sealed.is_some());
-        let (bytes, _, report) = convert_events(
-            &mut self.scap,
-            meta,
-            snap,
-            out,
-            shown,
-            writer,
-            sealed.unwrap_or(&mut |_| true),
-        )
-        .map_err(conv)?;
+        let mut all = |_| true;
+        let sealed = sealed.unwrap_or(&mut all);
+        let problems = |t: &mut Trace| std::mem::take(&mut t.scap.head.problems);
+        if !keep {
+            let (_, _, report) =
+                convert_events(&mut self.scap, meta, snap, std::io::sink(), shown, writer, sealed)
+                    .map_err(conv)?;
+            return Ok(Converted {
+                capture: None,
+                report,
+                problems: problems(self),
+            });
+        }
+        let out = Vec::with_capacity(self.estimate.min(IN_MEMORY_RAW_LIMIT) as usize);
+        let (bytes, _, report) =
+            convert_events(&mut self.scap, meta, snap, out, shown, writer, sealed).map_err(conv)?;
         let capture =
             capture::Capture::from_bytes(capture::Bytes::Owned(bytes), shown).map_err(conv)?;
-        Ok(Imported {
-            capture,
+        Ok(Converted {
+            capture: Some(capture),
             report,
-            problems: std::mem::take(&mut self.scap.head.problems),
+            problems: problems(self),
         })
     }
+}
+
+/// What a conversion that handed its chunks over leaves
+/// ([`ConversionEnd::wait`]).
+pub struct Converted {
+    /// The converted capture, when it was kept (see [`open_converting`]).
+    pub capture: Option<capture::Capture>,
+    /// What the conversion did.
+    pub report: ImportReport,
+    /// Problems reading the trace (events before each were kept).
+    pub problems: Vec<crate::ScapError>,
 }
 
 /// A .scap trace converting in memory on a thread of its own, its chunks
@@ -1542,25 +1575,26 @@ pub struct Converting {
 }
 
 /// The end of a [`Converting`] conversion.
-pub struct ConversionEnd(std::thread::JoinHandle<Result<Imported, OpenError>>);
+pub struct ConversionEnd(std::thread::JoinHandle<Result<Converted, OpenError>>);
 
 impl ConversionEnd {
-    /// Waits for the conversion to end: the converted capture (every chunk
-    /// of which went through the chunks' channel, unless its receiver was
-    /// dropped), its report and the trace's problems; or why the trace
-    /// could not be read or converted.
-    pub fn wait(self) -> Result<Imported, OpenError> {
+    /// Waits for the conversion to end: the converted capture if it was
+    /// kept (every chunk of which went through the chunks' channel, unless
+    /// its receiver was dropped), the report and the trace's problems; or
+    /// why the trace could not be read or converted.
+    pub fn wait(self) -> Result<Converted, OpenError> {
         self.0
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 
-/// Starts converting the .scap file at `path` in memory on a thread of its
-/// own, which reads the trace's header too (see [`Converting`]): this
-/// returns at once. Dropping the receiver of the chunks stops the
+/// Starts converting the .scap file at `path` on a thread of its own, which
+/// reads the trace's header too (see [`Converting`]): this returns at once.
+/// The converted capture is kept in memory when `keep` (the chunks go to
+/// the channel either way). Dropping the receiver of the chunks stops the
 /// conversion early.
-pub fn open_converting(path: &std::path::Path) -> Result<Converting, OpenError> {
+pub fn open_converting(path: &std::path::Path, keep: bool) -> Result<Converting, OpenError> {
     let (htx, header) = std::sync::mpsc::sync_channel(1);
     let (tx, chunks) = std::sync::mpsc::sync_channel(2);
     let file = path.to_path_buf();
@@ -1569,9 +1603,10 @@ pub fn open_converting(path: &std::path::Path) -> Result<Converting, OpenError> 
         let (meta, snap) = (meta(&t.scap.head, &t.shown), snapshot(&t.scap.head));
         let _ = htx.send((meta.clone(), snap.clone()));
         let name = t.shown.clone();
-        t.convert(
+        t.convert_kept(
             &meta,
             &snap,
+            keep,
             Some(&mut |c| tx.send(capture::LoadedChunk::from_sealed(c, &name)).is_ok()),
         )
     };

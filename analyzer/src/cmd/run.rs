@@ -176,10 +176,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // .scap trace starts converting on a thread of its own (the rules then
     // run on its chunks as the conversion seals them).
     let plan = crate::plan_captures(&a.captures, a.quiet)?;
+    // A converted trace is kept whole only for the metrics.
+    let keep = a.metrics_file.is_some();
     let mut first = plan
         .order
         .first()
-        .map(|&i| (i, engine::source::open_streaming(&a.captures[i])));
+        .map(|&i| (i, engine::source::open_streaming(&a.captures[i], keep)));
     // The Falco configuration, if any; flags override it.
     let cfg = match &a.config {
         Some(p) => Some(load_config(p, a.quiet)?),
@@ -324,7 +326,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             Some((f, o)) if f == i => o,
             other => {
                 first = other;
-                engine::source::open_streaming(path)
+                engine::source::open_streaming(path, keep)
             }
         }?;
         let opts = engine::run::RunOptions {
@@ -335,7 +337,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             ..Default::default()
         };
         counter.store(0, std::sync::atomic::Ordering::Relaxed);
-        let (res, cap, import) = match opening {
+        let (res, cap, import, host) = match opening {
             engine::source::Opening::Ready(o) => {
                 let (cap, scap_damaged, import) = crate::report_opened(path, Ok(*o), a.quiet)?;
                 damaged |= scap_damaged;
@@ -359,35 +361,29 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 if plan.has_next[i] {
                     ends.insert(i, end);
                 }
-                (res, cap, import)
+                let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
+                (res, Some(cap), import, host)
             }
             // A .scap trace (never a segment of a rotated recording): the
-            // rules run on each chunk as the conversion seals it.
+            // rules run on each chunk as the conversion seals it; the
+            // converted capture is kept only for the metrics.
             engine::source::Opening::Converting(c) => {
                 // No header: the trace could not be read (the wait says why).
-                let res = c.header.recv().ok().map(|(meta, snapshot)| {
+                let header = c.header.recv().ok();
+                let res = header.as_ref().map(|(meta, snapshot)| {
                     let _progress =
                         Progress::follow("rules: events", None, !a.quiet, counter.clone());
-                    engine::run::run_feed(c.chunks, &snapshot, &meta, &rules, &opts).0
+                    engine::run::run_feed(c.chunks, snapshot, meta, &rules, &opts).0
                 });
-                let opened = c
-                    .done
-                    .wait()
-                    .map(|imp| engine::source::Opened::imported(path, imp))
-                    .map_err(engine::source::SourceError::from);
-                let (cap, scap_damaged, import) = crate::report_opened(path, opened, a.quiet)?;
-                let Some(res) = res else {
+                let conv = c.done.wait().map_err(engine::source::SourceError::from)?;
+                let problems = engine::source::scap_problems(path, &conv.problems);
+                damaged |= crate::report_scap(path, &problems, Some(&conv.report), a.quiet);
+                let (Some(res), Some((meta, _))) = (res, header) else {
                     anyhow::bail!("{}: the conversion gave no header", path.display());
                 };
-                damaged |= scap_damaged;
-                for p in cap.problems() {
-                    say!("analyzer: {p}");
-                    damaged = true;
-                }
-                (res, cap, import)
+                (res, conv.capture, Some(conv.report), meta.hostname)
             }
         };
-        let host = cap.meta().map(|m| m.hostname.clone()).unwrap_or_default();
         for e in &res.chunk_errors {
             say!("analyzer: skipped damaged chunk: {e}");
             damaged = true;
@@ -406,7 +402,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         for al in &res.alerts {
             failed |= al.priority <= a.fail_on;
         }
-        let summary = want_summary.then(|| engine::summary::summarize(&cap));
+        let summary = cap
+            .as_ref()
+            .filter(|_| want_summary)
+            .map(engine::summary::summarize);
         done.push(Done {
             res,
             host,
