@@ -1524,9 +1524,16 @@ impl Trace {
         let sealed = sealed.unwrap_or(&mut all);
         let problems = |t: &mut Trace| std::mem::take(&mut t.scap.head.problems);
         if !keep {
-            let (_, _, report) =
-                convert_events(&mut self.scap, meta, snap, std::io::sink(), shown, writer, sealed)
-                    .map_err(conv)?;
+            let (_, _, report) = convert_events(
+                &mut self.scap,
+                meta,
+                snap,
+                std::io::sink(),
+                shown,
+                writer,
+                sealed,
+            )
+            .map_err(conv)?;
             return Ok(Converted {
                 capture: None,
                 report,
