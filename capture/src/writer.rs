@@ -83,6 +83,7 @@ pub struct CaptureWriterBuilder {
     zstd_level: i32,
     compress: bool,
     hand_over: bool,
+    write_frames: bool,
     sync_on_seal: bool,
     output: crate::outfile::OutputOptions,
 }
@@ -96,6 +97,7 @@ impl Default for CaptureWriterBuilder {
             zstd_level: DEFAULT_ZSTD_LEVEL,
             compress: true,
             hand_over: false,
+            write_frames: true,
             sync_on_seal: false,
             output: crate::outfile::OutputOptions::default(),
         }
@@ -150,6 +152,15 @@ impl CaptureWriterBuilder {
     /// as it converts). Off by default.
     pub fn hand_over_chunks(mut self, yes: bool) -> Self {
         self.hand_over = yes;
+        self
+    }
+
+    /// Whether to write the capture at all (the default). Off, frames are
+    /// neither hashed nor written and the sink gets nothing: for a writer
+    /// whose chunks are only handed over ([`Self::hand_over_chunks`]),
+    /// whose file nobody reads.
+    pub fn write_frames(mut self, yes: bool) -> Self {
+        self.write_frames = yes;
         self
     }
 
@@ -217,7 +228,8 @@ impl CaptureWriterBuilder {
             file_id,
         }
         .encode();
-        let chain = FrameChain::start(out, name, &header)?;
+        let mut chain = FrameChain::start(out, name, &header)?;
+        chain.written = self.write_frames;
         let compressor = zstd::bulk::Compressor::new(self.zstd_level)
             .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
         let mut w = CaptureWriter {
@@ -258,6 +270,8 @@ pub(crate) struct FrameChain<W: Sink> {
     offset: u64,
     frame_no: u32,
     prev_hash: [u8; 32],
+    /// Whether frames are sealed (hashed) and written at all.
+    pub(crate) written: bool,
 }
 
 impl<W: Sink> FrameChain<W> {
@@ -271,6 +285,7 @@ impl<W: Sink> FrameChain<W> {
             offset: FILE_HEADER_LEN as u64,
             frame_no: 0,
             prev_hash: FileHeader::genesis_hash(header),
+            written: true,
         })
     }
 
@@ -291,6 +306,14 @@ impl<W: Sink> FrameChain<W> {
         template.frame_no = self.frame_no;
         template.prev_hash = self.prev_hash;
         template.stored_len = stored.len() as u32;
+        if !self.written {
+            // Counted as if written, so that offsets stay consistent.
+            let at = self.offset;
+            let frame_len = (crate::format::FRAME_HEADER_LEN + stored.len()) as u32;
+            self.offset += u64::from(frame_len);
+            self.frame_no += 1;
+            return Ok((at, frame_len));
+        }
         let (hb, hash) = template.seal(stored);
         self.out.write_all(&hb).map_err(|e| self.io(e))?;
         self.out.write_all(stored).map_err(|e| self.io(e))?;
@@ -312,6 +335,9 @@ impl<W: Sink> FrameChain<W> {
     /// frame put), syncs, and returns the sink, the chain head and the
     /// file's length.
     pub(crate) fn finish(mut self, index_offset: u64) -> Result<(W, [u8; 32], u64)> {
+        if !self.written {
+            return Ok((self.out, self.prev_hash, self.offset));
+        }
         let trailer = Trailer {
             index_offset,
             frame_count: self.frame_no,

@@ -727,6 +727,18 @@ struct Converter<'a> {
     seen: u64,
     /// The latest event time.
     end_ts: Option<u64>,
+    /// Owned events done with, whose buffers the next reads reuse.
+    spare: Vec<RawEvent>,
+}
+
+/// Keeps a spent owned event's buffers for the next read (a few suffice:
+/// one event is read at a time, and entries wait in `pending`).
+fn recycle(spare: &mut Vec<RawEvent>, e: Cow<'_, RawEvent>) {
+    if let Cow::Owned(e) = e {
+        if spare.len() < 16 {
+            spare.push(e);
+        }
+    }
 }
 
 impl<'a> Converter<'a> {
@@ -747,6 +759,7 @@ impl<'a> Converter<'a> {
             unnumbered: 0,
             seen: 0,
             end_ts: None,
+            spare: Vec::new(),
         }
     }
 
@@ -768,6 +781,7 @@ impl<'a> Converter<'a> {
         }
         let Some(info) = info else {
             *self.rep.unknown.entry(e.code).or_default() += 1;
+            recycle(&mut self.spare, e);
             return Ok(());
         };
         let number = self.seen.saturating_sub(self.unnumbered);
@@ -781,11 +795,13 @@ impl<'a> Converter<'a> {
         };
         if kind_of(info).is_none() {
             *out.rep.internal.entry(info.name).or_default() += 1;
+            recycle(&mut self.spare, e);
             return Ok(());
         }
         if info.is_enter() {
-            if self.pending.remove(&e.tid).is_some() {
+            if let Some((old, _, _)) = self.pending.remove(&e.tid) {
                 out.rep.entries_dropped += 1;
+                recycle(&mut self.spare, old);
             }
             if entry_only(&e, info) {
                 out.rep.entries_alone += 1;
@@ -793,15 +809,18 @@ impl<'a> Converter<'a> {
                     enter: Some((&e, info)),
                     exit: None,
                 };
-                return out.call(&call, number, 0);
+                let r = out.call(&call, number, 0);
+                recycle(&mut self.spare, e);
+                return r;
             }
             self.pending.insert(e.tid, (e, number, info));
             return Ok(());
         }
         let enter = match self.pending.remove(&e.tid) {
             Some((ev, n, ei)) if ei.code + 1 == e.code => Some((ev, n, ei)),
-            Some(_) => {
+            Some((ev, _, _)) => {
                 out.rep.entries_dropped += 1;
+                recycle(&mut self.spare, ev);
                 None
             }
             None => None,
@@ -815,7 +834,18 @@ impl<'a> Converter<'a> {
         } else {
             out.rep.exits_alone += 1;
         }
-        out.call(&call, number, enter.as_ref().map_or(0, |(_, n, _)| *n))
+        let r = out.call(&call, number, enter.as_ref().map_or(0, |(_, n, _)| *n));
+        recycle(&mut self.spare, e);
+        if let Some((ev, _, _)) = enter {
+            recycle(&mut self.spare, ev);
+        }
+        r
+    }
+
+    /// An event to read the next one into (a spent one, whose buffers are
+    /// reused, when there is one).
+    fn buffer(&mut self) -> RawEvent {
+        self.spare.pop().unwrap_or_default()
     }
 
     /// What was done, and the time of the latest event (if any).
@@ -1395,7 +1425,11 @@ fn convert_events<R: std::io::BufRead, W: capture::Sink>(
     for e in std::mem::take(&mut scap.head.events) {
         conv.event(Cow::Owned(e), &mut w)?;
     }
-    while let Some(e) = scap.next_event() {
+    loop {
+        let mut e = conv.buffer();
+        if !scap.next_event_into(&mut e) {
+            break;
+        }
         conv.event(Cow::Owned(e), &mut w)?;
         if !hand_over(&mut w) {
             break;
@@ -1524,6 +1558,8 @@ impl Trace {
         let sealed = sealed.unwrap_or(&mut all);
         let problems = |t: &mut Trace| std::mem::take(&mut t.scap.head.problems);
         if !keep {
+            // Nothing written, nothing hashed: the chunks go to `sealed`.
+            let writer = writer.write_frames(false);
             let (_, _, report) = convert_events(
                 &mut self.scap,
                 meta,

@@ -139,7 +139,7 @@ pub enum ScapAccount {
 }
 
 /// One event, not yet interpreted.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawEvent {
     /// Offset of its block.
     pub offset: u64,
@@ -162,7 +162,7 @@ pub struct RawEvent {
 /// instead of one per parameter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    data: Box<[u8]>,
+    data: Vec<u8>,
     ends: smallvec::SmallVec<[u32; 8]>,
 }
 
@@ -170,17 +170,21 @@ impl Params {
     /// Parameters from their contiguous bytes and their lengths (which must
     /// add up to `data.len()`).
     pub fn new(data: &[u8], lens: impl IntoIterator<Item = usize>) -> Params {
+        let mut p = Params::default();
+        p.set(data, lens);
+        p
+    }
+
+    /// Replaces the parameters, reusing the buffers.
+    pub fn set(&mut self, data: &[u8], lens: impl IntoIterator<Item = usize>) {
+        self.data.clear();
+        self.data.extend_from_slice(data);
+        self.ends.clear();
         let mut end = 0u32;
-        Params {
-            data: data.into(),
-            ends: lens
-                .into_iter()
-                .map(|l| {
-                    end = end.saturating_add(l as u32);
-                    end
-                })
-                .collect(),
-        }
+        self.ends.extend(lens.into_iter().map(|l| {
+            end = end.saturating_add(l as u32);
+            end
+        }));
     }
 
     /// Parameter `i`.
@@ -936,6 +940,19 @@ impl ScapFile {
 
 /// One event block's event.
 fn parse_event(body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<RawEvent, String> {
+    let mut e = RawEvent::default();
+    parse_event_into(body, has_flags, v2, offset, &mut e)?;
+    Ok(e)
+}
+
+/// [`parse_event`] into `out`, whose buffers are reused.
+fn parse_event_into(
+    body: &[u8],
+    has_flags: bool,
+    v2: bool,
+    offset: u64,
+    out: &mut RawEvent,
+) -> Result<(), String> {
     let mut c = Cur::new(body);
     let cpu = c.u16().ok_or("truncated event block")?;
     let flags = if has_flags {
@@ -989,18 +1006,17 @@ fn parse_event(body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<Ra
     let n = match nparams {
         Some(n) => n,
         None => {
-            // The event's size with n parameters.
-            let size = |n: usize| -> usize {
-                lens[..n]
-                    .iter()
-                    .fold(hdr + lw * n, |s, &l| s.saturating_add(l))
-            };
-            (0..=lens.len())
-                .rev()
-                .find(|&n| size(n) == len)
-                .ok_or_else(|| {
-                    format!("cannot split event type {code} of {len} bytes into parameters")
-                })?
+            // The event's size with n parameters, for every n at once.
+            let mut sizes = smallvec::SmallVec::<[usize; 16]>::with_capacity(lens.len() + 1);
+            let mut sum = 0usize;
+            sizes.push(hdr);
+            for (i, &l) in lens.iter().enumerate() {
+                sum = sum.saturating_add(l);
+                sizes.push((hdr + lw * (i + 1)).saturating_add(sum));
+            }
+            sizes.iter().rposition(|&s| s == len).ok_or_else(|| {
+                format!("cannot split event type {code} of {len} bytes into parameters")
+            })?
         }
     };
     lens.truncate(n);
@@ -1009,16 +1025,10 @@ fn parse_event(body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<Ra
     let data = ev
         .get(start..start.saturating_add(total))
         .ok_or("parameters run past the event")?;
-    let params = Params::new(data, lens);
-    Ok(RawEvent {
-        offset,
-        cpu,
-        flags,
-        ts,
-        tid,
-        code,
-        params,
-    })
+    out.params.set(data, lens);
+    (out.offset, out.cpu, out.flags, out.ts, out.tid, out.code) =
+        (offset, cpu, flags, ts, tid, code);
+    Ok(())
 }
 
 /// Whether an event belongs to a trace's prelude: the user and group
@@ -1186,7 +1196,18 @@ impl<R: BufRead> ScapStream<R> {
         self.read(false)
     }
 
+    /// [`ScapStream::next_event`] into `out`, whose buffers are reused;
+    /// false at the end.
+    pub fn next_event_into(&mut self, out: &mut RawEvent) -> bool {
+        self.read_into(false, out)
+    }
+
     fn read(&mut self, header: bool) -> Option<RawEvent> {
+        let mut e = RawEvent::default();
+        self.read_into(header, &mut e).then_some(e)
+    }
+
+    fn read_into(&mut self, header: bool, out: &mut RawEvent) -> bool {
         loop {
             let counts = &mut self.head.block_counts;
             let (ty, body, at) = match self.blocks.next_block() {
@@ -1199,7 +1220,7 @@ impl<R: BufRead> ScapStream<R> {
                     if let Some(Err(e)) = end {
                         self.head.problems.push(e);
                     }
-                    return None;
+                    return false;
                 }
             };
             if self.run.1 > 0 && self.run.0 == ty {
@@ -1211,8 +1232,8 @@ impl<R: BufRead> ScapStream<R> {
                 self.run = (ty, 1);
             }
             if let Some(&(_, flags, v2)) = block::EV.iter().find(|(t, _, _)| *t == ty) {
-                match parse_event(body, flags, v2, at) {
-                    Ok(e) => return Some(e),
+                match parse_event_into(body, flags, v2, at, out) {
+                    Ok(()) => return true,
                     Err(reason) => self.head.problems.push(ScapError { offset: at, reason }),
                 }
             } else if header && self.head.events.is_empty() {
