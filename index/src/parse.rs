@@ -8,7 +8,7 @@
 //! or      := and ("OR" and)*
 //! and     := unary (["AND"] unary)*          adjacent terms are ANDed
 //! unary   := ("NOT" | "-") unary | "+" unary | primary
-//! primary := "(" or ")" | [FIELD ":"] value | "*"
+//! primary := "(" or ")" | [FIELD ":"] value | "*"   (FIELD:* : the field has a value)
 //! value   := WORD | "\"" PHRASE "\"" | ("[" | "{") LOW " TO " HIGH ("]" | "}")
 //! ```
 //!
@@ -263,8 +263,9 @@ impl Parser<'_> {
                 return Err(err(format!("'{}' takes values, not ranges", d.name), vat));
             }
         }
-        if let (Some(d), Some(_)) = (field, value.text()) {
-            if d.kind == Kind::Time {
+        if let (Some(d), Some(t)) = (field, value.text()) {
+            // `FIELD:*`: the field has a value.
+            if d.kind == Kind::Time && !(t == "*" && matches!(value, Value::Term(_))) {
                 return Err(err(
                     format!("'{}' takes a range: [START TO END]", d.name),
                     vat,

@@ -413,10 +413,19 @@ impl EventIndex {
             message: format!("{e}"),
             position: Some(at),
         })?;
+        self.entities_of(&*q, at)
+    }
+
+    /// The processes and fds whose documents `q` matches.
+    fn entities_of(
+        &self,
+        q: &dyn tantivy::query::Query,
+        at: usize,
+    ) -> Result<(Vec<bool>, Vec<bool>), QueryError> {
         let found = self
             .reader
             .searcher()
-            .search(&*q, &Entities)
+            .search(q, &Entities)
             .map_err(|e| QueryError {
                 message: e.to_string(),
                 position: Some(at),
@@ -451,7 +460,59 @@ impl EventIndex {
                 Pred::Fd(Arc::new(f)),
             ]));
         };
+        // FIELD:* — the field has a value.
+        let exists = matches!(&l.value, Value::Term(t) if t == "*");
         match d.owner {
+            Owner::Proc | Owner::Fd if exists => {
+                let (p, f) = if d.kind == Kind::Text {
+                    // Not a fast field: any of its terms.
+                    let field = self
+                        .index
+                        .schema()
+                        .get_field(d.name)
+                        .map_err(|e| QueryError {
+                            message: e.to_string(),
+                            position: Some(at),
+                        })?;
+                    let q = tantivy::query::RegexQuery::from_pattern(".+", field).map_err(|e| {
+                        QueryError {
+                            message: e.to_string(),
+                            position: Some(at),
+                        }
+                    })?;
+                    self.entities_of(&q, at)?
+                } else {
+                    let q = tantivy::query::ExistsQuery::new(d.name.to_string(), false);
+                    self.entities_of(&q, at)?
+                };
+                Ok(if d.owner == Owner::Proc {
+                    Pred::Proc(Arc::new(p))
+                } else {
+                    Pred::Fd(Arc::new(f))
+                })
+            }
+            Owner::Event if exists => {
+                let t = &self.tables;
+                Ok(match d.name {
+                    // Every event has a result unless the call gave none
+                    // (code 0, `store::res_code`).
+                    "evt.res" => Pred::Res(Arc::new(
+                        t.res
+                            .iter()
+                            .filter(|(c, _)| *c != 0)
+                            .map(|(c, _)| *c)
+                            .collect(),
+                    )),
+                    // Events with an alert.
+                    "rule" | "priority" => {
+                        let mut set = vec![true; t.alert_sets.len() + 1];
+                        set[0] = false;
+                        Pred::Alert(Arc::new(set))
+                    }
+                    // Every event has a number, a time and a type.
+                    _ => Pred::Const(true),
+                })
+            }
             Owner::Proc | Owner::Fd => {
                 let value = match (&l.value, d.kind) {
                     (Value::Range(lo, hi), _) => {

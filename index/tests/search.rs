@@ -151,6 +151,10 @@ fn queries_find_what_a_full_scan_finds() {
             "{lower}"
         );
     }
+    // `rule:*`: the events with any alert.
+    let alerted: std::collections::BTreeSet<u64> = res.alerts.iter().map(|a| a.evt_num).collect();
+    assert_eq!(count(&ix, "rule:*"), alerted.len());
+    assert_eq!(count(&ix, "priority:*"), alerted.len());
     // Hits come in time order and point at the events themselves.
     let r = ix
         .search(&SearchRequest {
@@ -725,6 +729,40 @@ fn each_field_finds_what_a_scan_finds() {
     // Every field was checked with at least one value somewhere.
     for f in &fields {
         assert!(seen.get(f).copied().unwrap_or(0) > 0, "{f} never checked");
+    }
+}
+
+/// `FIELD:*` finds the events whose field has a value, as a scan renders
+/// them (not `<NA>`, not empty), for every field; `-FIELD:*` the others.
+#[test]
+fn field_star_finds_the_events_where_the_field_has_a_value() {
+    let d = scratch("exists");
+    let caps = [scenarios("exists"), container_capture(&d)];
+    let fields: Vec<&str> = index::schema::FIELDS
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| !matches!(*n, "rule" | "priority"))
+        .collect();
+    for cap in &caps {
+        let (ix, _) =
+            EventIndex::open_or_build(std::slice::from_ref(cap), &BuildOptions::default())
+                .expect("build");
+        let rows = scan_rows(cap, &fields);
+        let mut partial = 0;
+        for (k, field) in fields.iter().enumerate() {
+            let has = rows
+                .iter()
+                .filter(|r| r.2[k] != "<NA>" && !r.2[k].is_empty())
+                .count();
+            let found = count(&ix, &format!("{field}:*"));
+            assert_eq!(found, has, "{}: {field}:*", cap.display());
+            let none = count(&ix, &format!("* -{field}:*"));
+            assert_eq!(none, rows.len() - has, "{}: -{field}:*", cap.display());
+            partial += usize::from(has > 0 && has < rows.len());
+        }
+        assert!(partial >= 5, "{partial} fields with and without values");
+        // Without rules no event has an alert.
+        assert_eq!(count(&ix, "rule:*"), 0);
     }
 }
 
