@@ -207,8 +207,9 @@ pub fn run_from(
 /// [`run`] on chunks as they come (a conversion handing over each chunk as
 /// it seals it: [`scap::import::open_converting`]), starting from the
 /// capture's start `snapshot`, with the facts its `meta` gives: the rules
-/// run while the chunks are still being made. Also returns the state after
-/// the last event.
+/// run while the chunks are still being made. `threads: 0` means every
+/// core but one (the conversion's). Also returns the state after the last
+/// event.
 pub fn run_feed(
     feed: std::sync::mpsc::Receiver<capture::Result<LoadedChunk>>,
     snapshot: &capture::Snapshot,
@@ -222,6 +223,19 @@ pub fn run_feed(
         source: opts.source.clone(),
     };
     let start = State::from_snapshot(snapshot);
+    // The conversion feeding the chunks takes a core: "all cores" leaves
+    // it one (on two cores, the rules run on one thread, which applies
+    // each event's state once: 0.97 s instead of 1.15 s on the real
+    // workload's .scap).
+    let opts = &RunOptions {
+        threads: match opts.threads {
+            0 => {
+                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+            }
+            n => n,
+        },
+        ..opts.clone()
+    };
     run_with(rules, opts, |par, task| {
         replay_feed(feed, start, facts, par, task)
     })

@@ -73,8 +73,9 @@ pub struct Args {
     /// only the first in load order, like Falco (default with --config).
     #[arg(long, value_enum)]
     pub rule_matching: Option<MatchingArg>,
-    /// Worker threads (0: all cores; at most 4 per core). Each holds one
-    /// decompressed chunk, so this also bounds memory.
+    /// Worker threads (0: all cores, but one for a .scap trace's
+    /// conversion; at most 4 per core). Each holds one decompressed chunk,
+    /// so this also bounds memory.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Load rules even when some have errors (they are skipped) instead of exiting 2.
