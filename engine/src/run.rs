@@ -350,10 +350,6 @@ pub fn replay_chunks_from<R: Send>(
     start: Option<State>,
     task: impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync,
 ) -> (ParResult<R>, State) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .ok();
     let first = match start {
         Some(s) => s,
         None => State::from_snapshot(&cap.snapshot().ok().flatten().unwrap_or_default()),
@@ -365,10 +361,17 @@ pub fn replay_chunks_from<R: Send>(
         i += 1;
         Some(cap.load_chunk(i - 1))
     };
-    let work = || replay_chunks_inner(next, first, facts, opts, &task);
-    match pool {
-        Some(p) => p.install(work),
-        None => work(),
+    in_pool(opts.threads, || {
+        replay_chunks_inner(next, first, facts, opts, &task)
+    })
+}
+
+/// Runs `work` in a rayon pool of `threads` threads (0: all cores), or on
+/// this thread when no pool can be made.
+fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(p) => p.install(work),
+        Err(_) => work(),
     }
 }
 
@@ -385,16 +388,10 @@ pub fn replay_feed<R: Send>(
     opts: &ParOptions,
     task: impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync,
 ) -> (ParResult<R>, State) {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .ok();
     let next = move |_: &mut dyn FnMut(u64)| feed.recv().ok();
-    let work = || replay_chunks_inner(next, start, facts, opts, &task);
-    match pool {
-        Some(p) => p.install(work),
-        None => work(),
-    }
+    in_pool(opts.threads, || {
+        replay_chunks_inner(next, start, facts, opts, &task)
+    })
 }
 
 /// The state pass and the tasks, over the chunks `next` gives in order
