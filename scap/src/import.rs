@@ -1382,12 +1382,12 @@ pub fn convert_with<W: capture::Sink>(
     Ok((out, summary, report))
 }
 
-/// [`convert_with`] on a trace read as a stream, written as `writer`
-/// says: the header and prelude
-/// make the metadata and the snapshot, then each event is converted as it
-/// is read, so memory holds only the calls waiting for their exit and
-/// what the writer buffers. Problems reading the trace stay in
-/// `scap.head.problems` (the events before each are converted).
+/// [`convert_with`] on a trace read as a stream, written as `writer` says:
+/// the header and prelude make the metadata and the snapshot, then each
+/// event is converted as it is read, so memory holds only the calls waiting
+/// for their exit and what the writer buffers. Problems reading the trace
+/// are in `scap.head.problems` once this returns (the events before each
+/// are converted).
 pub fn convert_stream<R: std::io::BufRead, W: capture::Sink>(
     scap: &mut crate::ScapStream<R>,
     source: &str,
