@@ -607,7 +607,8 @@ impl<W: Sink> CaptureWriter<W> {
                 Fault::Write(format!("frame of {} bytes exceeds the limit", raw.len())),
             ));
         }
-        let (codec, stored) = if self.opts.compress {
+        // Frames nobody will read are not compressed either.
+        let (codec, stored) = if self.opts.compress && self.chain.written {
             self.zbuf.clear();
             self.zbuf
                 .reserve(zstd::zstd_safe::compress_bound(raw.len()));

@@ -404,6 +404,9 @@ fn replay_chunks_inner<R: Send>(
     opts: &ParOptions,
     task: &(impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync),
 ) -> (ParResult<R>, State) {
+    if rayon::current_num_threads() <= 1 {
+        return replay_sequential(next, first, facts, opts, task);
+    }
     let last: Mutex<Option<State>> = Mutex::new(None);
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
     let seen = AtomicU64::new(0);
@@ -412,10 +415,7 @@ fn replay_chunks_inner<R: Send>(
     let events = AtomicU64::new(0);
     let in_flight = std::sync::atomic::AtomicUsize::new(0);
     let in_flight_bytes = AtomicU64::new(0);
-    let limit = 2 * rayon::current_num_threads().max(1);
-    if rayon::current_num_threads() <= 1 {
-        return replay_sequential(next, first, facts, opts, task);
-    }
+    let limit = 2 * rayon::current_num_threads();
 
     rayon::scope(|s| {
         s.spawn(|s| {
@@ -431,10 +431,7 @@ fn replay_chunks_inner<R: Send>(
                     std::thread::sleep(Duration::from_micros(200));
                 }
             };
-            let mut i = 0;
-            while let Some(loaded) = next(&mut wait) {
-                i += 1;
-                let i = i - 1;
+            for (i, loaded) in std::iter::from_fn(|| next(&mut wait)).enumerate() {
                 seen.fetch_add(1, Ordering::Relaxed);
                 let chunk = match loaded {
                     Ok(c) => Arc::new(c),
@@ -534,10 +531,13 @@ fn replay_sequential<R: Send>(
                 continue;
             }
         };
+        // Loss records, found from the kind column without decoding the
+        // other events.
+        let losses = chunk.kinds().enumerate();
         par.gaps.extend(
-            chunk
-                .events()
-                .filter(|e| e.kind == capture::kind::id::LOSS)
+            losses
+                .filter(|(_, kind)| *kind == capture::kind::id::LOSS)
+                .filter_map(|(k, _)| chunk.event(k))
                 .map(|e| Gap::of(&e)),
         );
         par.results.push(Some(task(i, &chunk, &mut replay)));

@@ -475,24 +475,10 @@ fn opt_bytes(a: &mut ArgWriter<'_>, v: Option<&[u8]>) {
 /// The Ferret kind for a scap event name, `None` for internal events.
 /// [`kind_for`] by event code, from a table built once (every event asks).
 fn kind_of(info: &EventInfo) -> Option<u16> {
-    static BY_CODE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
-    let t = BY_CODE.get_or_init(|| {
-        let top = crate::table::EVENTS
-            .iter()
-            .map(|e| e.code)
-            .max()
-            .unwrap_or(0);
-        let mut t = vec![u16::MAX; usize::from(top) + 1];
-        for e in crate::table::EVENTS {
-            if let Some(k) = kind_for(e.name) {
-                t[usize::from(e.code)] = k;
-            }
-        }
-        t
-    });
-    t.get(usize::from(info.code))
-        .copied()
-        .filter(|&k| k != u16::MAX)
+    static BY_CODE: std::sync::OnceLock<crate::table::ByCode> = std::sync::OnceLock::new();
+    BY_CODE
+        .get_or_init(|| crate::table::ByCode::new(|_, e| kind_for(e.name)))
+        .get(info.code)
 }
 
 fn kind_for(name: &str) -> Option<u16> {
@@ -695,11 +681,19 @@ pub fn import_events<W: capture::Sink>(
     scap: &ScapFile,
     w: &mut CaptureWriter<W>,
 ) -> capture::Result<ImportReport> {
+    Ok(convert_all(scap, w)?.0)
+}
+
+/// [`import_events`], and the time of the latest event (if any).
+fn convert_all<W: capture::Sink>(
+    scap: &ScapFile,
+    w: &mut CaptureWriter<W>,
+) -> capture::Result<(ImportReport, Option<u64>)> {
     let mut conv = Converter::new(scap);
     for e in &scap.events {
         conv.event(Cow::Borrowed(e), w)?;
     }
-    Ok(conv.finish().0)
+    Ok(conv.finish())
 }
 
 /// The events half of a conversion: fed a trace's events in file order
@@ -1373,11 +1367,7 @@ pub fn convert_with<W: capture::Sink>(
     let mut w = capture::CaptureWriterBuilder::new()
         .zstd_level(zstd_level)
         .build(out, name, &meta, Some(&snap))?;
-    let mut conv = Converter::new(scap);
-    for e in &scap.events {
-        conv.event(Cow::Borrowed(e), &mut w)?;
-    }
-    let (report, end) = conv.finish();
+    let (report, end) = convert_all(scap, &mut w)?;
     let (out, summary) = w.finish(end.unwrap_or(meta.start_unix_ns))?;
     Ok((out, summary, report))
 }
@@ -1547,8 +1537,9 @@ impl Trace {
             source: Box::new(source),
         };
         // Stored uncompressed unless that would take much memory: the
-        // capture is read once, so compressing it costs time for nothing.
-        let writer = if self.estimate <= IN_MEMORY_RAW_LIMIT || !keep {
+        // capture is read once, so compressing it costs time for nothing
+        // (a capture not kept is neither written nor compressed).
+        let writer = if self.estimate <= IN_MEMORY_RAW_LIMIT {
             capture::CaptureWriterBuilder::new().compress(false)
         } else {
             capture::CaptureWriterBuilder::new().zstd_level(1)

@@ -418,21 +418,23 @@ impl ScapFile {
 
     /// [`ScapFile::open`] with other limits.
     pub fn open_with(path: &std::path::Path, limits: &ReadLimits) -> std::io::Result<ScapFile> {
-        let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
-        let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        Ok(if gz {
-            ScapFile::parse_reader(
-                std::io::BufReader::with_capacity(
-                    256 << 10,
-                    flate2::bufread::MultiGzDecoder::new(r),
-                ),
-                true,
-                limits,
-            )
-        } else {
-            ScapFile::parse_reader(r, false, limits)
-        })
+        let (r, gz) = trace_reader(path)?;
+        Ok(ScapFile::parse_reader(r, gz, limits))
     }
+}
+
+/// A trace file's bytes, decompressed if it is gzip (and whether it is):
+/// the inflating runs on a thread of its own, in large pieces, while the
+/// caller parses (inflating takes about as long as the rest of an import).
+fn trace_reader(path: &std::path::Path) -> std::io::Result<(Box<dyn BufRead + Send>, bool)> {
+    let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
+    let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let r: Box<dyn BufRead + Send> = if gz {
+        Box::new(Inflated::spawn(r))
+    } else {
+        Box::new(r)
+    };
+    Ok((r, gz))
 }
 
 /// Reads until `buf` is full or the stream ends: the bytes read, or the
@@ -565,10 +567,7 @@ impl<R: BufRead> Blocks<R> {
         if peeked {
             hdr.copy_from_slice(&avail[..8]);
         }
-        let (ty, len) = (
-            u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]),
-            u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize,
-        );
+        let (ty, len) = block_header(&hdr);
         if peeked && (12..=avail.len()).contains(&len) && at > 0 {
             check_block(ty, len, at, &limits)?;
             check_trailer(&avail[..len])?;
@@ -587,8 +586,7 @@ impl<R: BufRead> Blocks<R> {
                 })
             }
         }
-        let ty = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
-        let len = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize;
+        let (ty, len) = block_header(&hdr);
         check_block(ty, len, at, &limits)?;
         // The buffer only grows (no zeroing of every block).
         let blk = &mut self.buf;
@@ -611,6 +609,14 @@ impl<R: BufRead> Blocks<R> {
         check_trailer(blk)?;
         Ok(Some(Read1::Copied(ty, len)))
     }
+}
+
+/// A block header's type and length.
+fn block_header(hdr: &[u8; 8]) -> (u32, usize) {
+    (
+        u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]),
+        u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]) as usize,
+    )
 }
 
 /// A block header's type and length checked: the section header first, a
@@ -1065,16 +1071,7 @@ impl ScapStream<Box<dyn BufRead + Send>> {
     /// only when the file cannot be opened (or is not a regular file);
     /// damage is reported in `head.problems`.
     pub fn open(path: &std::path::Path, limits: &ReadLimits) -> std::io::Result<Self> {
-        let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
-        let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-        // A gzip trace is inflated on its own thread, in large pieces, while
-        // this one parses and converts: inflating takes about as long as
-        // the rest of an import.
-        let r: Box<dyn BufRead + Send> = if gz {
-            Box::new(Inflated::spawn(r))
-        } else {
-            Box::new(r)
-        };
+        let (r, gz) = trace_reader(path)?;
         Ok(ScapStream::new(r, gz, limits))
     }
 }

@@ -372,19 +372,36 @@ table! {
 /// The table entry of `code`, if this build knows it.
 pub fn event_info(code: u16) -> Option<&'static EventInfo> {
     // Looked up for every event, several times: a direct index by code
-    // (the codes are dense, below 1024) instead of a search.
-    static BY_CODE: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
-    let by_code = BY_CODE.get_or_init(|| {
+    // instead of a search.
+    static BY_CODE: std::sync::OnceLock<ByCode> = std::sync::OnceLock::new();
+    let by_code = BY_CODE.get_or_init(|| ByCode::new(|i, _| Some(i as u16)));
+    EVENTS.get(usize::from(by_code.get(code)?))
+}
+
+/// A value for each event code of the table, indexed directly by code (the
+/// codes are dense, below 1024): for lookups made for every event.
+pub struct ByCode(Vec<u16>);
+
+impl ByCode {
+    /// The values `f` gives each entry (by position and entry); codes it
+    /// gives none have none.
+    pub fn new(f: impl Fn(usize, &EventInfo) -> Option<u16>) -> ByCode {
         let top = EVENTS.iter().map(|e| e.code).max().unwrap_or(0);
         let mut t = vec![u16::MAX; usize::from(top) + 1];
         for (i, e) in EVENTS.iter().enumerate() {
-            t[usize::from(e.code)] = i as u16;
+            if let Some(v) = f(i, e) {
+                t[usize::from(e.code)] = v;
+            }
         }
-        t
-    });
-    match by_code.get(usize::from(code)) {
-        Some(&i) if i != u16::MAX => EVENTS.get(usize::from(i)),
-        _ => None,
+        ByCode(t)
+    }
+
+    /// The value of `code`.
+    pub fn get(&self, code: u16) -> Option<u16> {
+        self.0
+            .get(usize::from(code))
+            .copied()
+            .filter(|&v| v != u16::MAX)
     }
 }
 
