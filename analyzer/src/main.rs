@@ -246,7 +246,7 @@ fn add_scap_num(v: &mut serde_json::Value, import: Option<&scap::import::ImportR
 /// unless `keep_going`, which skips the broken rules; no enabled rule at
 /// all is an error.
 fn enabled_rules(
-    set: &ruleset::RuleSet,
+    set: &mut ruleset::RuleSet,
     quiet: bool,
     keep_going: bool,
 ) -> Result<Vec<ruleset::CompiledRule>> {
@@ -261,7 +261,7 @@ fn enabled_rules(
             set.errors()
         );
     }
-    let rules: Vec<ruleset::CompiledRule> = set.enabled().cloned().collect();
+    let rules = set.take_enabled();
     if rules.is_empty() {
         anyhow::bail!("no enabled rules in {:?}", set.files);
     }

@@ -50,25 +50,52 @@ pub fn state_kinds() -> KindSet {
     crate::state::STATE_KINDS.iter().copied().collect()
 }
 
-/// For each of `events` (a chunk's state-changing events, in order) that
-/// is an open whose fd its process closes again (successfully) with no
-/// other state-changing event of that process in between: the index of
-/// that close.
-fn open_close_pairs(events: &[EventRef<'_>]) -> Vec<Option<usize>> {
-    let mut pending: rustc_hash::FxHashMap<u32, rustc_hash::FxHashMap<i64, usize>> =
-        Default::default();
-    let mut close_of = vec![None; events.len()];
-    for (i, e) in events.iter().enumerate() {
+/// Scratch memory of the state pass ([`Replay::advance_chunk`]), reused
+/// from chunk to chunk so that the pass allocates nothing per chunk. A
+/// clone starts empty: it holds nothing between two chunks.
+#[derive(Default)]
+struct PassScratch {
+    /// Positions in the chunk of its state-changing events and loss records.
+    events: Vec<u32>,
+    /// For each of `events`: the position in `events` of the close that
+    /// pairs with it (an open), or `u32::MAX`.
+    close_of: Vec<u32>,
+    /// For each of `events`: left out (the close of a pair left out).
+    skip: Vec<bool>,
+    /// Per process: its pending open (fd, position in `events`).
+    pending: rustc_hash::FxHashMap<u32, (i64, u32)>,
+}
+
+impl Clone for PassScratch {
+    fn clone(&self) -> Self {
+        PassScratch::default()
+    }
+}
+
+/// For each of a chunk's state-changing `events` (their positions in
+/// `chunk`, in order) that is an open whose fd its process closes again
+/// (successfully) with no other state-changing event of that process in
+/// between: the position in `events` of that close, in `close_of`.
+fn open_close_pairs(chunk: &capture::LoadedChunk, scratch: &mut PassScratch) {
+    let PassScratch {
+        events,
+        close_of,
+        pending,
+        ..
+    } = scratch;
+    pending.clear();
+    close_of.clear();
+    close_of.resize(events.len(), u32::MAX);
+    for (i, &k) in events.iter().enumerate() {
+        let Some(e) = chunk.event(k as usize) else {
+            continue;
+        };
         match e.kind {
             id::LOSS => {}
-            id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT => {
-                // Another open of the process may name a pending fd as its
-                // directory: the pending ones are no longer free to skip.
-                let p = pending.entry(e.pid).or_default();
-                p.clear();
-                if e.ret >= 0 {
-                    p.insert(e.ret, i);
-                }
+            // Another open of the process may name a pending fd as its
+            // directory: only the latest open of a process stays pending.
+            id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
+                pending.insert(e.pid, (e.ret, i as u32));
             }
             id::CLOSE => {
                 let fd = (e.ret == 0)
@@ -79,18 +106,20 @@ fn open_close_pairs(events: &[EventRef<'_>]) -> Vec<Option<usize>> {
                             .and_then(|a| a.as_i64())
                     })
                     .flatten();
-                if let Some(open) = fd.and_then(|fd| pending.get_mut(&e.pid)?.remove(&fd)) {
-                    close_of[open] = Some(i);
+                if let (Some(fd), Some(&(open_fd, open))) = (fd, pending.get(&e.pid)) {
+                    if fd == open_fd {
+                        close_of[open as usize] = i as u32;
+                        pending.remove(&e.pid);
+                    }
                 }
             }
             // Anything else that changes the process's state (fork, exec,
-            // dup, fcntl, sockets, chdir, exit, ...) ends its pending opens.
+            // dup, fcntl, sockets, chdir, exit, ...) ends its pending open.
             _ => {
                 pending.remove(&e.pid);
             }
         }
     }
-    close_of
 }
 
 /// Rules to evaluate per event kind, in load order (Falco's event-type
@@ -180,6 +209,7 @@ pub struct Replay {
     facts: CaptureFacts,
     state_kinds: KindSet,
     truncated_args: u64,
+    scratch: PassScratch,
 }
 
 impl Replay {
@@ -195,12 +225,18 @@ impl Replay {
             facts,
             state_kinds: state_kinds(),
             truncated_args: 0,
+            scratch: PassScratch::default(),
         }
     }
 
     /// The state after the events replayed so far.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// The state after the events replayed so far, taken.
+    pub fn into_state(self) -> State {
+        self.state
     }
 
     /// The capture facts.
@@ -245,40 +281,50 @@ impl Replay {
         chunk: &capture::LoadedChunk,
         mut on_loss: impl FnMut(&EventRef<'_>),
     ) -> usize {
-        // The state-changing events and loss records, decoded once, and for
-        // each open the index of its close when the pair can be left out.
-        let events: Vec<EventRef<'_>> = chunk
-            .kinds()
-            .enumerate()
-            .filter(|(_, kind)| *kind == id::LOSS || self.state_kinds.contains(*kind))
-            .filter_map(|(k, _)| chunk.event(k))
-            .collect();
-        let close_of = open_close_pairs(&events);
-        let mut skip = vec![false; events.len()];
+        // The positions of the state-changing events and loss records, and
+        // for each open the position of its close when the pair can be
+        // left out.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.events.clear();
+        scratch.events.extend(
+            chunk
+                .kinds()
+                .enumerate()
+                .filter(|(_, kind)| *kind == id::LOSS || self.state_kinds.contains(*kind))
+                .map(|(k, _)| k as u32),
+        );
+        open_close_pairs(chunk, &mut scratch);
+        scratch.skip.clear();
+        scratch.skip.resize(scratch.events.len(), false);
         let mut skipped = 0;
-        for (i, e) in events.iter().enumerate() {
-            if skip[i] {
+        for (i, &k) in scratch.events.iter().enumerate() {
+            if scratch.skip[i] {
                 skipped += 1;
                 continue;
             }
+            let Some(e) = chunk.event(k as usize) else {
+                continue;
+            };
             if e.kind == id::LOSS {
-                on_loss(e);
+                on_loss(&e);
                 continue;
             }
-            if let Some(close) = close_of[i] {
+            let close = scratch.close_of[i];
+            if close != u32::MAX {
                 let free = self
                     .state
                     .procs
                     .get(&e.pid)
                     .is_some_and(|p| !p.fds.contains_key(&(e.ret as i32)));
                 if free {
-                    skip[close] = true;
+                    scratch.skip[close as usize] = true;
                     skipped += 1;
                     continue;
                 }
             }
-            self.advance(e);
+            self.advance(&e);
         }
+        self.scratch = scratch;
         skipped
     }
 

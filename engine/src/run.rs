@@ -1,12 +1,13 @@
 //! Running rules over a capture on all cores with the same result as one core.
 //!
-//! Pass 1 (sequential) replays only the events that change state (fork, exec,
-//! exit, open, close, dup, socket calls, chdir, set*id, ...) from the start
-//! snapshot and keeps a copy of the state at the start of every chunk. Pass 2
-//! (parallel, one task per chunk) starts from the chunk's checkpoint, replays
-//! the chunk, and evaluates the rules whose event types match each event
-//! (Falco's event-type pre-filter). Alerts are concatenated in chunk order, so
-//! the output is identical whatever the thread count.
+//! The chunks are cut into one run of consecutive chunks per thread, each
+//! replayed in order (apply, evaluate, retire) from the state at its
+//! start. The first run starts from the snapshot; a sequential state pass
+//! replays only the events that change state (fork, exec, exit, open,
+//! close, dup, socket calls, chdir, set*id, ...) to find where the next
+//! runs start, and its own thread takes the last run. Rules are
+//! pre-filtered by event type (Falco's pre-filter). Alerts are concatenated
+//! in chunk order, so the output is identical whatever the thread count.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -319,16 +320,20 @@ pub struct ParResult<R> {
     pub chunk_errors: Vec<capture::Error>,
     /// Loss spans the capture records.
     pub gaps: Vec<Gap>,
+    /// The runs of chunks replayed one after the other from one state, in
+    /// order: one per thread that took part in a parallel replay of a
+    /// capture, the whole capture on one thread, one per chunk when a feed
+    /// is replayed in parallel (each chunk from its checkpoint).
+    pub runs: Vec<std::ops::Range<usize>>,
 }
 
 /// The parallel replay every whole-capture consumer uses (rules, the search
-/// index): a sequential *state pass* walks the chunks and, as soon as the
-/// state at a chunk's start is known, spawns `task(chunk index, chunk,
-/// replay from that state)` on rayon with the already decompressed chunk
-/// (at most two chunks in flight per thread, and `decode_budget` bytes).
-/// The task replays its chunk with [`Replay::step`] or
-/// [`Replay::evaluate`]; results come back in chunk order, so the outcome
-/// is the same at every thread count.
+/// index, exports): `task(chunk index, chunk, replay)` is called on every
+/// chunk, with the replay standing at the chunk's start; the task replays
+/// its chunk with [`Replay::step`] or [`Replay::evaluate`]. Each thread
+/// replays a run of consecutive chunks from the state at its start, which
+/// a sequential state pass finds (see [`ParResult::runs`]); results come
+/// back in chunk order, so the outcome is the same at every thread count.
 pub fn replay_chunks<R: Send>(
     cap: &Capture,
     facts: CaptureFacts,
@@ -354,16 +359,207 @@ pub fn replay_chunks_from<R: Send>(
         Some(s) => s,
         None => State::from_snapshot(&cap.snapshot().ok().flatten().unwrap_or_default()),
     };
-    let mut i = 0;
-    let next = |wait: &mut dyn FnMut(u64)| {
-        let entry = cap.chunks().get(i)?;
-        wait(chunk_cost(entry));
-        i += 1;
-        Some(cap.load_chunk(i - 1))
-    };
     in_pool(opts.threads, || {
-        replay_chunks_inner(next, first, facts, opts, &task)
+        if rayon::current_num_threads() <= 1 || cap.chunks().len() <= 1 {
+            let mut i = 0;
+            let next = |_: &mut dyn FnMut(u64)| {
+                i += 1;
+                Some(cap.load_chunk(cap.chunks().get(i - 1).map(|_| i - 1)?))
+            };
+            replay_sequential(next, first, facts, opts, &task)
+        } else {
+            replay_runs(cap, first, facts, opts, &task)
+        }
     })
+}
+
+fn lock(m: &Mutex<RunSpan>) -> std::sync::MutexGuard<'_, RunSpan> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One run of consecutive chunks, replayed by one thread from one state:
+/// the next chunk it takes and the first it leaves (its end), which the
+/// state pass may lower while the run goes.
+struct RunSpan {
+    start: usize,
+    next: usize,
+    end: usize,
+}
+
+/// The parallel replay of a capture (random access to its chunks): the
+/// chunks are cut into a few runs of consecutive chunks, one per thread,
+/// each replayed in order from the state at its start, so that every
+/// event's state is applied once by the run that holds it. A state pass
+/// (this thread, [`Replay::advance_chunk`]: state changes only, about a
+/// sixth of a run's cost per chunk) walks from the start and finds the
+/// state where the next run begins; it cuts the open run where the chunks
+/// left after the cut, shared by the threads not yet running, weigh no
+/// more than what the open run still has to do before the cut. The last
+/// run is the pass's own thread. On two threads that is one run from the
+/// start and one from about the middle; the pass covers only the first.
+fn replay_runs<R: Send>(
+    cap: &Capture,
+    first: State,
+    facts: CaptureFacts,
+    opts: &ParOptions,
+    task: &(impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync),
+) -> (ParResult<R>, State) {
+    let n = cap.chunks().len();
+    let threads = rayon::current_num_threads().max(2);
+    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
+    let gaps: Mutex<Vec<(usize, Vec<Gap>)>> = Mutex::new(Vec::new());
+    let chunk_errors: Mutex<Vec<(usize, capture::Error)>> = Mutex::new(Vec::new());
+    let events = AtomicU64::new(0);
+    let last: Mutex<Option<State>> = Mutex::new(None);
+    let spans: Vec<Mutex<RunSpan>> = (0..threads)
+        .map(|_| {
+            Mutex::new(RunSpan {
+                start: 0,
+                next: 0,
+                end: 0,
+            })
+        })
+        .collect();
+    let held = AtomicU64::new(0);
+    // Loads chunk `i` within the decoding budget; `release` gives its
+    // cost back.
+    let load = |i: usize| -> (u64, capture::Result<LoadedChunk>) {
+        let cost = cap.chunks().get(i).map_or(0, chunk_cost);
+        loop {
+            let h = held.load(Ordering::Acquire);
+            if h == 0 || h + cost <= opts.decode_budget {
+                if held
+                    .compare_exchange(h, h + cost, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    break;
+                }
+                continue;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        (cost, cap.load_chunk(i))
+    };
+    let release = |cost: u64| {
+        held.fetch_sub(cost, Ordering::AcqRel);
+    };
+    // Replays the run of span `k` from `state`.
+    let run_span = |k: usize, state: State| {
+        let mut replay = Replay::from_state(state, facts.clone());
+        loop {
+            let i = {
+                let mut sp = lock(&spans[k]);
+                if sp.next >= sp.end {
+                    break;
+                }
+                sp.next += 1;
+                sp.next - 1
+            };
+            let (cost, loaded) = load(i);
+            match loaded {
+                Ok(chunk) => {
+                    let local: Vec<Gap> = chunk
+                        .kinds()
+                        .enumerate()
+                        .filter(|(_, kind)| *kind == capture::kind::id::LOSS)
+                        .filter_map(|(k, _)| chunk.event(k))
+                        .map(|e| Gap::of(&e))
+                        .collect();
+                    if !local.is_empty() {
+                        gaps.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((i, local));
+                    }
+                    let r = task(i, &chunk, &mut replay);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((i, r));
+                    events.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if let Some(p) = &opts.progress {
+                        p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    }
+                }
+                Err(err) => chunk_errors
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((i, err)),
+            }
+            release(cost);
+        }
+        if lock(&spans[k]).end == n {
+            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(replay.state().clone());
+        }
+    };
+
+    rayon::scope(|s| {
+        let mut pass = Replay::from_state(first.clone(), facts.clone());
+        *lock(&spans[0]) = RunSpan {
+            start: 0,
+            next: 0,
+            end: n,
+        };
+        let run_span = &run_span;
+        s.spawn(move |_| run_span(0, first));
+        let mut open = 0;
+        for p in 1..n {
+            // The pass takes chunk `p - 1`, to stand at the start of `p`.
+            let (cost, loaded) = load(p - 1);
+            if let Ok(chunk) = loaded {
+                pass.advance_chunk(&chunk, |_| {});
+            }
+            release(cost);
+            let waiting = threads - open - 1;
+            let mut sp = lock(&spans[open]);
+            // The open run may be ahead of the pass (chunks that cost it
+            // little): no cut until the pass is ahead again.
+            if sp.next >= p || (p - sp.next) * waiting < n - p {
+                continue;
+            }
+            sp.end = p;
+            drop(sp);
+            open += 1;
+            *lock(&spans[open]) = RunSpan {
+                start: p,
+                next: p,
+                end: n,
+            };
+            if waiting == 1 {
+                run_span(open, pass.into_state());
+                return;
+            }
+            let state = pass.state().clone();
+            s.spawn(move |_| run_span(open, state));
+        }
+    });
+    let end = last
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or_default();
+    let mut by_chunk: Vec<Option<R>> = (0..n).map(|_| None).collect();
+    for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        by_chunk[i] = Some(r);
+    }
+    let mut gaps = gaps.into_inner().unwrap_or_else(|p| p.into_inner());
+    gaps.sort_by_key(|(i, _)| *i);
+    let mut chunk_errors = chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner());
+    chunk_errors.sort_by_key(|(i, _)| *i);
+    let runs = spans
+        .iter()
+        .map(|m| {
+            let sp = lock(m);
+            sp.start..sp.end
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    let par = ParResult {
+        results: by_chunk,
+        events: events.into_inner(),
+        chunk_errors: chunk_errors.into_iter().map(|(_, e)| e).collect(),
+        gaps: gaps.into_iter().flat_map(|(_, g)| g).collect(),
+        runs,
+    };
+    (par, end)
 }
 
 /// Runs `work` in a rayon pool of `threads` threads (0: all cores), or on
@@ -490,15 +686,21 @@ fn replay_chunks_inner<R: Send>(
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .unwrap_or_default();
-    let mut by_chunk: Vec<Option<R>> = (0..seen.into_inner()).map(|_| None).collect();
+    let seen = seen.into_inner() as usize;
+    let mut by_chunk: Vec<Option<R>> = (0..seen).map(|_| None).collect();
     for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
         by_chunk[i] = Some(r);
     }
+    let runs = (0..seen)
+        .filter(|i| by_chunk[*i].is_some())
+        .map(|i| i..i + 1)
+        .collect();
     let par = ParResult {
         results: by_chunk,
         events: events.into_inner(),
         chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
         gaps: gaps.into_inner().unwrap_or_else(|p| p.into_inner()),
+        runs,
     };
     (par, end)
 }
@@ -519,6 +721,7 @@ fn replay_sequential<R: Send>(
         events: 0,
         chunk_errors: Vec::new(),
         gaps: Vec::new(),
+        runs: Vec::new(),
     };
     // One chunk at a time: the budget never waits.
     while let Some(loaded) = next(&mut |_| {}) {
@@ -546,7 +749,10 @@ fn replay_sequential<R: Send>(
             p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
         }
     }
-    (par, replay.state().clone())
+    if !par.results.is_empty() {
+        par.runs.push(0..par.results.len());
+    }
+    (par, replay.into_state())
 }
 
 /// The alerts of several runs (several captures analysed as one: rotated

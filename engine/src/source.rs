@@ -2,7 +2,7 @@
 //! (plain or gzip), converted in memory ([`scap::import`]) so that every
 //! consumer works on them unchanged (and, for a run, evaluated while they
 //! convert: [`open_streaming`]), and several sources analysed as one
-//! ([`run_merged`](crate::run::run_merged) merges their alerts by time).
+//! ([`merge_by_time`](crate::run::merge_by_time) merges their alerts by time).
 
 use std::io::Read;
 use std::path::Path;

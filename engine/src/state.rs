@@ -164,7 +164,7 @@ pub struct Process {
     pub comm: Option<Arc<str>>,
     /// Executable path.
     pub exepath: Option<Arc<str>>,
-    /// argv (argv[0] first).
+    /// argv (`argv[0]` first).
     pub args: Option<Arc<[Arc<str>]>>,
     /// Environment.
     pub env: Option<Arc<[Arc<str>]>>,

@@ -5,10 +5,11 @@
 //! into many small chunks so that opens and closes fall on both sides of
 //! boundaries.
 
+mod common;
+
 use capture::synth::{self, SynthConfig};
 use capture::{Bytes, Capture, CaptureWriterBuilder};
 use engine::replay::{CaptureFacts, Replay};
-use engine::state::State;
 
 /// `cap`'s events in chunks of `n`.
 fn rechunked(cap: &Capture, n: u32) -> Capture {
@@ -28,30 +29,6 @@ fn rechunked(cap: &Capture, n: u32) -> Capture {
     Capture::from_bytes(Bytes::Owned(bytes), "rechunked.cap").expect("open")
 }
 
-/// The state as text, independent of hash order.
-fn canonical(s: &State) -> String {
-    let mut pids: Vec<&u32> = s.procs.keys().collect();
-    pids.sort();
-    let mut out = String::new();
-    for pid in pids {
-        let p = &s.procs[pid];
-        let mut q = p.clone();
-        q.fds = Default::default();
-        let vtids = q.vtids.take().map(|m| {
-            let mut v: Vec<(u32, u32)> = m.iter().map(|(a, b)| (*a, *b)).collect();
-            v.sort_unstable();
-            v
-        });
-        let mut fds: Vec<_> = p.fds.iter().collect();
-        fds.sort_by_key(|(n, _)| **n);
-        out.push_str(&format!("{q:?} vtids={vtids:?} fds={fds:?}\n"));
-    }
-    let mut cs: Vec<_> = s.containers.iter().collect();
-    cs.sort_by(|a, b| a.0.cmp(b.0));
-    out.push_str(&format!("{cs:?}"));
-    out
-}
-
 fn check(name: &str, cap: &Capture) {
     let snap = cap.snapshot().ok().flatten().unwrap_or_default();
     let mut chunked = Replay::new(&snap, CaptureFacts::of(cap, name));
@@ -64,8 +41,8 @@ fn check(name: &str, cap: &Capture) {
             every.advance(&e);
         }
         assert_eq!(
-            canonical(chunked.state()),
-            canonical(every.state()),
+            common::canonical(chunked.state()),
+            common::canonical(every.state()),
             "{name}: the states differ after chunk {i}"
         );
         boundaries += 1;
@@ -105,4 +82,52 @@ fn skipping_closed_opens_leaves_every_checkpoint_exact_on_a_given_capture() {
     };
     let cap = Capture::open(std::path::Path::new(&p)).expect("capture");
     check(&p.to_string_lossy(), &cap);
+}
+
+/// The parallel replay cuts a capture into one run of chunks per thread,
+/// each replayed from the state the state pass found at its start: with
+/// tasks slower than the pass (as rules are), every thread gets a run, the
+/// runs tile the capture in order, and the state after every chunk, in
+/// whichever run, is the one a one-thread replay reaches there.
+#[test]
+fn each_thread_replays_a_run_from_the_state_at_its_start() {
+    use engine::run::{replay_chunks_from, ParOptions};
+    let cfg = SynthConfig {
+        events: 60_000,
+        seed: 5,
+        ..SynthConfig::default()
+    };
+    let (cap, _) = synth::in_memory(&cfg, 499).expect("synthetic capture");
+    let n = cap.chunks().len();
+    assert!(n > 100, "{n} chunks");
+    let replay = |threads: usize| {
+        let opts = ParOptions {
+            threads,
+            ..Default::default()
+        };
+        let facts = CaptureFacts::of(&cap, "synthetic");
+        replay_chunks_from(&cap, facts, &opts, None, |_, chunk, replay| {
+            for e in chunk.events() {
+                replay.step(&e, |_| ());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            common::canonical(replay.state())
+        })
+    };
+    let (one, one_end) = replay(1);
+    assert_eq!(one.runs, vec![0..n]);
+    for threads in [2, 3, 4] {
+        let (par, end) = replay(threads);
+        assert_eq!(par.runs.len(), threads, "{threads} threads: {:?}", par.runs);
+        assert_eq!(par.runs.first().map(|r| r.start), Some(0));
+        assert_eq!(par.runs.last().map(|r| r.end), Some(n));
+        for w in par.runs.windows(2) {
+            assert_eq!(w[0].end, w[1].start, "{threads} threads: {:?}", par.runs);
+        }
+        for (i, (a, b)) in par.results.iter().zip(&one.results).enumerate() {
+            assert!(a == b, "{threads} threads: state after chunk {i} differs");
+        }
+        assert_eq!(par.results.len(), n);
+        assert!(common::canonical(&end) == common::canonical(&one_end));
+    }
 }

@@ -11,6 +11,8 @@
 //! chunks, and any capture named by `FERRET_ORACLE_CAPTURE` (the
 //! real-workload capture, in release mode).
 
+mod common;
+
 use std::path::Path;
 
 use capture::kind::id;
@@ -122,7 +124,7 @@ fn check(name: &str, cap: &Capture, rules: &[CompiledRule], min_alerts: usize) {
             "{name}: the oracle found {} alerts, expected at least {min_alerts}: the test would prove nothing",
             want.len()
         );
-        for threads in [1, 2, 4] {
+        for threads in [1, 2, 3, 4] {
             let got = engine_rows(cap, rules, matching, threads);
             if got != want {
                 let at = got.iter().zip(&want).position(|(a, b)| a != b);
@@ -154,6 +156,71 @@ fn engine_agrees_with_the_sequential_oracle_across_many_small_chunks() {
     let (cap, _) = synth::in_memory(&cfg, 499).expect("synthetic capture");
     assert!(cap.chunks().len() > 100, "{} chunks", cap.chunks().len());
     check("synthetic", &cap, &rules(), 10);
+}
+
+/// A capture with damaged chunks (one early, one past the middle, where
+/// the runs of a parallel replay begin and end): every thread count gives
+/// the oracle's alerts on the intact chunks, names the damaged chunks in
+/// order, and ends in the state a one-thread replay ends in.
+#[test]
+fn engine_agrees_with_the_sequential_oracle_on_a_damaged_capture() {
+    let cfg = SynthConfig {
+        events: 60_000,
+        seed: 11,
+        ..SynthConfig::default()
+    };
+    let mut w = capture::CaptureWriterBuilder::new()
+        .chunk_events(499)
+        .build(
+            Vec::new(),
+            "synthetic",
+            &synth::synth_meta(&cfg),
+            Some(&synth::synth_snapshot(&cfg)),
+        )
+        .expect("writer");
+    synth::generate(&cfg, &mut w).expect("events");
+    let mut bytes = w.finish(0).expect("finish").0;
+    let whole = Capture::from_bytes(capture::Bytes::Owned(bytes.clone()), "whole").expect("open");
+    let n = whole.chunks().len();
+    let damaged = [3, n / 2 + 7];
+    for &i in &damaged {
+        let c = whole.chunks()[i];
+        bytes[(c.offset + u64::from(c.frame_len) / 2) as usize] ^= 0x55;
+    }
+    let cap = Capture::from_bytes(capture::Bytes::Owned(bytes), "damaged.cap").expect("open");
+    for &i in &damaged {
+        assert!(cap.load_chunk(i).is_err(), "chunk {i} still loads");
+    }
+    let rules = rules();
+    check("damaged", &cap, &rules, 10);
+    let mut ends = Vec::new();
+    for threads in [1, 2, 3, 4] {
+        let opts = RunOptions {
+            threads,
+            ..Default::default()
+        };
+        let (res, end) = engine::run::run_from(&cap, &rules, &opts, None);
+        let named: Vec<Option<usize>> = res.chunk_errors.iter().map(|e| e.chunk).collect();
+        assert_eq!(
+            named,
+            damaged.iter().map(|&i| Some(i)).collect::<Vec<_>>(),
+            "{threads} threads"
+        );
+        let intact: u64 = (0..n)
+            .filter(|i| !damaged.contains(i))
+            .map(|i| u64::from(cap.chunks()[i].event_count))
+            .sum();
+        assert_eq!(res.events, intact, "{threads} threads");
+        ends.push(end);
+    }
+    assert!(!ends[0].procs.is_empty());
+    for (t, end) in ends.iter().enumerate().skip(1) {
+        assert!(
+            common::canonical(end) == common::canonical(&ends[0]),
+            "end state at {} threads differs",
+            t + 1
+        );
+    }
 }
 
 /// Any capture named by `FERRET_ORACLE_CAPTURE`, such as the real-workload

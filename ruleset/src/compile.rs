@@ -233,6 +233,9 @@ pub struct CheckNode {
     /// For `evt.type =`, `!=` and `in` checks: the kind ids named, so the
     /// evaluator compares ids instead of strings.
     pub kinds: Option<capture::KindSet>,
+    /// For `contains` and `bcontains` with a constant: the needle's
+    /// searcher, built once when the rule is compiled.
+    pub finder: Option<Box<memchr::memmem::Finder<'static>>>,
 }
 
 /// Index of a node in a [`Program`].
@@ -1105,11 +1108,22 @@ impl<'a> Compiler<'a> {
                 )
             })
             .flatten();
+        // A substring search is prepared once here, not for every event.
+        let finder = match (c.op, &operand) {
+            (Op::Contains | Op::BContains, Operand::Const(Const::Str(s))) => Some(Box::new(
+                memchr::memmem::Finder::new(s.as_bytes()).into_owned(),
+            )),
+            (Op::Contains | Op::BContains, Operand::Const(Const::Bytes(b))) => Some(Box::new(
+                memchr::memmem::Finder::new(b.as_ref()).into_owned(),
+            )),
+            _ => None,
+        };
         Ok(prog.push(Node::Check(CheckNode {
             field,
             op: c.op,
             operand,
             kinds,
+            finder,
         })))
     }
 

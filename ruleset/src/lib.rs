@@ -187,6 +187,16 @@ impl RuleSet {
     pub fn enabled(&self) -> impl Iterator<Item = &CompiledRule> {
         self.rules.iter().filter(|r| r.enabled)
     }
+
+    /// Takes the enabled rules out of the set (the disabled ones stay),
+    /// for a consumer that only runs them: no copy of their programs.
+    pub fn take_enabled(&mut self) -> Vec<CompiledRule> {
+        let (on, off) = std::mem::take(&mut self.rules)
+            .into_iter()
+            .partition(|r| r.enabled);
+        self.rules = off;
+        on
+    }
 }
 
 /// Loads rule files and directories in order, compiles every rule and

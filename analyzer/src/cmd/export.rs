@@ -77,8 +77,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let rules = if a.rules.is_empty() {
         Vec::new()
     } else {
-        let set = ruleset::load_rules(&a.rules, &a.sel.selection());
-        enabled_rules(&set, a.quiet, a.keep_going)?
+        let mut set = ruleset::load_rules(&a.rules, &a.sel.selection());
+        enabled_rules(&mut set, a.quiet, a.keep_going)?
     };
     if a.format == FormatArg::Scap {
         if !a.rules.is_empty() {

@@ -60,7 +60,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut set = ruleset::load_rules(&a.rules, &sel);
     let d = set.append_output("report evidence", &[report::evidence()]);
     set.diagnostics.extend(d);
-    let rules = enabled_rules(&set, a.quiet, a.keep_going)?;
+    let rules = enabled_rules(&mut set, a.quiet, a.keep_going)?;
     // Created first: a path that cannot be written fails before the work.
     let inputs: Vec<&std::path::Path> = a.captures.iter().map(|c| c.as_path()).collect();
     let mut file = capture::outfile::create(&a.out, output_options(a.force), &inputs)?;

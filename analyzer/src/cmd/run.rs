@@ -206,7 +206,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let d = set.append_output(&format!("{label}: append_output"), &c.append_output);
         set.diagnostics.extend(d);
     }
-    let rules = enabled_rules(&set, a.quiet, a.keep_going)?;
+    let rules = enabled_rules(&mut set, a.quiet, a.keep_going)?;
     let matching = a.rule_matching.map(Into::into).unwrap_or(match &cfg {
         Some(c) if c.first_match_only => engine::run::Matching::First,
         _ => engine::run::Matching::All,

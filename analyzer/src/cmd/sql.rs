@@ -52,8 +52,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
             a.table
         );
     }
-    let set = ruleset::load_rules(&a.rules, &a.sel.selection());
-    let rules = enabled_rules(&set, a.quiet, a.keep_going)?;
+    let mut set = ruleset::load_rules(&a.rules, &a.sel.selection());
+    let rules = enabled_rules(&mut set, a.quiet, a.keep_going)?;
     let d = match a.dialect {
         DialectArg::Duckdb => export::sql::Dialect::DuckDb,
         DialectArg::Spark => export::sql::Dialect::Spark,

@@ -549,6 +549,14 @@ pub fn check(c: &CheckNode, cx: &EvCtx<'_>) -> bool {
             };
             cmp_val(&v, op, &Operand::Const(k))
         }
+        (Op::Contains | Op::BContains, _) if c.finder.is_some() => {
+            let t: &[u8] = match &v {
+                Val::Str(s) => s.as_bytes(),
+                Val::Bytes(b) => b.as_ref(),
+                _ => return false,
+            };
+            c.finder.as_ref().is_some_and(|f| f.find(t).is_some())
+        }
         (op, operand) => cmp_val(&v, *op, operand),
     }
 }
