@@ -784,59 +784,81 @@ fn with_dctx<T>(f: impl FnOnce(&mut zstd::zstd_safe::DCtx<'static>) -> T) -> T {
 }
 
 /// The memory of loaded chunks that were dropped, kept for the next chunks
-/// loaded (process-wide, since chunks are loaded and dropped on different
-/// threads). A chunk's payload is a few MB; the allocator hands blocks that
-/// large back to the kernel, which then zeroes every page again when the
-/// next chunk touches it: 11-14 % of a rules run on the real-workload
-/// recording went to that before the buffers were recycled.
-mod recycle {
+/// loaded or sealed (process-wide, since chunks are loaded, handed over
+/// and dropped on different threads). A chunk's payload is up to a few MB;
+/// the allocator hands blocks that large back to the kernel, which then
+/// zeroes every page again when the next chunk touches it: 11-14 % of a
+/// rules run on the real-workload recording went to that before the
+/// buffers were recycled, and on this project's VMs a fresh page costs far
+/// more than zeroing it (the host backs it on first touch).
+pub(crate) mod recycle {
     use rkyv::util::AlignedVec;
     use std::sync::Mutex;
 
-    /// Buffers kept at most (enough for every chunk in flight in a run on
-    /// a few cores; more are freed).
+    /// Buffers of each sort kept at most (enough for every chunk in
+    /// flight in a run on a few cores; more are freed).
     const KEPT: usize = 8;
     /// Larger payloads are freed rather than kept.
     const LARGEST: usize = 64 << 20;
 
-    /// One chunk's memory: its payload and the reader's per-event columns.
+    /// A chunk's per-event columns the reader adds.
     #[derive(Default)]
-    pub(super) struct Buffers {
-        pub buf: AlignedVec,
+    pub(crate) struct Columns {
         pub ts: Vec<u64>,
         pub arg_off: Vec<u32>,
     }
 
-    static FREE: Mutex<Vec<Buffers>> = Mutex::new(Vec::new());
+    static PAYLOADS: Mutex<Vec<AlignedVec>> = Mutex::new(Vec::new());
+    static COLUMNS: Mutex<Vec<Columns>> = Mutex::new(Vec::new());
 
-    /// Buffers to load a chunk of `raw_len` bytes into: the smallest kept
-    /// that holds it, else the largest kept, else new ones.
-    pub(super) fn take(raw_len: usize) -> Buffers {
-        let mut free = FREE.lock().unwrap_or_else(|p| p.into_inner());
-        let cap = |b: &Buffers| b.buf.capacity();
+    /// A buffer for a payload of `len` bytes: the smallest kept that holds
+    /// it, else the largest kept, else a new one (empty, its capacity
+    /// whatever it was).
+    pub(crate) fn payload(len: usize) -> AlignedVec {
+        let mut free = PAYLOADS.lock().unwrap_or_else(|p| p.into_inner());
         let fits = free
             .iter()
             .enumerate()
-            .filter(|(_, b)| cap(b) >= raw_len)
-            .min_by_key(|(_, b)| cap(b))
+            .filter(|(_, b)| b.capacity() >= len)
+            .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
         let pick = fits.or_else(|| {
             free.iter()
                 .enumerate()
-                .max_by_key(|(_, b)| cap(b))
+                .max_by_key(|(_, b)| b.capacity())
                 .map(|(i, _)| i)
         });
         pick.map(|i| free.swap_remove(i)).unwrap_or_default()
     }
 
-    /// Keeps `b` for a later chunk, or frees it.
-    pub(super) fn give(b: Buffers) {
-        if b.buf.capacity() > LARGEST {
+    /// Columns to fill (empty, their capacity whatever it was).
+    pub(crate) fn columns() -> Columns {
+        COLUMNS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps a payload buffer for a later chunk, or frees it.
+    pub(crate) fn give_payload(b: AlignedVec) {
+        if b.capacity() == 0 || b.capacity() > LARGEST {
             return;
         }
-        let mut free = FREE.lock().unwrap_or_else(|p| p.into_inner());
+        let mut free = PAYLOADS.lock().unwrap_or_else(|p| p.into_inner());
         if free.len() < KEPT {
             free.push(b);
+        }
+    }
+
+    /// Keeps columns for a later chunk, or frees them.
+    pub(crate) fn give_columns(c: Columns) {
+        if c.ts.capacity() == 0 || c.ts.capacity() * 8 > LARGEST {
+            return;
+        }
+        let mut free = COLUMNS.lock().unwrap_or_else(|p| p.into_inner());
+        if free.len() < KEPT {
+            free.push(c);
         }
     }
 }
@@ -996,10 +1018,9 @@ impl Capture {
                 "count, sequence or length differ".into(),
             )));
         }
-        let mut mem = recycle::take(h.raw_len as usize);
-        mem.buf =
-            decode_frame_into(&self.data, at, &h, std::mem::take(&mut mem.buf)).map_err(err)?;
-        LoadedChunk::validate(mem, i, h.event_count, h.first_seq).map_err(err)
+        let buf = decode_frame_into(&self.data, at, &h, recycle::payload(h.raw_len as usize))
+            .map_err(err)?;
+        LoadedChunk::validate(buf, i, h.event_count, h.first_seq).map_err(err)
     }
 
     /// Calls `f` on every event in file order, loading chunks one at a time.
@@ -1032,25 +1053,16 @@ impl LoadedChunk {
     /// memory).
     pub fn from_sealed(s: crate::writer::SealedChunk, name: &str) -> Result<LoadedChunk> {
         let index = s.index;
-        let mem = recycle::Buffers {
-            buf: s.payload,
-            ..recycle::take(0)
-        };
-        LoadedChunk::validate(mem, index, s.event_count, s.first_seq)
+        LoadedChunk::validate(s.payload, index, s.event_count, s.first_seq)
             .map_err(|f| Error::at(name, Some(index), 0, f))
     }
 
     fn validate(
-        mem: recycle::Buffers,
+        buf: AlignedVec,
         index: usize,
         event_count: u32,
         first_seq: u64,
     ) -> Result<LoadedChunk, FrameFault> {
-        let recycle::Buffers {
-            buf,
-            mut ts,
-            mut arg_off,
-        } = mem;
         let c = rkyv::access::<ArchivedChunk, rkyv::rancor::Error>(&buf)
             .map_err(|e| FrameFault::Archive(e.to_string()))?;
         let n = c.kind.len();
@@ -1078,6 +1090,10 @@ impl LoadedChunk {
                 )));
             }
         }
+        let recycle::Columns {
+            mut ts,
+            mut arg_off,
+        } = recycle::columns();
         arg_off.clear();
         if arg_off.capacity() < n + 1 {
             arg_off.reserve(n + 1 + n / 4);
@@ -1196,8 +1212,8 @@ impl LoadedChunk {
 
 impl Drop for LoadedChunk {
     fn drop(&mut self) {
-        recycle::give(recycle::Buffers {
-            buf: std::mem::take(&mut self.buf),
+        recycle::give_payload(std::mem::take(&mut self.buf));
+        recycle::give_columns(recycle::Columns {
             ts: std::mem::take(&mut self.ts),
             arg_off: std::mem::take(&mut self.arg_off),
         });

@@ -560,8 +560,10 @@ impl<W: Sink> CaptureWriter<W> {
             }
         };
         if self.opts.hand_over {
-            // The columns go to the caller; the next chunk starts a buffer
-            // of the same size.
+            // The columns go to the caller; the next chunk is serialized
+            // into a buffer of a chunk dropped since, when there is one.
+            self.rbuf = crate::reader::recycle::payload(bytes.len());
+            self.rbuf.clear();
             self.rbuf.reserve(bytes.len());
             self.sealed.push(SealedChunk {
                 index: self.entries.len(),
