@@ -62,8 +62,8 @@ struct PassScratch {
     close_of: Vec<u32>,
     /// For each of `events`: left out (the close of a pair left out).
     skip: Vec<bool>,
-    /// Per process: its pending open (fd, position in `events`).
-    pending: rustc_hash::FxHashMap<u32, (i64, u32)>,
+    /// Per process: its pending opens (fd, position in `events`).
+    pending: rustc_hash::FxHashMap<u32, Vec<(i64, u32)>>,
 }
 
 impl Clone for PassScratch {
@@ -74,8 +74,9 @@ impl Clone for PassScratch {
 
 /// For each of a chunk's state-changing `events` (their positions in
 /// `chunk`, in order) that is an open whose fd its process closes again
-/// (successfully) with no other state-changing event of that process in
-/// between: the position in `events` of that close, in `close_of`.
+/// (successfully) with no other state change of that process in between
+/// but opens and closes of other files: the position in `events` of that
+/// close, in `close_of`.
 fn open_close_pairs(chunk: &capture::LoadedChunk, scratch: &mut PassScratch) {
     let PassScratch {
         events,
@@ -86,37 +87,46 @@ fn open_close_pairs(chunk: &capture::LoadedChunk, scratch: &mut PassScratch) {
     pending.clear();
     close_of.clear();
     close_of.resize(events.len(), u32::MAX);
+    // The first argument as a number (a close's fd, an openat's dirfd).
+    let first = |e: &EventRef<'_>| {
+        e.args()
+            .next()
+            .and_then(|a| a.ok())
+            .and_then(|a| a.as_i64())
+    };
     for (i, &k) in events.iter().enumerate() {
         let Some(e) = chunk.event(k as usize) else {
             continue;
         };
         match e.kind {
             id::LOSS => {}
-            // Another open of the process may name a pending fd as its
-            // directory: only the latest open of a process stays pending.
-            id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT if e.ret >= 0 => {
-                pending.insert(e.pid, (e.ret, i as u32));
+            _ if State::unchanged_by(&e) => {}
+            id::OPEN | id::OPENAT | id::OPENAT2 | id::CREAT => {
+                let p = pending.entry(e.pid).or_default();
+                // An open relative to a pending fd needs that fd in the
+                // state: the open that made it is applied.
+                if matches!(e.kind, id::OPENAT | id::OPENAT2) {
+                    if let Some(dirfd) = first(&e) {
+                        p.retain(|(fd, _)| *fd != dirfd);
+                    }
+                }
+                p.push((e.ret, i as u32));
             }
             id::CLOSE => {
-                let fd = (e.ret == 0)
-                    .then(|| {
-                        e.args()
-                            .next()
-                            .and_then(|a| a.ok())
-                            .and_then(|a| a.as_i64())
-                    })
-                    .flatten();
-                if let (Some(fd), Some(&(open_fd, open))) = (fd, pending.get(&e.pid)) {
-                    if fd == open_fd {
+                let fd = (e.ret == 0).then(|| first(&e)).flatten();
+                if let (Some(fd), Some(p)) = (fd, pending.get_mut(&e.pid)) {
+                    if let Some(at) = p.iter().position(|(open_fd, _)| *open_fd == fd) {
+                        let (_, open) = p.swap_remove(at);
                         close_of[open as usize] = i as u32;
-                        pending.remove(&e.pid);
                     }
                 }
             }
             // Anything else that changes the process's state (fork, exec,
-            // dup, fcntl, sockets, chdir, exit, ...) ends its pending open.
+            // dup, fcntl, sockets, chdir, exit, ...) ends its pending opens.
             _ => {
-                pending.remove(&e.pid);
+                if let Some(p) = pending.get_mut(&e.pid) {
+                    p.clear();
+                }
             }
         }
     }
@@ -307,6 +317,10 @@ impl Replay {
             };
             if e.kind == id::LOSS {
                 on_loss(&e);
+                continue;
+            }
+            if State::unchanged_by(&e) {
+                skipped += 1;
                 continue;
             }
             let close = scratch.close_of[i];
