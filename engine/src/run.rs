@@ -373,6 +373,9 @@ pub fn replay_chunks_from<R: Send>(
     })
 }
 
+/// Chunks the state pass keeps for the first run at most.
+const HANDED: usize = 4;
+
 fn lock(m: &Mutex<RunSpan>) -> std::sync::MutexGuard<'_, RunSpan> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -421,8 +424,15 @@ fn replay_runs<R: Send>(
         })
         .collect();
     let held = AtomicU64::new(0);
-    // Loads chunk `i` within the decoding budget; `release` gives its
-    // cost back.
+    // Chunks the pass loaded for the first run, which takes the same
+    // chunks after it (their cost stays held until that run is done).
+    let handed: Mutex<std::collections::VecDeque<(usize, u64, LoadedChunk)>> = Mutex::default();
+    let release = |cost: u64| {
+        held.fetch_sub(cost, Ordering::AcqRel);
+    };
+    // Loads chunk `i` within the decoding budget. Waiting for room, the
+    // chunks handed over are let go (they are loaded again when their
+    // turn comes), so nothing ever waits on them.
     let load = |i: usize| -> (u64, capture::Result<LoadedChunk>) {
         let cost = cap.chunks().get(i).map_or(0, chunk_cost);
         loop {
@@ -436,12 +446,19 @@ fn replay_runs<R: Send>(
                 }
                 continue;
             }
-            std::thread::sleep(Duration::from_micros(200));
+            let dropped: Vec<_> = handed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain(..)
+                .collect();
+            if dropped.is_empty() {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            for (_, cost, _) in dropped {
+                release(cost);
+            }
         }
         (cost, cap.load_chunk(i))
-    };
-    let release = |cost: u64| {
-        held.fetch_sub(cost, Ordering::AcqRel);
     };
     // Replays the run of span `k` from `state`.
     let run_span = |k: usize, state: State| {
@@ -455,7 +472,22 @@ fn replay_runs<R: Send>(
                 sp.next += 1;
                 sp.next - 1
             };
-            let (cost, loaded) = load(i);
+            let mut kept = None;
+            if k == 0 {
+                let mut h = handed.lock().unwrap_or_else(|p| p.into_inner());
+                while let Some((j, cost, _)) = h.front() {
+                    if *j > i {
+                        break;
+                    }
+                    if *j == i {
+                        kept = h.pop_front().map(|(_, cost, c)| (cost, Ok(c)));
+                        break;
+                    }
+                    release(*cost);
+                    h.pop_front();
+                }
+            }
+            let (cost, loaded) = kept.unwrap_or_else(|| load(i));
             match loaded {
                 Ok(chunk) => {
                     let local: Vec<Gap> = chunk
@@ -507,8 +539,18 @@ fn replay_runs<R: Send>(
             let (cost, loaded) = load(p - 1);
             if let Ok(chunk) = loaded {
                 pass.advance_chunk(&chunk, |_| {});
+                // The first run has yet to take this chunk: it is handed
+                // over (a few at most) instead of decompressed twice.
+                let sp = lock(&spans[0]);
+                let mut h = handed.lock().unwrap_or_else(|p| p.into_inner());
+                if open == 0 && sp.next < p && h.len() < HANDED {
+                    h.push_back((p - 1, cost, chunk));
+                } else {
+                    release(cost);
+                }
+            } else {
+                release(cost);
             }
-            release(cost);
             let waiting = threads - open - 1;
             let mut sp = lock(&spans[open]);
             // The open run may be ahead of the pass (chunks that cost it

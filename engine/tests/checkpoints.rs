@@ -100,9 +100,10 @@ fn each_thread_replays_a_run_from_the_state_at_its_start() {
     let (cap, _) = synth::in_memory(&cfg, 499).expect("synthetic capture");
     let n = cap.chunks().len();
     assert!(n > 100, "{n} chunks");
-    let replay = |threads: usize| {
+    let replay = |threads: usize, decode_budget: u64| {
         let opts = ParOptions {
             threads,
+            decode_budget,
             ..Default::default()
         };
         let facts = CaptureFacts::of(&cap, "synthetic");
@@ -114,10 +115,17 @@ fn each_thread_replays_a_run_from_the_state_at_its_start() {
             common::canonical(replay.state())
         })
     };
-    let (one, one_end) = replay(1);
+    let (one, one_end) = replay(1, engine::run::DECODE_BUDGET);
     assert_eq!(one.runs, vec![0..n]);
-    for threads in [2, 3, 4] {
-        let (par, end) = replay(threads);
+    // Room for one chunk at a time (the state pass then lets go of the
+    // chunks it kept for the first run), and the default budget.
+    for (threads, budget) in [
+        (2, 1),
+        (2, engine::run::DECODE_BUDGET),
+        (3, 1),
+        (4, engine::run::DECODE_BUDGET),
+    ] {
+        let (par, end) = replay(threads, budget);
         assert_eq!(par.runs.len(), threads, "{threads} threads: {:?}", par.runs);
         assert_eq!(par.runs.first().map(|r| r.start), Some(0));
         assert_eq!(par.runs.last().map(|r| r.end), Some(n));
