@@ -3,8 +3,8 @@
 //! image), then retire what it removes (the closed fd, the exited process).
 //!
 //! Every consumer goes through [`Replay`]: the parallel run ([`crate::run`],
-//! one `Replay` per chunk from a checkpoint, and a state-only `Replay` for
-//! the checkpoints), event listings with a filter (`analyzer events`),
+//! one `Replay` per run of chunks from the state at its start, and a
+//! state-only `Replay` that finds those states), event listings with a filter (`analyzer events`),
 //! streaming evaluation of a live feed, and the tests' sequential oracle.
 //! The event's arguments are decoded once, here, for the state engine and
 //! the evaluator together.
@@ -276,12 +276,15 @@ impl Replay {
     }
 
     /// Replays the state changes of a whole chunk, in order, without
-    /// evaluation: what the sequential pass that makes the parallel run's
-    /// checkpoints does. `on_loss` sees each loss record.
+    /// evaluation: what the sequential pass that finds where the parallel
+    /// run's runs of chunks start does. `on_loss` sees each loss record.
+    /// Opens and closes that failed change nothing and are skipped
+    /// undecoded ([`State::unchanged_by`]).
     ///
     /// A file a process opens and closes again within the chunk, with no
-    /// other state-changing event of that process in between (the usual
-    /// open, read, close), leaves the state as it found it, so the pair is
+    /// other state-changing event of that process in between but opens and
+    /// closes of other files not relative to it (the usual open, read,
+    /// close), leaves the state as it found it, so the pair is
     /// not applied when the process is known and the fd number free: most
     /// of a capture's opens and closes, each of which would cost decoding,
     /// a path and an allocation here and again in the chunk's task.

@@ -4,8 +4,9 @@
 //! tuples and roles, pipes, memfds), kept current event by event. Fields that
 //! the capture never told are `None`, printed as Falco's `<NA>`.
 //!
-//! Strings are `Arc<str>` so that cloning the whole state (a checkpoint per
-//! chunk for parallel evaluation) copies pointers, not text.
+//! Strings are `Arc<str>` so that cloning the whole state (where a run of
+//! chunks starts in a parallel replay, a checkpoint per chunk of a feed)
+//! copies pointers, not text.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
