@@ -409,6 +409,14 @@ fn replay_runs<R: Send>(
 ) -> (ParResult<R>, State) {
     let n = cap.chunks().len();
     let threads = rayon::current_num_threads().max(2);
+    // Events before each chunk: the work left in a span is weighed in
+    // events, chunks being of unequal sizes.
+    let before: Vec<u64> = std::iter::once(0)
+        .chain(cap.chunks().iter().scan(0u64, |acc, c| {
+            *acc += u64::from(c.event_count);
+            Some(*acc)
+        }))
+        .collect();
     let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
     let gaps: Mutex<Vec<(usize, Vec<Gap>)>> = Mutex::new(Vec::new());
     let chunk_errors: Mutex<Vec<(usize, capture::Error)>> = Mutex::new(Vec::new());
@@ -554,8 +562,20 @@ fn replay_runs<R: Send>(
             let waiting = threads - open - 1;
             let mut sp = lock(&spans[open]);
             // The open run may be ahead of the pass (chunks that cost it
-            // little): no cut until the pass is ahead again.
-            if sp.next >= p || (p - sp.next) * waiting < n - p {
+            // little): no cut until the pass is ahead again. Its chunk in
+            // progress counts for half.
+            if sp.next >= p {
+                continue;
+            }
+            let current = sp.next.checked_sub(1).map_or(0, |c| {
+                if c >= sp.start {
+                    (before[c + 1] - before[c]) / 2
+                } else {
+                    0
+                }
+            });
+            let left = before[p] - before[sp.next] + current;
+            if left * (waiting as u64) < before[n] - before[p] {
                 continue;
             }
             sp.end = p;

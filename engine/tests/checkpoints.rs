@@ -93,13 +93,13 @@ fn skipping_closed_opens_leaves_every_checkpoint_exact_on_a_given_capture() {
 fn each_thread_replays_a_run_from_the_state_at_its_start() {
     use engine::run::{replay_chunks_from, ParOptions};
     let cfg = SynthConfig {
-        events: 60_000,
+        events: 30_000,
         seed: 5,
         ..SynthConfig::default()
     };
     let (cap, _) = synth::in_memory(&cfg, 499).expect("synthetic capture");
     let n = cap.chunks().len();
-    assert!(n > 100, "{n} chunks");
+    assert!(n > 50, "{n} chunks");
     let replay = |threads: usize, decode_budget: u64| {
         let opts = ParOptions {
             threads,
@@ -107,18 +107,22 @@ fn each_thread_replays_a_run_from_the_state_at_its_start() {
             ..Default::default()
         };
         let facts = CaptureFacts::of(&cap, "synthetic");
-        replay_chunks_from(&cap, facts, &opts, None, |_, chunk, replay| {
+        replay_chunks_from(&cap, facts, &opts, None, |i, chunk, replay| {
             for e in chunk.events() {
                 replay.step(&e, |_| ());
             }
-            std::thread::sleep(std::time::Duration::from_millis(2));
+            // Far slower than the pass, even unoptimized and on a busy
+            // machine (the first chunk gives it a head start of a second),
+            // so that every thread gets a run.
+            let ms = if i == 0 { 1000 } else { 10 };
+            std::thread::sleep(std::time::Duration::from_millis(ms));
             common::canonical(replay.state())
         })
     };
     let (one, one_end) = replay(1, engine::run::DECODE_BUDGET);
     assert_eq!(one.runs, vec![0..n]);
-    // Room for one chunk at a time (the state pass then lets go of the
-    // chunks it kept for the first run), and the default budget.
+    // Room for one chunk at a time (a loader short of room lets go of the
+    // chunks the pass kept for the first run), and the default budget.
     for (threads, budget) in [
         (2, 1),
         (2, engine::run::DECODE_BUDGET),
@@ -126,7 +130,13 @@ fn each_thread_replays_a_run_from_the_state_at_its_start() {
         (4, engine::run::DECODE_BUDGET),
     ] {
         let (par, end) = replay(threads, budget);
-        assert_eq!(par.runs.len(), threads, "{threads} threads: {:?}", par.runs);
+        // One chunk of room at a time starves the pass while the runs hold
+        // it: fewer runs then, the same states.
+        if budget == engine::run::DECODE_BUDGET {
+            assert_eq!(par.runs.len(), threads, "{threads} threads: {:?}", par.runs);
+        } else {
+            assert!(!par.runs.is_empty() && par.runs.len() <= threads);
+        }
         assert_eq!(par.runs.first().map(|r| r.start), Some(0));
         assert_eq!(par.runs.last().map(|r| r.end), Some(n));
         for w in par.runs.windows(2) {
