@@ -498,13 +498,7 @@ fn replay_runs<R: Send>(
             let (cost, loaded) = kept.unwrap_or_else(|| load(i));
             match loaded {
                 Ok(chunk) => {
-                    let local: Vec<Gap> = chunk
-                        .kinds()
-                        .enumerate()
-                        .filter(|(_, kind)| *kind == capture::kind::id::LOSS)
-                        .filter_map(|(k, _)| chunk.event(k))
-                        .map(|e| Gap::of(&e))
-                        .collect();
+                    let local: Vec<Gap> = Gap::all_in(&chunk).collect();
                     if !local.is_empty() {
                         gaps.lock()
                             .unwrap_or_else(|p| p.into_inner())
@@ -796,15 +790,7 @@ fn replay_sequential<R: Send>(
                 continue;
             }
         };
-        // Loss records, found from the kind column without decoding the
-        // other events.
-        let losses = chunk.kinds().enumerate();
-        par.gaps.extend(
-            losses
-                .filter(|(_, kind)| *kind == capture::kind::id::LOSS)
-                .filter_map(|(k, _)| chunk.event(k))
-                .map(|e| Gap::of(&e)),
-        );
+        par.gaps.extend(Gap::all_in(&chunk));
         par.results.push(Some(task(i, &chunk, &mut replay)));
         par.events += chunk.len() as u64;
         if let Some(p) = &opts.progress {
@@ -835,6 +821,17 @@ pub fn mark_gaps(alerts: &mut [Alert], gaps: &[Gap]) {
 }
 
 impl Gap {
+    /// The spans the loss records of `chunk` describe, in order (found from
+    /// the kind column, without decoding the other events).
+    pub fn all_in(chunk: &LoadedChunk) -> impl Iterator<Item = Gap> + '_ {
+        chunk
+            .kinds()
+            .enumerate()
+            .filter(|(_, kind)| *kind == capture::kind::id::LOSS)
+            .filter_map(|(k, _)| chunk.event(k))
+            .map(|e| Gap::of(&e))
+    }
+
     /// The span a loss record describes.
     pub fn of(e: &capture::EventRef<'_>) -> Gap {
         let g = |n: &str| e.arg(n).and_then(|v| v.as_u64()).unwrap_or(0);
