@@ -394,8 +394,8 @@ struct RunSpan {
 /// each replayed in order from the state at its start, so that every
 /// event's state is applied once by the run that holds it. A state pass
 /// (this thread, [`Replay::advance_chunk`]: state changes only, about a
-/// sixth of a run's cost per chunk) walks from the start and finds the
-/// state where the next run begins; it cuts the open run where the chunks
+/// quarter of a run's cost per chunk) walks from the start and finds the
+/// state where the next run begins; it cuts the open run where the events
 /// left after the cut, shared by the threads not yet running, weigh no
 /// more than what the open run still has to do before the cut. The last
 /// run is the pass's own thread. On two threads that is one run from the
