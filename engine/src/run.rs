@@ -373,12 +373,79 @@ pub fn replay_chunks_from<R: Send>(
     })
 }
 
-/// Chunks the state pass keeps for the first run at most.
-const HANDED: usize = 4;
+/// What the threads of a parallel replay gather, chunk by chunk, in
+/// whatever order the chunks finish; [`Gathered::finish`] puts it in chunk
+/// order.
+struct Gathered<'o, R> {
+    results: Mutex<Vec<(usize, R)>>,
+    gaps: Mutex<Vec<(usize, Vec<Gap>)>>,
+    chunk_errors: Mutex<Vec<(usize, capture::Error)>>,
+    events: AtomicU64,
+    progress: Option<&'o Arc<AtomicU64>>,
+}
 
-fn lock(m: &Mutex<RunSpan>) -> std::sync::MutexGuard<'_, RunSpan> {
+impl<'o, R> Gathered<'o, R> {
+    fn new(opts: &'o ParOptions) -> Self {
+        Gathered {
+            results: Mutex::default(),
+            gaps: Mutex::default(),
+            chunk_errors: Mutex::default(),
+            events: AtomicU64::new(0),
+            progress: opts.progress.as_ref(),
+        }
+    }
+
+    /// Chunk `i`'s result; `events`: the chunk's events, counted and
+    /// shown as progress.
+    fn result(&self, i: usize, r: R, events: usize) {
+        relock(&self.results).push((i, r));
+        self.events.fetch_add(events as u64, Ordering::Relaxed);
+        if let Some(p) = self.progress {
+            p.fetch_add(events as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Chunk `i`'s loss spans.
+    fn gaps(&self, i: usize, gaps: Vec<Gap>) {
+        if !gaps.is_empty() {
+            relock(&self.gaps).push((i, gaps));
+        }
+    }
+
+    /// Chunk `i` could not be read.
+    fn error(&self, i: usize, err: capture::Error) {
+        relock(&self.chunk_errors).push((i, err));
+    }
+
+    /// Everything in chunk order, for `n` chunks replayed in `runs`.
+    fn finish(self, n: usize, runs: Vec<std::ops::Range<usize>>) -> ParResult<R> {
+        fn inner<T>(m: Mutex<T>) -> T {
+            m.into_inner().unwrap_or_else(|p| p.into_inner())
+        }
+        let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
+        for (i, r) in inner(self.results) {
+            results[i] = Some(r);
+        }
+        let mut gaps: Vec<(usize, Vec<Gap>)> = inner(self.gaps);
+        gaps.sort_by_key(|(i, _)| *i);
+        let mut chunk_errors: Vec<(usize, capture::Error)> = inner(self.chunk_errors);
+        chunk_errors.sort_by_key(|(i, _)| *i);
+        ParResult {
+            results,
+            events: self.events.into_inner(),
+            chunk_errors: chunk_errors.into_iter().map(|(_, e)| e).collect(),
+            gaps: gaps.into_iter().flat_map(|(_, g)| g).collect(),
+            runs,
+        }
+    }
+}
+
+fn relock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Chunks the state pass keeps for the first run at most.
+const HANDED: usize = 4;
 
 /// One run of consecutive chunks, replayed by one thread from one state:
 /// the next chunk it takes and the first it leaves (its end), which the
@@ -417,10 +484,7 @@ fn replay_runs<R: Send>(
             Some(*acc)
         }))
         .collect();
-    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
-    let gaps: Mutex<Vec<(usize, Vec<Gap>)>> = Mutex::new(Vec::new());
-    let chunk_errors: Mutex<Vec<(usize, capture::Error)>> = Mutex::new(Vec::new());
-    let events = AtomicU64::new(0);
+    let gathered = Gathered::new(opts);
     let last: Mutex<Option<State>> = Mutex::new(None);
     let spans: Vec<Mutex<RunSpan>> = (0..threads)
         .map(|_| {
@@ -454,11 +518,7 @@ fn replay_runs<R: Send>(
                 }
                 continue;
             }
-            let dropped: Vec<_> = handed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .drain(..)
-                .collect();
+            let dropped: Vec<_> = relock(&handed).drain(..).collect();
             if dropped.is_empty() {
                 std::thread::sleep(Duration::from_micros(200));
             }
@@ -473,7 +533,7 @@ fn replay_runs<R: Send>(
         let mut replay = Replay::from_state(state, facts.clone());
         loop {
             let i = {
-                let mut sp = lock(&spans[k]);
+                let mut sp = relock(&spans[k]);
                 if sp.next >= sp.end {
                     break;
                 }
@@ -482,7 +542,7 @@ fn replay_runs<R: Send>(
             };
             let mut kept = None;
             if k == 0 {
-                let mut h = handed.lock().unwrap_or_else(|p| p.into_inner());
+                let mut h = relock(&handed);
                 while let Some((j, cost, _)) = h.front() {
                     if *j > i {
                         break;
@@ -498,37 +558,21 @@ fn replay_runs<R: Send>(
             let (cost, loaded) = kept.unwrap_or_else(|| load(i));
             match loaded {
                 Ok(chunk) => {
-                    let local: Vec<Gap> = Gap::all_in(&chunk).collect();
-                    if !local.is_empty() {
-                        gaps.lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((i, local));
-                    }
-                    let r = task(i, &chunk, &mut replay);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((i, r));
-                    events.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    if let Some(p) = &opts.progress {
-                        p.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                    }
+                    gathered.gaps(i, Gap::all_in(&chunk).collect());
+                    gathered.result(i, task(i, &chunk, &mut replay), chunk.len());
                 }
-                Err(err) => chunk_errors
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((i, err)),
+                Err(err) => gathered.error(i, err),
             }
             release(cost);
         }
-        if lock(&spans[k]).end == n {
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(replay.state().clone());
+        if relock(&spans[k]).end == n {
+            *relock(&last) = Some(replay.state().clone());
         }
     };
 
     rayon::scope(|s| {
         let mut pass = Replay::from_state(first.clone(), facts.clone());
-        *lock(&spans[0]) = RunSpan {
+        *relock(&spans[0]) = RunSpan {
             start: 0,
             next: 0,
             end: n,
@@ -543,8 +587,8 @@ fn replay_runs<R: Send>(
                 pass.advance_chunk(&chunk, |_| {});
                 // The first run has yet to take this chunk: it is handed
                 // over (a few at most) instead of decompressed twice.
-                let sp = lock(&spans[0]);
-                let mut h = handed.lock().unwrap_or_else(|p| p.into_inner());
+                let sp = relock(&spans[0]);
+                let mut h = relock(&handed);
                 if open == 0 && sp.next < p && h.len() < HANDED {
                     h.push_back((p - 1, cost, chunk));
                 } else {
@@ -554,7 +598,7 @@ fn replay_runs<R: Send>(
                 release(cost);
             }
             let waiting = threads - open - 1;
-            let mut sp = lock(&spans[open]);
+            let mut sp = relock(&spans[open]);
             // The open run may be ahead of the pass (chunks that cost it
             // little): no cut until the pass is ahead again. Its chunk in
             // progress counts for half.
@@ -575,7 +619,7 @@ fn replay_runs<R: Send>(
             sp.end = p;
             drop(sp);
             open += 1;
-            *lock(&spans[open]) = RunSpan {
+            *relock(&spans[open]) = RunSpan {
                 start: p,
                 next: p,
                 end: n,
@@ -592,30 +636,15 @@ fn replay_runs<R: Send>(
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .unwrap_or_default();
-    let mut by_chunk: Vec<Option<R>> = (0..n).map(|_| None).collect();
-    for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        by_chunk[i] = Some(r);
-    }
-    let mut gaps = gaps.into_inner().unwrap_or_else(|p| p.into_inner());
-    gaps.sort_by_key(|(i, _)| *i);
-    let mut chunk_errors = chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner());
-    chunk_errors.sort_by_key(|(i, _)| *i);
     let runs = spans
         .iter()
         .map(|m| {
-            let sp = lock(m);
+            let sp = relock(m);
             sp.start..sp.end
         })
         .filter(|r| !r.is_empty())
         .collect();
-    let par = ParResult {
-        results: by_chunk,
-        events: events.into_inner(),
-        chunk_errors: chunk_errors.into_iter().map(|(_, e)| e).collect(),
-        gaps: gaps.into_iter().flat_map(|(_, g)| g).collect(),
-        runs,
-    };
-    (par, end)
+    (gathered.finish(n, runs), end)
 }
 
 /// Runs `work` in a rayon pool of `threads` threads (0: all cores), or on
@@ -660,11 +689,8 @@ fn replay_chunks_inner<R: Send>(
         return replay_sequential(next, first, facts, opts, task);
     }
     let last: Mutex<Option<State>> = Mutex::new(None);
-    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::new());
+    let gathered = Gathered::new(opts);
     let seen = AtomicU64::new(0);
-    let gaps = Mutex::new(Vec::new());
-    let chunk_errors = Mutex::new(Vec::new());
-    let events = AtomicU64::new(0);
     let in_flight = std::sync::atomic::AtomicUsize::new(0);
     let in_flight_bytes = AtomicU64::new(0);
     let limit = 2 * rayon::current_num_threads();
@@ -688,10 +714,7 @@ fn replay_chunks_inner<R: Send>(
                 let chunk = match loaded {
                     Ok(c) => Arc::new(c),
                     Err(err) => {
-                        chunk_errors
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(err);
+                        gathered.error(i, err);
                         continue;
                     }
                 };
@@ -707,35 +730,20 @@ fn replay_chunks_inner<R: Send>(
                 in_flight.fetch_add(1, Ordering::AcqRel);
                 in_flight_bytes.fetch_add(cost, Ordering::AcqRel);
                 let checkpoint = state.clone();
-                let (c2, results, in_flight, in_flight_bytes, events) = (
-                    chunk.clone(),
-                    &results,
-                    &in_flight,
-                    &in_flight_bytes,
-                    &events,
-                );
+                let (c2, gathered, in_flight, in_flight_bytes) =
+                    (chunk.clone(), &gathered, &in_flight, &in_flight_bytes);
                 s.spawn(move |_| {
                     let mut checkpoint = checkpoint;
-                    let r = task(i, &c2, &mut checkpoint);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((i, r));
-                    events.fetch_add(c2.len() as u64, Ordering::Relaxed);
-                    if let Some(p) = &opts.progress {
-                        p.fetch_add(c2.len() as u64, Ordering::Relaxed);
-                    }
+                    gathered.result(i, task(i, &c2, &mut checkpoint), c2.len());
                     drop(c2);
                     in_flight.fetch_sub(1, Ordering::AcqRel);
                     in_flight_bytes.fetch_sub(cost, Ordering::AcqRel);
                 });
                 let mut local_gaps = Vec::new();
                 state.advance_chunk(&chunk, |e| local_gaps.push(Gap::of(e)));
-                gaps.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend(local_gaps);
+                gathered.gaps(i, local_gaps);
             }
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = Some(state.state().clone());
+            *relock(&last) = Some(state.state().clone());
         });
     });
     let end = last
@@ -743,22 +751,12 @@ fn replay_chunks_inner<R: Send>(
         .unwrap_or_else(|p| p.into_inner())
         .unwrap_or_default();
     let seen = seen.into_inner() as usize;
-    let mut by_chunk: Vec<Option<R>> = (0..seen).map(|_| None).collect();
-    for (i, r) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        by_chunk[i] = Some(r);
-    }
+    let par = gathered.finish(seen, Vec::new());
     let runs = (0..seen)
-        .filter(|i| by_chunk[*i].is_some())
+        .filter(|i| par.results[*i].is_some())
         .map(|i| i..i + 1)
         .collect();
-    let par = ParResult {
-        results: by_chunk,
-        events: events.into_inner(),
-        chunk_errors: chunk_errors.into_inner().unwrap_or_else(|p| p.into_inner()),
-        gaps: gaps.into_inner().unwrap_or_else(|p| p.into_inner()),
-        runs,
-    };
-    (par, end)
+    (ParResult { runs, ..par }, end)
 }
 
 /// [`replay_chunks_inner`] on one thread: each chunk's task replays it
