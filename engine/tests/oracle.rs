@@ -169,18 +169,8 @@ fn engine_agrees_with_the_sequential_oracle_on_a_damaged_capture() {
         seed: 11,
         ..SynthConfig::default()
     };
-    let mut w = capture::CaptureWriterBuilder::new()
-        .chunk_events(499)
-        .build(
-            Vec::new(),
-            "synthetic",
-            &synth::synth_meta(&cfg),
-            Some(&synth::synth_snapshot(&cfg)),
-        )
-        .expect("writer");
-    synth::generate(&cfg, &mut w).expect("events");
-    let mut bytes = w.finish(0).expect("finish").0;
-    let whole = Capture::from_bytes(capture::Bytes::Owned(bytes.clone()), "whole").expect("open");
+    let (whole, _) = synth::in_memory(&cfg, 499).expect("synthetic capture");
+    let mut bytes = whole.bytes().to_vec();
     let n = whole.chunks().len();
     let damaged = [3, n / 2 + 7];
     for &i in &damaged {
