@@ -361,11 +361,8 @@ pub fn replay_chunks_from<R: Send>(
     };
     in_pool(opts.threads, || {
         if rayon::current_num_threads() <= 1 || cap.chunks().len() <= 1 {
-            let mut i = 0;
-            let next = |_: &mut dyn FnMut(u64)| {
-                i += 1;
-                Some(cap.load_chunk(cap.chunks().get(i - 1).map(|_| i - 1)?))
-            };
+            let mut chunks = 0..cap.chunks().len();
+            let next = |_: &mut dyn FnMut(u64)| chunks.next().map(|i| cap.load_chunk(i));
             replay_sequential(next, first, facts, opts, &task)
         } else {
             replay_runs(cap, first, facts, opts, &task)
