@@ -1415,6 +1415,8 @@ fn convert_events<R: std::io::BufRead, W: capture::Sink>(
     for e in std::mem::take(&mut scap.head.events) {
         conv.event(Cow::Owned(e), &mut w)?;
     }
+    // Internal and unknown events are only counted.
+    scap.skip_params_of(|code| event_info(code).and_then(kind_of).is_none());
     loop {
         let mut e = conv.buffer();
         if !scap.next_event_into(&mut e) {

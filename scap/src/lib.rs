@@ -947,17 +947,19 @@ impl ScapFile {
 /// One event block's event.
 fn parse_event(body: &[u8], has_flags: bool, v2: bool, offset: u64) -> Result<RawEvent, String> {
     let mut e = RawEvent::default();
-    parse_event_into(body, has_flags, v2, offset, &mut e)?;
+    parse_event_into(body, has_flags, v2, offset, &mut e, |_| false)?;
     Ok(e)
 }
 
-/// [`parse_event`] into `out`, whose buffers are reused.
+/// [`parse_event`] into `out`, whose buffers are reused; without its
+/// parameters when `skip_params` accepts its code.
 fn parse_event_into(
     body: &[u8],
     has_flags: bool,
     v2: bool,
     offset: u64,
     out: &mut RawEvent,
+    skip_params: fn(u16) -> bool,
 ) -> Result<(), String> {
     let mut c = Cur::new(body);
     let cpu = c.u16().ok_or("truncated event block")?;
@@ -985,53 +987,60 @@ fn parse_event_into(
     }
     let wide = LARGE_PAYLOAD.contains(&code);
     let lw = if wide { 4 } else { 2 };
-    let len_at = |i: usize| -> Option<usize> {
-        let x = ev.get(hdr + lw * i..hdr + lw * (i + 1))?;
-        Some(if wide {
-            u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize
-        } else {
-            u16::from_le_bytes([x[0], x[1]]) as usize
-        })
-    };
+    // The lengths present after the header (a count above it runs past the
+    // event).
+    let avail = (len - hdr) / lw;
     // v1 events do not store nparams: take the largest count, from the
     // event table's downwards, whose lengths account for the event exactly
     // (libscap derives it the same way). The lengths are read once; a
     // count of n uses the first n.
     let max = match nparams {
+        Some(n) if n > avail => return Err("parameter lengths run past the event".into()),
         Some(n) => n,
-        None => ((len - hdr) / lw).min(table::event_info(code).map_or(32, |e| e.params.len())),
+        None => avail.min(table::event_info(code).map_or(32, |e| e.params.len())),
     };
-    let mut lens = smallvec::SmallVec::<[usize; 8]>::new();
-    for i in 0..max {
-        match len_at(i) {
-            Some(l) => lens.push(l),
-            None if nparams.is_some() => return Err("parameter lengths run past the event".into()),
-            None => break,
+    // Where each parameter ends, straight from the stored lengths.
+    let raw = &ev[hdr..hdr + lw * max];
+    let ends = &mut out.params.ends;
+    ends.clear();
+    ends.reserve(max);
+    let mut end = 0u32;
+    if wide {
+        for x in raw.chunks_exact(4) {
+            end = end.saturating_add(u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+            ends.push(end);
+        }
+    } else {
+        for x in raw.chunks_exact(2) {
+            end = end.saturating_add(u32::from(u16::from_le_bytes([x[0], x[1]])));
+            ends.push(end);
         }
     }
-    let n = match nparams {
-        Some(n) => n,
-        None => {
-            // The event's size with n parameters, for every n at once.
-            let mut sizes = smallvec::SmallVec::<[usize; 16]>::with_capacity(lens.len() + 1);
-            let mut sum = 0usize;
-            sizes.push(hdr);
-            for (i, &l) in lens.iter().enumerate() {
-                sum = sum.saturating_add(l);
-                sizes.push((hdr + lw * (i + 1)).saturating_add(sum));
+    let upto = |ends: &[u32], n: usize| if n == 0 { 0 } else { ends[n - 1] as usize };
+    // The event's size with all `max` parameters, then with one fewer at a
+    // time until it matches (v1; v2 must match with its count).
+    let mut n = max;
+    if nparams.is_none() {
+        while (hdr + lw * n).saturating_add(upto(ends, n)) != len {
+            if n == 0 {
+                return Err(format!(
+                    "cannot split event type {code} of {len} bytes into parameters"
+                ));
             }
-            sizes.iter().rposition(|&s| s == len).ok_or_else(|| {
-                format!("cannot split event type {code} of {len} bytes into parameters")
-            })?
+            n -= 1;
         }
-    };
-    lens.truncate(n);
-    let total = lens.iter().fold(0usize, |s, &l| s.saturating_add(l));
+        ends.truncate(n);
+    }
     let start = hdr + lw * n;
     let data = ev
-        .get(start..start.saturating_add(total))
+        .get(start..start.saturating_add(upto(ends, n)))
         .ok_or("parameters run past the event")?;
-    out.params.set(data, lens);
+    out.params.data.clear();
+    if !skip_params(code) {
+        out.params.data.extend_from_slice(data);
+    } else {
+        out.params.ends.clear();
+    }
     (out.offset, out.cpu, out.flags, out.ts, out.tid, out.code) =
         (offset, cpu, flags, ts, tid, code);
     Ok(())
@@ -1064,6 +1073,8 @@ pub struct ScapStream<R> {
     /// Blocks of one type in a row not yet added to `head.block_counts`
     /// (counted there once the run ends: an entry per block costs).
     run: (u32, u64),
+    /// Event codes whose parameters are not kept ([`ScapStream::skip_params_of`]).
+    skip_params: fn(u16) -> bool,
 }
 
 impl ScapStream<Box<dyn BufRead + Send>> {
@@ -1176,6 +1187,7 @@ impl<R: BufRead> ScapStream<R> {
             late_blocks: 0,
             blocks: Blocks::new(r, gz, *limits),
             run: (0, 0),
+            skip_params: |_| false,
         };
         while let Some(e) = s.read(true) {
             let last = !prelude_event(&e);
@@ -1185,6 +1197,14 @@ impl<R: BufRead> ScapStream<R> {
             }
         }
         s
+    }
+
+    /// From now on, the events whose code `skip` accepts are read without
+    /// their parameters (`params` empty; the event is checked all the same),
+    /// for a reader that only counts them: copying parameters nobody reads
+    /// is a good part of reading a trace.
+    pub fn skip_params_of(&mut self, skip: fn(u16) -> bool) {
+        self.skip_params = skip;
     }
 
     /// The next event after the prelude; `None` at the end of the trace or
@@ -1229,7 +1249,7 @@ impl<R: BufRead> ScapStream<R> {
                 self.run = (ty, 1);
             }
             if let Some(&(_, flags, v2)) = block::EV.iter().find(|(t, _, _)| *t == ty) {
-                match parse_event_into(body, flags, v2, at, out) {
+                match parse_event_into(body, flags, v2, at, out, self.skip_params) {
                     Ok(()) => return true,
                     Err(reason) => self.head.problems.push(ScapError { offset: at, reason }),
                 }
