@@ -210,6 +210,13 @@ pub struct Chunk {
 pub const TS_ESCAPE: i32 = i32::MIN;
 
 impl Chunk {
+    /// An upper bound of its rkyv archive's size in bytes: the columns'
+    /// bytes, each column's alignment padding and the archived struct.
+    pub fn serialized_estimate(&self) -> usize {
+        let n = self.ts_delta.len();
+        n * (4 + 2 + 4 + 4 + 2 + 8 + 4) + self.ts_far.len() * 8 + self.args.len() + 256
+    }
+
     /// Number of events.
     pub fn len(&self) -> usize {
         self.kind.len()
@@ -300,4 +307,37 @@ pub struct SourceFile {
     /// What of the source could not be copied (damaged frames, a broken
     /// chain), one sentence each; empty for an intact source.
     pub damage: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The archive of chunks of several shapes fits the estimate a writer
+    /// reserves before serializing.
+    #[test]
+    fn archive_fits_the_serialized_estimate() {
+        for (events, far, arg_bytes) in [(0, 0, 0), (1, 1, 3), (7, 0, 13), (4096, 5, 100_001)] {
+            let chunk = Chunk {
+                first_seq: 9,
+                ts_base: 1,
+                ts_delta: vec![1; events],
+                ts_far: vec![2; far],
+                cpu: vec![3; events],
+                pid: vec![4; events],
+                tid: vec![5; events],
+                kind: vec![6; events],
+                ret: vec![7; events],
+                arg_len: vec![8; events],
+                args: vec![9; arg_bytes],
+            };
+            let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&chunk).expect("serializes");
+            assert!(
+                bytes.len() <= chunk.serialized_estimate(),
+                "{events} events, {far} far, {arg_bytes} argument bytes: {} > {}",
+                bytes.len(),
+                chunk.serialized_estimate()
+            );
+        }
+    }
 }

@@ -232,10 +232,25 @@ impl CaptureWriterBuilder {
         chain.written = self.write_frames;
         let compressor = zstd::bulk::Compressor::new(self.zstd_level)
             .map_err(|e| Error::new(name, Fault::Io(e.to_string())))?;
+        // A chunk's columns, reserved for a full chunk: memory is only
+        // touched as events come, and a column grown step by step copies
+        // itself into new memory at each step.
+        let events = (self.chunk_events as usize).min(self.chunk_bytes / FIXED_BYTES_PER_EVENT + 1);
+        let chunk = Chunk {
+            ts_delta: Vec::with_capacity(events),
+            cpu: Vec::with_capacity(events),
+            pid: Vec::with_capacity(events),
+            tid: Vec::with_capacity(events),
+            kind: Vec::with_capacity(events),
+            ret: Vec::with_capacity(events),
+            arg_len: Vec::with_capacity(events),
+            args: Vec::with_capacity(self.chunk_bytes),
+            ..Chunk::default()
+        };
         let mut w = CaptureWriter {
             chain,
             opts: self,
-            chunk: Chunk::default(),
+            chunk,
             last_ts: 0,
             ts_min: u64::MAX,
             ts_max: 0,
@@ -543,6 +558,12 @@ impl<W: Sink> CaptureWriter<W> {
         // each time.
         let mut buf = std::mem::take(&mut self.rbuf);
         buf.clear();
+        // Room for the whole archive up front: a buffer grown while
+        // serializing copies what it holds into new memory at each step.
+        let need = self.chunk.serialized_estimate();
+        if buf.capacity() < need {
+            buf = rkyv::util::AlignedVec::with_capacity(need + need / 4);
+        }
         let bytes = rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(&self.chunk, buf)
             .map_err(|e| Error::new(&self.chain.name, Fault::Write(e.to_string())))?;
         let fs = FrameStats {
@@ -563,8 +584,6 @@ impl<W: Sink> CaptureWriter<W> {
             // The columns go to the caller; the next chunk is serialized
             // into a buffer of a chunk dropped since, when there is one.
             self.rbuf = crate::reader::recycle::payload(bytes.len());
-            self.rbuf.clear();
-            self.rbuf.reserve(bytes.len());
             self.sealed.push(SealedChunk {
                 index: self.entries.len(),
                 event_count: self.chunk.len() as u32,

@@ -366,6 +366,39 @@ fn fdlist(b: &[u8]) -> String {
         .join(" ")
 }
 
+/// Position of the parameter called `name` in an event's table. Names are
+/// a few bytes: compared inline rather than through memcmp.
+fn position(info: &EventInfo, name: &str) -> Option<usize> {
+    let name = name.as_bytes();
+    info.params.iter().position(|(n, _)| {
+        let n = n.as_bytes();
+        n.len() == name.len() && n.iter().zip(name).all(|(a, b)| a == b)
+    })
+}
+
+/// A parameter of type `ty` read as an integer: sign-extended for the
+/// signed types.
+fn int_typed(b: &[u8], ty: Option<Pt>) -> Option<i64> {
+    let signed = matches!(
+        ty,
+        Some(Pt::Errno | Pt::Fd | Pt::Pid | Pt::Int32 | Pt::Int64)
+    );
+    let v = int_of(b, signed);
+    // File descriptors are C ints; old drivers stored some (mmap's)
+    // zero-extended in 64 bits, so -1 arrives as 4294967295.
+    Some(if ty == Some(Pt::Fd) {
+        i64::from(v as i32)
+    } else {
+        v
+    })
+}
+
+/// A string parameter's text: up to its first NUL.
+fn c_text(b: &[u8]) -> &[u8] {
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    b.split(|&c| c == 0).next().unwrap_or(b)
+}
+
 /// One call: its entry and exit events (either may be missing).
 struct Call<'a> {
     enter: Option<(&'a RawEvent, &'static EventInfo)>,
@@ -373,43 +406,45 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
+    /// Parameter `name` and its type: the exit's value if the exit has one
+    /// (a non-empty one unless `keep_empty`), else the entry's; the type
+    /// from the exit's table when it lists the parameter, else from the
+    /// entry's. One pass over each table: this runs for every argument of
+    /// every converted call.
+    fn lookup(&self, name: &str, keep_empty: bool) -> (Option<&'a [u8]>, Option<Pt>) {
+        let mut ty = None;
+        if let Some((e, i)) = self.exit {
+            if let Some(k) = position(i, name) {
+                ty = Some(i.params[k].1);
+                if let Some(b) = e.params.get(k).filter(|b| keep_empty || !b.is_empty()) {
+                    return (Some(b), ty);
+                }
+            }
+        }
+        if let Some((e, i)) = self.enter {
+            if let Some(k) = position(i, name) {
+                let t = *ty.get_or_insert(i.params[k].1);
+                let v = e.params.get(k).filter(|b| keep_empty || !b.is_empty());
+                return (v, Some(t));
+            }
+        }
+        (None, ty)
+    }
+
     /// Parameter `name`, from the exit if it has it, else from the entry.
     fn p(&self, name: &str) -> Option<&'a [u8]> {
-        let from = |x: Option<(&'a RawEvent, &'static EventInfo)>| {
-            x.and_then(|(e, i)| i.index(name).and_then(|k| e.params.get(k)))
-                .filter(|b| !b.is_empty())
-        };
-        from(self.exit).or_else(|| from(self.enter))
+        self.lookup(name, false).0
     }
 
     /// Parameter `name` as stored, empty or not (an empty `data` is data
     /// of length 0, not a missing value).
     fn raw(&self, name: &str) -> Option<&'a [u8]> {
-        let from = |x: Option<(&'a RawEvent, &'static EventInfo)>| {
-            x.and_then(|(e, i)| i.index(name).and_then(|k| e.params.get(k)))
-        };
-        from(self.exit).or_else(|| from(self.enter))
+        self.lookup(name, true).0
     }
 
     fn int(&self, name: &str) -> Option<i64> {
-        let ty = self
-            .exit
-            .iter()
-            .chain(self.enter.iter())
-            .find_map(|(_, i)| i.params.iter().find(|(n, _)| *n == name))
-            .map(|(_, t)| *t);
-        let signed = matches!(
-            ty,
-            Some(Pt::Errno | Pt::Fd | Pt::Pid | Pt::Int32 | Pt::Int64)
-        );
-        let v = self.p(name).map(|b| int_of(b, signed))?;
-        // File descriptors are C ints; old drivers stored some (mmap's)
-        // zero-extended in 64 bits, so -1 arrives as 4294967295.
-        Some(if ty == Some(Pt::Fd) {
-            i64::from(v as i32)
-        } else {
-            v
-        })
+        let (v, ty) = self.lookup(name, false);
+        int_typed(v?, ty)
     }
 
     fn uint(&self, name: &str) -> Option<u64> {
@@ -417,9 +452,7 @@ impl<'a> Call<'a> {
     }
 
     fn str(&self, name: &str) -> Option<&'a [u8]> {
-        self.p(name)
-            .map(|b| b.strip_suffix(&[0]).unwrap_or(b))
-            .map(|b| b.split(|&c| c == 0).next().unwrap_or(b))
+        self.p(name).map(c_text)
     }
 
     /// The result: the exit's first parameter when it is `res` or `fd`.
@@ -863,26 +896,20 @@ fn by_name(a: &mut ArgWriter<'_>, c: &Call<'_>, kind: u16) {
             (id::PRCTL, "arg2") => "arg2_int",
             _ => name,
         };
+        let (v, pty) = c.lookup(n, false);
+        let uint = || v.map(|b| int_of(b, false) as u64);
         // PT_DYN values (ptrace's addr) start with their type's index.
-        let dyn_ = c
-            .exit
-            .iter()
-            .chain(c.enter.iter())
-            .find_map(|(_, i)| i.params.iter().find(|(p, _)| *p == n))
-            .is_some_and(|(_, t)| *t == Pt::Dyn);
-        if dyn_ {
+        if pty == Some(Pt::Dyn) {
             opt_uint(
                 a,
-                c.p(n)
-                    .and_then(|b| b.get(1..))
-                    .map(|b| int_of(b, false) as u64),
+                v.and_then(|b| b.get(1..)).map(|b| int_of(b, false) as u64),
             );
             continue;
         }
         match ty {
-            T::Fd | T::Dirfd | T::Pid | T::Int => opt_int(a, c.int(n)),
-            T::Path | T::Str => opt_str(a, c.str(n)),
-            T::StrList => match c.p(n) {
+            T::Fd | T::Dirfd | T::Pid | T::Int => opt_int(a, v.and_then(|b| int_typed(b, pty))),
+            T::Path | T::Str => opt_str(a, v.map(c_text)),
+            T::StrList => match v {
                 Some(b) => {
                     a.str_list(list(b).iter());
                 }
@@ -890,15 +917,15 @@ fn by_name(a: &mut ArgWriter<'_>, c: &Call<'_>, kind: u16) {
                     a.absent();
                 }
             },
-            T::Bytes => opt_bytes(a, c.p(n)),
+            T::Bytes => opt_bytes(a, v),
             T::SockAddr => {
-                a.sockaddr(&c.p(n).map(sockaddr).unwrap_or(SockAddr::None));
+                a.sockaddr(&v.map(sockaddr).unwrap_or(SockAddr::None));
             }
-            T::Flags(F::Open) => opt_uint(a, c.uint(n).map(open_flags)),
-            T::Flags(F::Clone) => opt_uint(a, c.uint(n).map(clone_flags)),
-            T::Flags(F::Map) => opt_uint(a, c.uint(n).map(map_flags)),
-            T::Flags(F::Fcntl) => opt_uint(a, c.uint(n).map(fcntl_cmd)),
-            _ => opt_uint(a, c.uint(n)),
+            T::Flags(F::Open) => opt_uint(a, uint().map(open_flags)),
+            T::Flags(F::Clone) => opt_uint(a, uint().map(clone_flags)),
+            T::Flags(F::Map) => opt_uint(a, uint().map(map_flags)),
+            T::Flags(F::Fcntl) => opt_uint(a, uint().map(fcntl_cmd)),
+            _ => opt_uint(a, uint()),
         }
     }
 }

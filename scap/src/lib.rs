@@ -1003,17 +1003,17 @@ fn parse_event_into(
     let raw = &ev[hdr..hdr + lw * max];
     let ends = &mut out.params.ends;
     ends.clear();
-    ends.reserve(max);
+    ends.resize(max, 0);
     let mut end = 0u32;
     if wide {
-        for x in raw.chunks_exact(4) {
+        for (d, x) in ends.iter_mut().zip(raw.chunks_exact(4)) {
             end = end.saturating_add(u32::from_le_bytes([x[0], x[1], x[2], x[3]]));
-            ends.push(end);
+            *d = end;
         }
     } else {
-        for x in raw.chunks_exact(2) {
+        for (d, x) in ends.iter_mut().zip(raw.chunks_exact(2)) {
             end = end.saturating_add(u32::from(u16::from_le_bytes([x[0], x[1]])));
-            ends.push(end);
+            *d = end;
         }
     }
     let upto = |ends: &[u32], n: usize| if n == 0 { 0 } else { ends[n - 1] as usize };
