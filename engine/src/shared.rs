@@ -4,13 +4,11 @@
 //! node, evaluated at most once per event whatever the number of rules that
 //! use it. Each rule is a root in the shared DAG.
 //!
-//! Nodes are interned bottom-up by structure: a check by its canonical text
-//! (field, operator, operand), an `and`/`or`/`not` by its operator and its
+//! Nodes are interned bottom-up by structure: a check by its field,
+//! operator and operand, an `and`/`or`/`not` by its operator and its
 //! (already interned) children. A node reached from several parents, within
 //! one rule or across rules, gets a memo slot; slots are stamped with the
 //! event's generation, so nothing is cleared between events.
-
-use std::collections::HashMap;
 
 use ruleset::compile::{CheckNode, Node, NodeId, Program};
 use ruleset::CompiledRule;
@@ -40,18 +38,22 @@ pub struct SharedRules<'r> {
 }
 
 #[derive(Hash, PartialEq, Eq)]
-enum Key {
+enum Key<'r> {
     And(Vec<u32>),
     Or(Vec<u32>),
     Not(u32),
-    Check(String),
+    /// By structure ([`CheckNode`]'s equality).
+    Check(&'r CheckNode),
 }
 
 impl<'r> SharedRules<'r> {
     /// Interns every rule's program.
     pub fn new(rules: &'r [CompiledRule]) -> SharedRules<'r> {
         let mut nodes: Vec<SNode<'r>> = Vec::new();
-        let mut keys: HashMap<Key, u32> = HashMap::new();
+        // A check's regex caches matches inside; its key is its pattern
+        // text, which never changes.
+        #[allow(clippy::mutable_key_type)]
+        let mut keys: rustc_hash::FxHashMap<Key<'r>, u32> = Default::default();
         let mut roots = Vec::with_capacity(rules.len());
         for r in rules {
             let p: &'r Program = &r.program;
@@ -63,7 +65,7 @@ impl<'r> SharedRules<'r> {
                     Node::And(xs) => (Key::And(m(xs)), SNode::And(m(xs))),
                     Node::Or(xs) => (Key::Or(m(xs)), SNode::Or(m(xs))),
                     Node::Not(x) => (Key::Not(map[*x as usize]), SNode::Not(map[*x as usize])),
-                    Node::Check(c) => (Key::Check(format!("{c:?}")), SNode::Check(c)),
+                    Node::Check(c) => (Key::Check(c), SNode::Check(c)),
                 };
                 let id = *keys.entry(key).or_insert_with(|| {
                     nodes.push(node);
@@ -192,5 +194,72 @@ impl Memo {
             self.stamps.iter_mut().for_each(|s| *s = 0);
             self.gen = 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(text: &str) -> Vec<CompiledRule> {
+        let mut set = ruleset::load_rules_str("t.yaml", text, &ruleset::Selection::default());
+        assert_eq!(set.errors(), 0, "{:?}", set.diagnostics);
+        set.take_enabled()
+    }
+
+    /// Rules that use the same macro share its nodes; checks that differ in
+    /// field, operator or operand (a list member, a regex, a set's order)
+    /// stay apart.
+    #[test]
+    fn identical_checks_are_shared_and_different_ones_are_not() {
+        let text = r#"
+- macro: opened
+  condition: evt.type in (open, openat) and evt.dir = <
+- rule: a
+  desc: a
+  condition: opened and fd.name startswith /etc
+  output: a
+  priority: WARNING
+- rule: b
+  desc: b
+  condition: opened and fd.name startswith /etc
+  output: b
+  priority: WARNING
+- rule: c
+  desc: c
+  condition: opened and fd.name startswith /var
+  output: c
+  priority: WARNING
+- rule: d
+  desc: d
+  condition: opened and proc.name in (a, b)
+  output: d
+  priority: WARNING
+- rule: e
+  desc: e
+  condition: opened and proc.name in (b, a)
+  output: e
+  priority: WARNING
+- rule: f
+  desc: f
+  condition: opened and fd.name regex "^/e"
+  output: f
+  priority: WARNING
+- rule: g
+  desc: g
+  condition: opened and fd.name regex "^/v"
+  output: g
+  priority: WARNING
+"#;
+        let compiled = rules(text);
+        let shared = SharedRules::new(&compiled);
+        // The macro: two checks and their `and`, once. Then the distinct
+        // checks: startswith /etc (rules a and b), startswith /var, the two
+        // sets, the two regexes: 6. Each rule's `and`: a and b share one;
+        // the other five are distinct: 6.
+        assert_eq!(shared.len(), 3 + 6 + 6);
+        assert_eq!(shared.roots[0], shared.roots[1]);
+        let distinct: std::collections::HashSet<u32> = shared.roots[1..].iter().copied().collect();
+        assert_eq!(distinct.len(), 6);
     }
 }

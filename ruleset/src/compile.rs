@@ -238,6 +238,60 @@ pub struct CheckNode {
     pub finder: Option<Box<memchr::memmem::Finder<'static>>>,
 }
 
+/// Checks are the same check when they test the same field with the same
+/// operator against the same operand (the event kinds and the substring
+/// searcher follow from those): how rules that share a macro share its
+/// checks.
+impl PartialEq for CheckNode {
+    fn eq(&self, o: &Self) -> bool {
+        self.field == o.field && self.op == o.op && self.operand == o.operand
+    }
+}
+
+impl Eq for CheckNode {}
+
+impl std::hash::Hash for CheckNode {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.field.hash(h);
+        self.op.hash(h);
+        self.operand.hash(h);
+    }
+}
+
+/// Operands are equal when they are written the same: a set by its members
+/// in order, a regular expression by its pattern.
+impl PartialEq for Operand {
+    fn eq(&self, o: &Self) -> bool {
+        match (self, o) {
+            (Operand::None, Operand::None) => true,
+            (Operand::Const(a), Operand::Const(b)) => a == b,
+            (Operand::Set(a, _), Operand::Set(b, _)) => a == b,
+            (Operand::Prefixes(a), Operand::Prefixes(b)) => a == b,
+            (Operand::Glob(a), Operand::Glob(b)) => a == b,
+            (Operand::Regex(a), Operand::Regex(b)) => a.as_str() == b.as_str(),
+            (Operand::Field(a), Operand::Field(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Operand {}
+
+impl std::hash::Hash for Operand {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Operand::None => {}
+            Operand::Const(c) => c.hash(h),
+            Operand::Set(v, _) => v.hash(h),
+            Operand::Prefixes(v) => v.hash(h),
+            Operand::Glob(g) => g.hash(h),
+            Operand::Regex(r) => r.as_str().hash(h),
+            Operand::Field(f) => f.hash(h),
+        }
+    }
+}
+
 /// Index of a node in a [`Program`].
 pub type NodeId = u32;
 
