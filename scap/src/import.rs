@@ -1414,12 +1414,16 @@ pub fn convert_stream<R: std::io::BufRead, W: capture::Sink>(
 ) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
     let meta = meta(&scap.head, source);
     let snap = snapshot(&scap.head);
-    convert_events(scap, &meta, &snap, out, name, writer, &mut |_| true)
+    convert_events(scap, &meta, &snap, out, name, writer, 0, &mut |_| true)
 }
 
 /// The events half of [`convert_stream`]: `sealed` is given each chunk as
 /// the writer seals it (when the writer hands them over) and answers
-/// whether to go on.
+/// whether to go on. `expected` (0: unknown) is about how many events the
+/// conversion writes: the report's per-event columns are reserved for
+/// them (reserved memory is only touched as events come; a column grown
+/// step by step copies itself at each step).
+#[allow(clippy::too_many_arguments)]
 fn convert_events<R: std::io::BufRead, W: capture::Sink>(
     scap: &mut crate::ScapStream<R>,
     meta: &CaptureMeta,
@@ -1427,10 +1431,13 @@ fn convert_events<R: std::io::BufRead, W: capture::Sink>(
     out: W,
     name: &str,
     writer: capture::CaptureWriterBuilder,
+    expected: usize,
     sealed: &mut dyn FnMut(capture::SealedChunk) -> bool,
 ) -> capture::Result<(W, capture::FinishSummary, ImportReport)> {
     let mut w = writer.build(out, name, meta, Some(snap))?;
     let mut conv = Converter::new(&scap.head);
+    conv.rep.origin.reserve(expected);
+    conv.rep.entry_origin.reserve(expected);
     // Whether the consumer of the sealed chunks wants more.
     let mut hand_over = |w: &mut CaptureWriter<W>| {
         let mut go_on = true;
@@ -1574,6 +1581,10 @@ impl Trace {
             capture::CaptureWriterBuilder::new().zstd_level(1)
         };
         let writer = writer.hand_over_chunks(sealed.is_some());
+        // A converted event takes about 64 to 128 bytes: reserve for the
+        // larger count (at most 4M events; past that, growing costs little
+        // next to the conversion).
+        let expected = (self.estimate / 64).min(4 << 20) as usize;
         let mut all = |_| true;
         let sealed = sealed.unwrap_or(&mut all);
         let problems = |t: &mut Trace| std::mem::take(&mut t.scap.head.problems);
@@ -1587,6 +1598,7 @@ impl Trace {
                 std::io::sink(),
                 shown,
                 writer,
+                expected,
                 sealed,
             )
             .map_err(conv)?;
@@ -1597,8 +1609,17 @@ impl Trace {
             });
         }
         let out = Vec::with_capacity(self.estimate.min(IN_MEMORY_RAW_LIMIT) as usize);
-        let (bytes, _, report) =
-            convert_events(&mut self.scap, meta, snap, out, shown, writer, sealed).map_err(conv)?;
+        let (bytes, _, report) = convert_events(
+            &mut self.scap,
+            meta,
+            snap,
+            out,
+            shown,
+            writer,
+            expected,
+            sealed,
+        )
+        .map_err(conv)?;
         let capture =
             capture::Capture::from_bytes(capture::Bytes::Owned(bytes), shown).map_err(conv)?;
         Ok(Converted {

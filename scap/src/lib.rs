@@ -427,7 +427,9 @@ impl ScapFile {
 /// the inflating runs on a thread of its own, in large pieces, while the
 /// caller parses (inflating takes about as long as the rest of an import).
 fn trace_reader(path: &std::path::Path) -> std::io::Result<(Box<dyn BufRead + Send>, bool)> {
-    let mut r = std::io::BufReader::with_capacity(1 << 20, open_regular(path)?);
+    // 128 KiB: the inflating thread starts once it is read (a larger
+    // buffer is read, and its pages faulted in, before anything inflates).
+    let mut r = std::io::BufReader::with_capacity(128 << 10, open_regular(path)?);
     let gz = r.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     let r: Box<dyn BufRead + Send> = if gz {
         Box::new(Inflated::spawn(r))
