@@ -359,8 +359,8 @@ pub fn replay_chunks_from<R: Send>(
         Some(s) => s,
         None => State::from_snapshot(&cap.snapshot().ok().flatten().unwrap_or_default()),
     };
-    in_pool(opts.threads, || {
-        if rayon::current_num_threads() <= 1 || cap.chunks().len() <= 1 {
+    in_pool(opts.threads, |threads| {
+        if threads <= 1 || cap.chunks().len() <= 1 {
             let mut chunks = 0..cap.chunks().len();
             let next = |_: &mut dyn FnMut(u64)| chunks.next().map(|i| cap.load_chunk(i));
             replay_sequential(next, first, facts, opts, &task)
@@ -644,12 +644,16 @@ fn replay_runs<R: Send>(
     (gathered.finish(n, runs), end)
 }
 
-/// Runs `work` in a rayon pool of `threads` threads (0: all cores), or on
-/// this thread when no pool can be made.
-fn in_pool<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+/// Runs `work` in a rayon pool of `threads` threads (0: all cores), giving
+/// it the pool's size; on this thread (size 1) for one thread, or when no
+/// pool can be made: a pool of one would only start a thread to wait for.
+fn in_pool<T: Send>(threads: usize, work: impl FnOnce(usize) -> T + Send) -> T {
+    if threads == 1 {
+        return work(1);
+    }
     match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-        Ok(p) => p.install(work),
-        Err(_) => work(),
+        Ok(p) => p.install(|| work(rayon::current_num_threads())),
+        Err(_) => work(1),
     }
 }
 
@@ -667,8 +671,12 @@ pub fn replay_feed<R: Send>(
     task: impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync,
 ) -> (ParResult<R>, State) {
     let next = move |_: &mut dyn FnMut(u64)| feed.recv().ok();
-    in_pool(opts.threads, || {
-        replay_chunks_inner(next, start, facts, opts, &task)
+    in_pool(opts.threads, |threads| {
+        if threads <= 1 {
+            replay_sequential(next, start, facts, opts, &task)
+        } else {
+            replay_chunks_inner(next, start, facts, opts, &task)
+        }
     })
 }
 
@@ -682,9 +690,6 @@ fn replay_chunks_inner<R: Send>(
     opts: &ParOptions,
     task: &(impl Fn(usize, &LoadedChunk, &mut Replay) -> R + Sync),
 ) -> (ParResult<R>, State) {
-    if rayon::current_num_threads() <= 1 {
-        return replay_sequential(next, first, facts, opts, task);
-    }
     let last: Mutex<Option<State>> = Mutex::new(None);
     let gathered = Gathered::new(opts);
     let seen = AtomicU64::new(0);
