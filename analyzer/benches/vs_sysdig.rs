@@ -4,8 +4,9 @@
 //! cannot run a rule file, so it evaluates the `or` of their expanded
 //! conditions in one pass (the most favourable form for it: one filter, no
 //! per-rule output); Ferret runs the file itself (the other rules disabled),
-//! reading and converting the .scap as part of the run. The median of 5 runs
-//! of each, and the ratio.
+//! reading and converting the .scap as part of the run. The median of 11
+//! runs of each (a run is 25-40 ms on a VM whose timings vary: five left the
+//! median a run's noise away), and the ratio.
 //!
 //! Then the same on large real data (issue 17): the real-workload recording
 //! (`target/bench/workload.cap`, `bench/record.sh`) exported to .scap by
@@ -174,7 +175,7 @@ fn main() {
         parsed.len()
     );
     let filter = or_filter(&parsed);
-    let runs = 5;
+    let runs = 11;
     let mut sysdig = Command::new("sysdig");
     sysdig
         .arg("-r")
