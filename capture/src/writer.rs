@@ -74,6 +74,10 @@ pub struct EventHeader {
 /// The zstd level captures are written with unless told otherwise.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
+/// The default bound of a chunk's raw columns
+/// ([`CaptureWriterBuilder::chunk_bytes`]).
+pub const DEFAULT_CHUNK_BYTES: usize = 4 << 20;
+
 /// Configures and creates a [`CaptureWriter`].
 #[derive(Clone, Debug)]
 pub struct CaptureWriterBuilder {
@@ -92,7 +96,7 @@ impl Default for CaptureWriterBuilder {
     fn default() -> Self {
         CaptureWriterBuilder {
             chunk_events: 65_536,
-            chunk_bytes: 4 << 20,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
             chunk_span_ns: 1_000_000_000,
             zstd_level: DEFAULT_ZSTD_LEVEL,
             compress: true,

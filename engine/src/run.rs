@@ -224,22 +224,34 @@ pub fn run_feed(
         source: opts.source.clone(),
     };
     let start = State::from_snapshot(snapshot);
-    // The conversion feeding the chunks takes a core: "all cores" leaves
-    // it one (on two cores, the rules run on one thread, which applies
-    // each event's state once: 0.97 s instead of 1.15 s on the real
-    // workload's .scap).
     let opts = &RunOptions {
-        threads: match opts.threads {
-            0 => {
-                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-            }
-            n => n,
-        },
+        threads: feed_threads(opts.threads),
         ..opts.clone()
     };
     run_with(rules, opts, |par, task| {
         replay_feed(feed, start, facts, par, task)
     })
+}
+
+/// The threads [`run_feed`] replays on for `threads` (0: all cores). The
+/// conversion feeding the chunks takes a core: "all cores" leaves it one
+/// (on two cores, the rules run on one thread, which applies each event's
+/// state once: 0.97 s instead of 1.15 s on the real workload's .scap).
+pub fn feed_threads(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+        n => n,
+    }
+}
+
+/// How a conversion should hand its chunks to a [`run_feed`] on `threads`
+/// (0: all cores): small chunks to one thread, large ones to several.
+pub fn feed_handover(threads: usize) -> scap::import::Handover {
+    if feed_threads(threads) <= 1 {
+        scap::import::Handover::SEQUENTIAL
+    } else {
+        scap::import::Handover::PARALLEL
+    }
 }
 
 /// The alerts of `rules` over a replay (`replay` runs the task on every

@@ -86,12 +86,18 @@ pub enum Opening {
 }
 
 /// Opens a Ferret capture, or starts converting a .scap trace on a thread
-/// of its own (which reads its header too); the converted capture is kept
-/// when `keep` (for what needs it whole once the rules ran).
-pub fn open_streaming(path: &Path, keep: bool) -> Result<Opening, SourceError> {
+/// of its own (which reads its header too), its chunks sized for their
+/// consumer (`handover`, e.g. [`crate::run::feed_handover`]); the
+/// converted capture is kept when `keep` (for what needs it whole once the
+/// rules ran).
+pub fn open_streaming(
+    path: &Path,
+    keep: bool,
+    handover: scap::import::Handover,
+) -> Result<Opening, SourceError> {
     if is_scap(path) {
         Ok(Opening::Converting(scap::import::open_converting(
-            path, keep,
+            path, keep, handover,
         )?))
     } else {
         Ok(Opening::Ready(Box::new(open(path)?)))

@@ -2,13 +2,15 @@
 //! (`scap::import::open_converting` + `run::run_feed`, what `analyzer run`
 //! does on a .scap) against the same rules on the finished conversion
 //! (`run::run`): the same alerts, in the same order, with the same fields,
-//! on every corpus trace, at one and two threads; on a cut trace too; and a
-//! consumer that stops early stops the conversion.
+//! on every corpus trace, at one and two threads and with both chunk sizes
+//! a conversion hands over (`Handover`); on a cut trace too; and a consumer
+//! that stops early stops the conversion.
 
 use std::path::{Path, PathBuf};
 
-use engine::run::{run, run_feed, RunOptions, RunResult};
+use engine::run::{feed_handover, run, run_feed, RunOptions, RunResult};
 use ruleset::{load_rules, CompiledRule, Selection};
+use scap::import::Handover;
 
 fn corpus() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
@@ -60,8 +62,9 @@ fn fed(
     rules: &[CompiledRule],
     threads: usize,
     keep: bool,
+    handover: Handover,
 ) -> (RunResult, scap::import::Converted) {
-    let c = scap::import::open_converting(trace, keep).expect("open");
+    let c = scap::import::open_converting(trace, keep, handover).expect("open");
     let (meta, snapshot) = c.header.recv().expect("header");
     let opts = RunOptions {
         threads,
@@ -83,9 +86,20 @@ fn a_trace_evaluated_as_it_converts_alerts_as_its_finished_conversion() {
         let trace = c.join("scap").join(rel);
         let imp = scap::import::open(&trace).expect("import");
         let whole = run(&imp.capture, &rules, &RunOptions::default());
-        for (threads, keep) in [(1, true), (2, true), (1, false), (2, false)] {
-            let (res, conv) = fed(&trace, &rules, threads, keep);
-            assert_eq!(shown(&res), shown(&whole), "{rel}, {threads} thread(s)");
+        // Every thread count with both chunk sizes (small chunks are what
+        // one thread gets, large ones what several get).
+        for (threads, keep, handover) in [
+            (1, true, Handover::SEQUENTIAL),
+            (2, true, Handover::PARALLEL),
+            (1, false, Handover::PARALLEL),
+            (2, false, Handover::SEQUENTIAL),
+        ] {
+            let (res, conv) = fed(&trace, &rules, threads, keep, handover);
+            assert_eq!(
+                shown(&res),
+                shown(&whole),
+                "{rel}, {threads} thread(s), {handover:?}"
+            );
             match (&conv.capture, keep) {
                 (Some(cap), true) => assert_eq!(
                     cap.event_count(),
@@ -131,7 +145,7 @@ fn a_cut_trace_evaluated_as_it_converts_keeps_the_alerts_of_its_intact_events() 
     let imp = scap::import::open(&cut).expect("import");
     assert!(!imp.problems.is_empty(), "the cut is reported");
     let whole = run(&imp.capture, &rules, &RunOptions::default());
-    let (res, conv) = fed(&cut, &rules, 0, false);
+    let (res, conv) = fed(&cut, &rules, 0, false, feed_handover(0));
     assert_eq!(shown(&res), shown(&whole));
     assert_eq!(conv.problems, imp.problems);
     assert!(res.events > 10_000, "{} events before the cut", res.events);
@@ -143,7 +157,7 @@ fn a_consumer_that_stops_early_stops_the_conversion() {
     let src = c.join("scap/bencer/k8s_node_capture.scap");
     let full = scap::import::open(&src).expect("import");
     assert!(full.capture.chunks().len() > 4, "several chunks");
-    let conv = scap::import::open_converting(&src, true).expect("open");
+    let conv = scap::import::open_converting(&src, true, Handover::PARALLEL).expect("open");
     let (_, snapshot) = conv.header.recv().expect("header");
     assert!(!snapshot.processes.is_empty());
     let first = conv.chunks.recv().expect("a chunk").expect("valid");
@@ -164,7 +178,7 @@ fn a_file_that_is_not_a_trace_gives_no_header_and_says_why() {
     std::fs::create_dir_all(&dir).expect("dir");
     let f = dir.join("bad.scap");
     std::fs::write(&f, b"\x1f\x8bnot really gzip").expect("write");
-    let conv = scap::import::open_converting(&f, false).expect("starts");
+    let conv = scap::import::open_converting(&f, false, Handover::SEQUENTIAL).expect("starts");
     // A damaged stream still yields a header of nothing and a problem.
     let header = conv.header.recv();
     let done = conv.done.wait();
@@ -174,7 +188,8 @@ fn a_file_that_is_not_a_trace_gives_no_header_and_says_why() {
         (h, d) => panic!("header {:?} but end {:?}", h.is_ok(), d.is_ok()),
     }
     let missing = dir.join("missing.scap");
-    let conv = scap::import::open_converting(&missing, false).expect("starts");
+    let conv =
+        scap::import::open_converting(&missing, false, Handover::SEQUENTIAL).expect("starts");
     assert!(conv.header.recv().is_err(), "no header for a missing file");
     let e = conv.done.wait().err().expect("an error");
     assert!(e.to_string().contains("missing.scap"), "{e}");

@@ -179,10 +179,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let plan = crate::plan_captures(&a.captures, a.quiet)?;
     // A converted trace is kept whole only for the metrics.
     let keep = a.metrics_file.is_some();
-    let mut first = plan
-        .order
-        .first()
-        .map(|&i| (i, engine::source::open_streaming(&a.captures[i], keep)));
+    let handover = engine::run::feed_handover(a.threads);
+    let mut first = plan.order.first().map(|&i| {
+        (
+            i,
+            engine::source::open_streaming(&a.captures[i], keep, handover),
+        )
+    });
     // The Falco configuration, if any; flags override it.
     let cfg = match &a.config {
         Some(p) => Some(load_config(p, a.quiet)?),
@@ -327,7 +330,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
             Some((f, o)) if f == i => o,
             other => {
                 first = other;
-                engine::source::open_streaming(path, keep)
+                engine::source::open_streaming(path, keep, handover)
             }
         }?;
         let opts = engine::run::RunOptions {
