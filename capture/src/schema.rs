@@ -210,11 +210,17 @@ pub struct Chunk {
 pub const TS_ESCAPE: i32 = i32::MIN;
 
 impl Chunk {
+    /// Bytes of the fixed per-event columns (`ts_delta`, `cpu`, `pid`,
+    /// `tid`, `kind`, `ret`, `arg_len`).
+    pub const FIXED_BYTES_PER_EVENT: usize = 4 + 2 + 4 + 4 + 2 + 8 + 4;
+
     /// An upper bound of its rkyv archive's size in bytes: the columns'
     /// bytes, each column's alignment padding and the archived struct.
     pub fn serialized_estimate(&self) -> usize {
-        let n = self.ts_delta.len();
-        n * (4 + 2 + 4 + 4 + 2 + 8 + 4) + self.ts_far.len() * 8 + self.args.len() + 256
+        self.ts_delta.len() * Self::FIXED_BYTES_PER_EVENT
+            + self.ts_far.len() * 8
+            + self.args.len()
+            + 256
     }
 
     /// Number of events.

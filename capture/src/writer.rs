@@ -239,7 +239,8 @@ impl CaptureWriterBuilder {
         // A chunk's columns, reserved for a full chunk: memory is only
         // touched as events come, and a column grown step by step copies
         // itself into new memory at each step.
-        let events = (self.chunk_events as usize).min(self.chunk_bytes / FIXED_BYTES_PER_EVENT + 1);
+        let events =
+            (self.chunk_events as usize).min(self.chunk_bytes / Chunk::FIXED_BYTES_PER_EVENT + 1);
         let chunk = Chunk {
             ts_delta: Vec::with_capacity(events),
             cpu: Vec::with_capacity(events),
@@ -439,9 +440,6 @@ pub struct SealedChunk {
     pub payload: rkyv::util::AlignedVec,
 }
 
-/// Bytes of fixed columns per event, for the chunk size bound.
-const FIXED_BYTES_PER_EVENT: usize = 4 + 2 + 4 + 4 + 2 + 8 + 4;
-
 impl<W: Sink> CaptureWriter<W> {
     /// Appends an event whose arguments `args` writes, and returns its
     /// sequence number. Arguments must follow the kind's table entry.
@@ -536,7 +534,7 @@ impl<W: Sink> CaptureWriter<W> {
         self.next_seq += 1;
         self.stats.events += 1;
         if c.len() >= self.opts.chunk_events as usize
-            || c.len() * FIXED_BYTES_PER_EVENT + c.args.len() >= self.opts.chunk_bytes
+            || c.len() * Chunk::FIXED_BYTES_PER_EVENT + c.args.len() >= self.opts.chunk_bytes
         {
             self.seal()?;
         }

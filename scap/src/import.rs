@@ -366,16 +366,6 @@ fn fdlist(b: &[u8]) -> String {
         .join(" ")
 }
 
-/// Position of the parameter called `name` in an event's table. Names are
-/// a few bytes: compared inline rather than through memcmp.
-fn position(info: &EventInfo, name: &str) -> Option<usize> {
-    let name = name.as_bytes();
-    info.params.iter().position(|(n, _)| {
-        let n = n.as_bytes();
-        n.len() == name.len() && n.iter().zip(name).all(|(a, b)| a == b)
-    })
-}
-
 /// A parameter of type `ty` read as an integer: sign-extended for the
 /// signed types.
 fn int_typed(b: &[u8], ty: Option<Pt>) -> Option<i64> {
@@ -414,7 +404,7 @@ impl<'a> Call<'a> {
     fn lookup(&self, name: &str, keep_empty: bool) -> (Option<&'a [u8]>, Option<Pt>) {
         let mut ty = None;
         if let Some((e, i)) = self.exit {
-            if let Some(k) = position(i, name) {
+            if let Some(k) = i.index(name) {
                 ty = Some(i.params[k].1);
                 if let Some(b) = e.params.get(k).filter(|b| keep_empty || !b.is_empty()) {
                     return (Some(b), ty);
@@ -422,7 +412,7 @@ impl<'a> Call<'a> {
             }
         }
         if let Some((e, i)) = self.enter {
-            if let Some(k) = position(i, name) {
+            if let Some(k) = i.index(name) {
                 let t = *ty.get_or_insert(i.params[k].1);
                 let v = e.params.get(k).filter(|b| keep_empty || !b.is_empty());
                 return (v, Some(t));
